@@ -1,0 +1,300 @@
+"""Keys, field encryption, blind indexes, password hashing and API tokens.
+
+Nothing here reads configuration or disk: the application secret is passed in by the
+caller (settings), so this module stays testable and never learns where secrets live.
+
+Personal data (ID number, phone, address) is stored as ``Keys.encrypt`` tokens and found
+again through ``Keys.blind_index`` over the canonical text from
+``core.domain.identity.normalize_for_lookup`` (DOMAIN.md, "Privacy").
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import re
+import secrets
+from collections.abc import Sequence
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from core.errors import InvalidInput
+
+__all__ = [
+    "MIN_SECRET_CHARS",
+    "DecryptionError",
+    "Keys",
+    "check_password_policy",
+    "configure_password_hasher",
+    "constant_time_equals",
+    "hash_password",
+    "hash_token",
+    "new_token",
+    "password_needs_rehash",
+    "reset_password_hasher",
+    "verify_password",
+    "verify_token",
+]
+
+MIN_SECRET_CHARS = 32
+
+_TOKEN_PREFIX = "v1."
+_NONCE_BYTES = 12  # 96-bit nonce, the size AES-GCM is specified for
+_TAG_BYTES = 16
+_HKDF_SALT = b"xinfang/keys/v1"
+_INFO_ENCRYPTION = b"xinfang/v1/field-encryption/aes-256-gcm"
+_INFO_BLIND_INDEX = b"xinfang/v1/blind-index/hmac-sha256"
+_B64URL = re.compile(r"[A-Za-z0-9_-]+")
+
+
+class DecryptionError(ValueError):
+    """A token could not be decrypted: tampered, wrong key, wrong context or malformed."""
+
+
+def _derive(secret: str, info: bytes) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=info).derive(
+        secret.encode("utf-8")
+    )
+
+
+def _check_secret(secret: str, name: str) -> None:
+    if not isinstance(secret, str) or len(secret) < MIN_SECRET_CHARS:
+        raise ValueError(
+            f"{name} must be a string of at least {MIN_SECRET_CHARS} characters "
+            "(generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))')"
+        )
+
+
+class _KeySet:
+    """Subkeys derived from one secret; separate keys so one use cannot attack the other."""
+
+    __slots__ = ("aead", "blind_key")
+
+    def __init__(self, secret: str) -> None:
+        self.aead = AESGCM(_derive(secret, _INFO_ENCRYPTION))
+        self.blind_key = _derive(secret, _INFO_BLIND_INDEX)
+
+    def blind_index(self, value: str, purpose: str) -> str:
+        message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")
+        return hmac.new(self.blind_key, message, hashlib.sha256).hexdigest()
+
+
+def _aad(context: str) -> bytes:
+    if not context:
+        raise ValueError("encryption context must not be empty")
+    # The version is authenticated too, so a future format cannot be confused with v1.
+    return b"xinfang:v1\x00" + context.encode("utf-8")
+
+
+class Keys:
+    """Application keys: field encryption (AES-256-GCM) and blind index (HMAC-SHA256).
+
+    Rotation: build with ``Keys.from_secrets(new, previous=[old])``. New tokens are
+    encrypted with the current key; ``decrypt`` tries the current key, then each previous
+    one (GCM authentication tells which key is right, so tokens carry no key id).
+    Blind indexes depend on the key too: during a rotation look up with every value of
+    ``blind_index_candidates`` and rewrite rows with ``needs_reencrypt``.
+    """
+
+    __slots__ = ("_current", "_previous")
+
+    def __init__(self, current: _KeySet, previous: Sequence[_KeySet] = ()) -> None:
+        self._current = current
+        self._previous = tuple(previous)
+
+    def __repr__(self) -> str:
+        return f"Keys(<redacted>, previous={len(self._previous)})"
+
+    @classmethod
+    def from_secret(cls, secret: str) -> Keys:
+        """Derive all subkeys from one application secret (at least 32 characters)."""
+        return cls.from_secrets(secret)
+
+    @classmethod
+    def from_secrets(cls, current: str, previous: Sequence[str] = ()) -> Keys:
+        """Keys that encrypt with ``current`` and still decrypt tokens of ``previous``."""
+        if isinstance(previous, str):
+            raise TypeError("previous must be a sequence of secrets, not one string")
+        _check_secret(current, "current secret")
+        for old in previous:
+            _check_secret(old, "previous secret")
+        return cls(_KeySet(current), [_KeySet(old) for old in previous])
+
+    def encrypt(self, plaintext: str, *, context: str) -> str:
+        """Encrypt ``plaintext``; the token only decrypts under the same ``context``.
+
+        ``context`` names the column (``"visitor.id_number"``), so a ciphertext copied
+        into another column fails to decrypt. The token is ASCII:
+        ``"v1." + base64url(nonce ‖ ciphertext ‖ tag)`` without padding. Encrypting the
+        same text twice yields different tokens (random nonce): use ``blind_index`` to
+        search.
+        """
+        nonce = secrets.token_bytes(_NONCE_BYTES)
+        sealed = self._current.aead.encrypt(nonce, plaintext.encode("utf-8"), _aad(context))
+        return _TOKEN_PREFIX + base64.urlsafe_b64encode(nonce + sealed).rstrip(b"=").decode()
+
+    def decrypt(self, token: str, *, context: str) -> str:
+        """Plaintext of a token made by ``encrypt``; ``DecryptionError`` otherwise."""
+        plaintext, _ = self._open(token, context)
+        return plaintext
+
+    def needs_reencrypt(self, token: str, *, context: str) -> bool:
+        """True when the token decrypts only with a previous key (rotation backlog)."""
+        _, key_index = self._open(token, context)
+        return key_index > 0
+
+    def _open(self, token: str, context: str) -> tuple[str, int]:
+        raw = _decode_token(token)
+        nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]
+        aad = _aad(context)
+        for index, keyset in enumerate((self._current, *self._previous)):
+            try:
+                data = keyset.aead.decrypt(nonce, sealed, aad)
+            except InvalidTag:
+                continue
+            try:
+                return data.decode("utf-8"), index
+            except UnicodeDecodeError as exc:  # authentic but not ours: treat as corrupt
+                raise DecryptionError("decrypted data is not UTF-8 text") from exc
+        raise DecryptionError("token does not decrypt: tampered, wrong key or wrong context")
+
+    def blind_index(self, value: str, *, purpose: str) -> str:
+        """Deterministic keyed hash (hex HMAC-SHA256) for exact-match search.
+
+        ``purpose`` (e.g. ``"visitor.id_number"``) separates index spaces, so equal values
+        in different columns do not produce linkable hashes. ``value`` must already be
+        canonical (``normalize_for_lookup``); it is hashed as given.
+        """
+        _check_purpose(purpose)
+        return self._current.blind_index(value, purpose)
+
+    def blind_index_candidates(self, value: str, *, purpose: str) -> tuple[str, ...]:
+        """Blind index under the current key, then under each previous key."""
+        _check_purpose(purpose)
+        return tuple(k.blind_index(value, purpose) for k in (self._current, *self._previous))
+
+
+def _check_purpose(purpose: str) -> None:
+    # NUL separates purpose from value in the MAC input; allowing it would make
+    # ("a\0b", "c") and ("a", "b\0c") collide.
+    if not purpose or "\x00" in purpose:
+        raise ValueError("blind index purpose must be non-empty and contain no NUL")
+
+
+def _decode_token(token: str) -> bytes:
+    if not isinstance(token, str) or not token.startswith(_TOKEN_PREFIX):
+        raise DecryptionError("not a v1 encrypted token")
+    body = token[len(_TOKEN_PREFIX) :]
+    if not _B64URL.fullmatch(body):
+        raise DecryptionError("encrypted token is not base64url")
+    try:
+        raw = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+    except (binascii.Error, ValueError) as exc:
+        raise DecryptionError("encrypted token is not base64url") from exc
+    if len(raw) < _NONCE_BYTES + _TAG_BYTES:
+        raise DecryptionError("encrypted token is too short")
+    return raw
+
+
+# --- passwords ---------------------------------------------------------------------
+
+# argon2-cffi's default is the RFC 9106 "low memory" profile (t=3, m=64 MiB, p=4).
+_DEFAULT_PASSWORD_HASHER = PasswordHasher()
+_password_hasher = _DEFAULT_PASSWORD_HASHER
+
+MIN_PASSWORD_CHARS = 10
+
+
+def configure_password_hasher(time_cost: int, memory_cost: int, *, parallelism: int = 1) -> None:
+    """Replace the Argon2 parameters process-wide (tests use cheap ones, e.g. ``1, 8``).
+
+    Existing hashes keep verifying: their parameters are stored inside the hash.
+    ``memory_cost`` is in KiB and must be at least ``8 * parallelism``.
+    """
+    global _password_hasher
+    _password_hasher = PasswordHasher(
+        time_cost=time_cost,
+        memory_cost=memory_cost,
+        parallelism=parallelism,
+    )
+
+
+def reset_password_hasher() -> None:
+    """Restore the argon2-cffi recommended parameters."""
+    global _password_hasher
+    _password_hasher = _DEFAULT_PASSWORD_HASHER
+
+
+def hash_password(pw: str) -> str:
+    """Argon2id hash in PHC string format (salt and parameters included)."""
+    return _password_hasher.hash(pw)
+
+
+def verify_password(stored: str, pw: str) -> bool:
+    """True if ``pw`` matches ``stored``; False on mismatch or an unreadable hash."""
+    try:
+        return _password_hasher.verify(stored, pw)
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def password_needs_rehash(stored: str) -> bool:
+    """True when ``stored`` was made with other parameters (rehash after a login)."""
+    try:
+        return _password_hasher.check_needs_rehash(stored)
+    except (InvalidHashError, ValueError):
+        return True
+
+
+def check_password_policy(pw: str, field: str = "password") -> None:
+    """Refuse guessable passwords with ``InvalidInput("password_too_weak")``."""
+    if len(pw) < MIN_PASSWORD_CHARS:
+        message = f"密码太短：至少需要{MIN_PASSWORD_CHARS}个字符。"
+    elif pw.isdigit():
+        message = "密码不能全部是数字，请加入字母或符号。"
+    elif len(set(pw)) == 1:
+        message = "密码不能由同一个字符重复组成。"
+    else:
+        return
+    raise InvalidInput("password_too_weak", message, field=field)
+
+
+# --- API / session tokens ----------------------------------------------------------
+
+_TOKEN_PREFIX_CHARS = re.compile(r"[A-Za-z0-9_]*")
+
+
+def new_token(prefix: str) -> str:
+    """A new random bearer token, e.g. ``xf_…`` (256 bits of randomness, URL-safe).
+
+    The prefix makes leaked tokens recognizable to secret scanners and humans.
+    """
+    if not _TOKEN_PREFIX_CHARS.fullmatch(prefix):
+        raise ValueError("token prefix may contain only letters, digits and '_'")
+    return prefix + secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    """SHA-256 hex digest for storing a token.
+
+    A fast unsalted hash is right here: tokens carry 256 random bits, so there is
+    nothing to brute-force, and lookups by hash must be deterministic.
+    """
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def constant_time_equals(a: str, b: str) -> bool:
+    """String comparison whose duration does not reveal where the inputs differ."""
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+def verify_token(token: str, stored_hash: str) -> bool:
+    """True if ``token`` hashes to ``stored_hash`` (constant-time comparison)."""
+    return constant_time_equals(hash_token(token), stored_hash)
