@@ -1,0 +1,252 @@
+"""Core tables — the schema of record.
+
+Every tenant-owned table carries ``tenant_id``; every unique key and index leads with it
+(composite indexes and row-level security are created by the raw migration
+``0002_tenancy``). Personal data (ID numbers, phones, addresses) is stored encrypted,
+next to a keyed hash for exact-match lookup and a masked form for lists.
+"""
+
+from __future__ import annotations
+
+from piccolo.columns import (
+    JSONB,
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    Serial,
+    Text,
+    Time,
+    Timestamptz,
+    Varchar,
+)
+from piccolo.table import Table
+
+
+class Tenant(Table, tablename="tenant"):
+    """An organization. Global (not tenant-owned): resolving a request starts here."""
+
+    id: Serial
+    slug = Varchar(length=63, unique=True)
+    name = Varchar(length=200)
+    rule_pack = Varchar(length=63, default="cn-2022")
+    timezone = Varchar(length=63, default="Asia/Shanghai")
+    settings = JSONB(default={})
+    open311_key_hash = Varchar(length=64, null=True, default=None)
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class TenantPlugin(Table, tablename="tenant_plugin"):
+    """Which sector plugins a tenant enabled, with its per-tenant plugin settings."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    plugin = Varchar(length=63)
+    enabled = Boolean(default=True)
+    config = JSONB(default={})
+    updated_at = Timestamptz()
+
+
+class Department(Table, tablename="department"):
+    """部门/科室/庭/所队 inside a tenant."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    code = Varchar(length=63)
+    name = Varchar(length=200)
+    kind = Varchar(length=31, default="office")
+    parent_id = Integer(null=True, default=None)
+    created_at = Timestamptz()
+
+
+class StaffUser(Table, tablename="staff_user"):
+    """Reception staff, leaders, handlers, supervisors and admins of one tenant."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    username = Varchar(length=63)
+    display_name = Varchar(length=100)
+    password_hash = Varchar(length=255)
+    roles = JSONB(default=[])
+    department_id = Integer(null=True, default=None)
+    title = Varchar(length=100, default="")
+    email = Varchar(length=254, default="")
+    active = Boolean(default=True)
+    created_at = Timestamptz()
+
+
+class ApiToken(Table, tablename="api_token"):
+    """Bearer tokens. Only the SHA-256 of the token is stored."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    user_id = ForeignKey(references=StaffUser, null=False)
+    name = Varchar(length=100)
+    token_hash = Varchar(length=64)
+    prefix = Varchar(length=16)
+    created_at = Timestamptz()
+    expires_at = Timestamptz(null=True, default=None)
+    revoked_at = Timestamptz(null=True, default=None)
+    last_used_at = Timestamptz(null=True, default=None)
+
+
+class Visitor(Table, tablename="visitor"):
+    """A petitioner (信访人). One file per person (立户)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    name = Varchar(length=100)
+    name_hash = Varchar(length=64)
+    id_number_enc = Text(null=True, default=None)
+    id_number_hash = Varchar(length=64, null=True, default=None)
+    id_number_masked = Varchar(length=32, default="")
+    phone_enc = Text(null=True, default=None)
+    phone_hash = Varchar(length=64, null=True, default=None)
+    phone_masked = Varchar(length=32, default="")
+    address_enc = Text(null=True, default=None)
+    address_masked = Varchar(length=200, default="")
+    gender = Varchar(length=8, default="")
+    flags = JSONB(default={})
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class PetitionCase(Table, tablename="petition_case"):
+    """One matter (信访事项)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    receipt_code = Varchar(length=32)
+    visitor_id = ForeignKey(references=Visitor, null=False)
+    channel = Varchar(length=16)
+    visit_kind = Varchar(length=16, default="first")
+    headcount = Integer(default=1)
+    is_group = Boolean(default=False)
+    category = Varchar(length=63, default="general")
+    purpose = Varchar(length=31, default="personal")
+    legal_category = Varchar(length=31, default="claim")
+    locality = Varchar(length=200, default="")
+    cause = Text()
+    demand = Text(default="")
+    form = JSONB(default={})
+    status = Varchar(length=31, default="registered")
+    urgency = Varchar(length=16, default="normal")
+    department_id = Integer(null=True, default=None)
+    first_department_id = Integer(null=True, default=None)
+    assignee_id = Integer(null=True, default=None)
+    session_id = Integer(null=True, default=None)
+    registered_by = Integer(null=True, default=None)
+    received_at = Timestamptz()
+    closed_at = Timestamptz(null=True, default=None)
+    first_contact_closed = Boolean(default=False)
+    opinion = Varchar(length=16, default="")
+    repeat_of_id = Integer(null=True, default=None)
+    flags = JSONB(default={})
+    accused = JSONB(default={})
+    version = Integer(default=1)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CaseParticipant(Table, tablename="case_participant"):
+    """Representatives (代表) of a group visit, and other named persons on a case."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    role = Varchar(length=31, default="representative")
+    name = Varchar(length=100)
+    id_number_enc = Text(null=True, default=None)
+    id_number_hash = Varchar(length=64, null=True, default=None)
+    id_number_masked = Varchar(length=32, default="")
+    phone_enc = Text(null=True, default=None)
+    phone_masked = Varchar(length=32, default="")
+
+
+class ReceptionSession(Table, tablename="reception_session"):
+    """A reception slot (接待场次): a leader's or a desk's half-day at a place."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    day = Date()
+    half = Varchar(length=2)
+    starts_at = Time()
+    ends_at = Time()
+    place = Varchar(length=200)
+    topics = JSONB(default=[])
+    kind = Varchar(length=31, default="leader_day")
+    leader_id = Integer(null=True, default=None)
+    department_id = Integer(null=True, default=None)
+    status = Varchar(length=16, default="draft")
+    provisional = Boolean(default=False)
+    slot_key = Varchar(length=200, null=True, default=None)
+    sequence = Integer(default=0)
+    note = Text(default="")
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CaseEvent(Table, tablename="case_event"):
+    """Append-only log of every step of a case (who, when, what, old → new state)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    kind = Varchar(length=63)
+    actor_id = Integer(null=True, default=None)
+    from_status = Varchar(length=31, default="")
+    to_status = Varchar(length=31, default="")
+    data = JSONB(default={})
+    at = Timestamptz()
+
+
+class Outbox(Table, tablename="outbox"):
+    """Notifications written in the business transaction, delivered by the worker."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    kind = Varchar(length=63)
+    dedupe_key = Varchar(length=255)
+    recipient_id = Integer(null=True, default=None)
+    channel = Varchar(length=31, default="inbox")
+    payload = JSONB(default={})
+    created_at = Timestamptz()
+    available_at = Timestamptz()
+    sent_at = Timestamptz(null=True, default=None)
+    attempts = Integer(default=0)
+    last_error = Text(default="")
+
+
+class WorkCalendarDay(Table, tablename="work_calendar_day"):
+    """Official calendar overrides of the weekend default (global, not tenant-owned)."""
+
+    id: Serial
+    day = Date(unique=True)
+    kind = Varchar(length=16)
+    name = Varchar(length=63, default="")
+
+
+class WorkCalendarYear(Table, tablename="work_calendar_year"):
+    """Years whose official calendar is known; other years are provisional."""
+
+    id: Serial
+    year = Integer(unique=True)
+    source = Varchar(length=200, default="")
+    imported_at = Timestamptz()
+
+
+TENANT_TABLES: tuple[type[Table], ...] = (
+    TenantPlugin,
+    Department,
+    StaffUser,
+    ApiToken,
+    Visitor,
+    PetitionCase,
+    CaseParticipant,
+    ReceptionSession,
+    CaseEvent,
+    Outbox,
+)
+GLOBAL_TABLES: tuple[type[Table], ...] = (Tenant, WorkCalendarDay, WorkCalendarYear)
+ALL_TABLES: tuple[type[Table], ...] = GLOBAL_TABLES + TENANT_TABLES

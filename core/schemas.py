@@ -1,0 +1,114 @@
+"""API input shapes (msgspec). Unknown fields are refused; lengths are bounded.
+
+Field-level rules that need the tenant (rule packs, plugins) live in the services.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from msgspec import Meta, Struct
+
+Name = Annotated[str, Meta(min_length=1, max_length=100)]
+ShortText = Annotated[str, Meta(max_length=200)]
+LongText = Annotated[str, Meta(max_length=5000)]
+Code = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9_.-]+$")]
+PersonalNumber = Annotated[str, Meta(max_length=40)]
+
+Channel = Literal["letter", "visit", "phone", "online"]
+CHANNEL_ZH = {"letter": "来信", "visit": "来访", "phone": "来电", "online": "网上"}
+Purpose = Literal[
+    "personal", "suggestion", "accusation", "feelings", "psychological", "outside_jurisdiction"
+]
+PURPOSE_ZH = {
+    "personal": "个人问题",
+    "suggestion": "建议意见",
+    "accusation": "检举控告",
+    "feelings": "表达情绪",
+    "psychological": "心理需求",
+    "outside_jurisdiction": "不属本机关管辖",
+}
+LegalCategory = Literal["suggestion", "accusation", "claim"]
+LEGAL_CATEGORY_ZH = {"suggestion": "建议意见", "accusation": "检举控告", "claim": "申诉求决"}
+DepartmentKind = Literal["office", "division", "tribunal", "station", "branch", "bureau", "team"]
+
+
+class Strict(Struct, forbid_unknown_fields=True):
+    pass
+
+
+class DepartmentIn(Strict):
+    code: Code
+    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    kind: DepartmentKind = "office"
+    parent_id: int | None = None
+
+
+class UserIn(Strict):
+    username: Annotated[str, Meta(min_length=2, max_length=63)]
+    display_name: Name
+    password: Annotated[str, Meta(min_length=1, max_length=200)]
+    roles: Annotated[list[str], Meta(min_length=1, max_length=5)]
+    department_id: int | None = None
+    title: ShortText = ""
+    email: Annotated[str, Meta(max_length=254)] = ""
+
+
+class TokenIn(Strict):
+    name: Annotated[str, Meta(min_length=1, max_length=100)] = "api"
+    ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = 90
+
+
+class VisitorIn(Strict):
+    name: Name
+    id_number: PersonalNumber | None = None
+    phone: PersonalNumber | None = None
+    address: ShortText | None = None
+
+
+class PersonIn(Strict):
+    name: Name
+    id_number: PersonalNumber | None = None
+    phone: PersonalNumber | None = None
+
+
+class CaseIn(Strict):
+    channel: Channel
+    cause: Annotated[str, Meta(min_length=1, max_length=5000)]
+    visitor: VisitorIn | None = None
+    visitor_id: int | None = None
+    received_at: datetime | None = None
+    headcount: Annotated[int, Meta(ge=1, le=100000)] = 1
+    representatives: Annotated[list[PersonIn], Meta(max_length=50)] = []
+    category: Code = "general"
+    purpose: Purpose = "personal"
+    legal_category: LegalCategory = "claim"
+    locality: ShortText = ""
+    demand: LongText = ""
+    form: dict[str, Any] = {}
+    department_id: int | None = None
+    session_id: int | None = None
+
+
+# "08:30" as people type it; msgspec's own time type insists on seconds.
+ClockTime = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d)?$")]
+
+
+class SessionIn(Strict):
+    day: date
+    half: Literal["am", "pm"]
+    starts_at: ClockTime
+    ends_at: ClockTime
+    place: Annotated[str, Meta(min_length=1, max_length=200)]
+    topics: Annotated[list[ShortText], Meta(max_length=20)] = []
+    kind: Code = "leader_day"
+    leader_id: int | None = None
+    department_id: int | None = None
+    note: LongText = ""
+
+
+class LoginIn(Strict):
+    tenant: Annotated[str, Meta(min_length=1, max_length=63)]
+    username: Annotated[str, Meta(min_length=1, max_length=63)]
+    password: Annotated[str, Meta(min_length=1, max_length=200)]

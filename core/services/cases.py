@@ -1,0 +1,303 @@
+"""Case registration (登记) and reading. The lifecycle after registration lives in
+``core.services.lifecycle``."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from core.db.engine import tenant_tx
+from core.db.tables import CaseParticipant, Department, PetitionCase, ReceptionSession, Visitor
+from core.errors import InvalidInput, NotFound
+from core.principal import Principal
+from core.runtime import Runtime
+from core.schemas import CHANNEL_ZH, CaseIn
+from core.services import events
+from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
+from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
+
+# Crockford base32 without look-alikes: receipt codes are read aloud over the phone.
+_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+
+LIST_COLUMNS = (
+    PetitionCase.id,
+    PetitionCase.receipt_code,
+    PetitionCase.channel,
+    PetitionCase.visit_kind,
+    PetitionCase.headcount,
+    PetitionCase.is_group,
+    PetitionCase.category,
+    PetitionCase.purpose,
+    PetitionCase.legal_category,
+    PetitionCase.locality,
+    PetitionCase.status,
+    PetitionCase.urgency,
+    PetitionCase.department_id,
+    PetitionCase.visitor_id,
+    PetitionCase.received_at,
+    PetitionCase.closed_at,
+    PetitionCase.first_contact_closed,
+)
+
+
+def new_receipt_code(rt: Runtime) -> str:
+    day = rt.clock.today().strftime("%y%m%d")
+    return f"{day}-" + "".join(secrets.choice(_ALPHABET) for _ in range(8))
+
+
+def case_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: row[k] for k in row if not k.startswith("visitor.")}
+    out["channel_zh"] = CHANNEL_ZH.get(row["channel"], row["channel"])
+    return out
+
+
+async def _check_refs(tenant_id: int, data: CaseIn) -> None:
+    if data.department_id is not None and not await Department.exists().where(
+        (Department.tenant_id == tenant_id) & (Department.id == data.department_id)
+    ):
+        raise InvalidInput("unknown_department", "承办部门不存在。", field="department_id")
+    if data.session_id is not None and not await ReceptionSession.exists().where(
+        (ReceptionSession.tenant_id == tenant_id) & (ReceptionSession.id == data.session_id)
+    ):
+        raise InvalidInput("unknown_session", "接待场次不存在。", field="session_id")
+
+
+def check_group(rt: Runtime, rule_pack: str, data: CaseIn) -> bool:
+    """集体访: headcount at or above the pack's threshold must name its representatives."""
+    pack = rt.rule_pack(rule_pack)
+    is_group = data.headcount >= pack.group_visit_min_headcount
+    if not is_group:
+        return False
+    limit = pack.representative_limit(data.headcount)
+    if not data.representatives:
+        raise InvalidInput(
+            "representatives_required",
+            f"{data.headcount} 人来访属于集体访（{pack.group_visit_min_headcount} 人及以上），"
+            f"请登记推选的代表（不超过 {limit} 人）。",
+            field="representatives",
+        )
+    if len(data.representatives) > limit:
+        raise InvalidInput(
+            "too_many_representatives",
+            f"集体访推选代表不得超过 {limit} 人（依据 {pack.name} {pack.title_zh}），"
+            f"当前登记了 {len(data.representatives)} 人。",
+            field="representatives",
+            limit=limit,
+            pack=pack.name,
+        )
+    return True
+
+
+async def register_case(
+    rt: Runtime, actor: Principal, rule_pack: str, data: CaseIn
+) -> dict[str, Any]:
+    tenant_id = actor.tenant_id
+    if (data.visitor is None) == (data.visitor_id is None):
+        raise InvalidInput(
+            "visitor_required",
+            "请填写信访人信息（visitor）或选择已有信访人（visitor_id），二选一。",
+            field="visitor",
+        )
+    if data.headcount > 1 and data.visitor is None and data.visitor_id is None:
+        raise InvalidInput("visitor_required", "请填写信访人信息。", field="visitor")
+    is_group = check_group(rt, rule_pack, data)
+    reps = [
+        SealedPerson(rt, p, prefix=f"representatives[{i}].")
+        for i, p in enumerate(data.representatives)
+    ]
+    now = rt.clock.now()
+    received_at = data.received_at or now
+    if received_at.tzinfo is None:
+        raise InvalidInput(
+            "timezone_required",
+            "来访时间需带时区，例如 2026-11-23T09:30:00+08:00。",
+            field="received_at",
+        )
+    if received_at > now:
+        raise InvalidInput("received_in_future", "来访时间不能晚于当前时间。", field="received_at")
+    async with tenant_tx(tenant_id):
+        await _check_refs(tenant_id, data)
+        if data.visitor is not None:
+            visitor, _ = await upsert_visitor(rt, tenant_id, data.visitor)
+        else:
+            row = (
+                await Visitor.select(*VISITOR_COLUMNS)
+                .where((Visitor.tenant_id == tenant_id) & (Visitor.id == data.visitor_id))
+                .output(load_json=True)
+                .first()
+            )
+            if row is None:
+                raise InvalidInput("unknown_visitor", "所选信访人不存在。", field="visitor_id")
+            visitor = visitor_out(row)
+        code = new_receipt_code(rt)
+        while await PetitionCase.exists().where(
+            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.receipt_code == code)
+        ):
+            code = new_receipt_code(rt)
+        rows = await PetitionCase.insert(
+            PetitionCase(
+                tenant_id=tenant_id,
+                receipt_code=code,
+                visitor_id=visitor["id"],
+                channel=data.channel,
+                headcount=data.headcount,
+                is_group=is_group,
+                category=data.category,
+                purpose=data.purpose,
+                legal_category=data.legal_category,
+                locality=data.locality,
+                cause=data.cause,
+                demand=data.demand,
+                form=data.form,
+                status="registered",
+                department_id=data.department_id,
+                first_department_id=data.department_id,
+                session_id=data.session_id,
+                registered_by=actor.user_id,
+                received_at=received_at,
+                flags={},
+                accused={},
+                created_at=now,
+                updated_at=now,
+            )
+        ).returning(PetitionCase.id)
+        case_id = rows[0]["id"]
+        for rep in reps:
+            await CaseParticipant.insert(
+                CaseParticipant(
+                    tenant_id=tenant_id,
+                    case_id=case_id,
+                    role="representative",
+                    name=rep.name,
+                    id_number_enc=rep.id_number_enc,
+                    id_number_hash=rep.id_number_hash,
+                    id_number_masked=rep.id_number_masked,
+                    phone_enc=rep.phone_enc,
+                    phone_masked=rep.phone_masked,
+                )
+            )
+        await events.record_event(
+            tenant_id,
+            case_id,
+            "registered",
+            at=now,
+            actor_id=actor.user_id,
+            to_status="registered",
+            data={"channel": data.channel, "headcount": data.headcount},
+        )
+        await events.enqueue(
+            tenant_id,
+            "case.registered",
+            dedupe_key=f"case.registered:{case_id}",
+            at=now,
+            payload={"case_id": case_id, "receipt_code": code},
+        )
+    return await get_case(rt, actor, case_id)
+
+
+async def list_cases(
+    rt: Runtime,
+    actor: Principal,
+    *,
+    after: int | None = None,
+    limit: int = 50,
+    status: str | None = None,
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET."""
+    tenant_id = actor.tenant_id
+    query = PetitionCase.select(
+        *LIST_COLUMNS,
+        PetitionCase.visitor_id.name,
+        PetitionCase.visitor_id.id_number_masked,
+        PetitionCase.visitor_id.phone_masked,
+    ).where(PetitionCase.tenant_id == tenant_id)
+    if status:
+        query = query.where(PetitionCase.status == status)
+    if after is not None:
+        query = query.where(PetitionCase.id < after)
+    async with tenant_tx(tenant_id, write=False):
+        rows = (
+            await query.order_by(PetitionCase.id, ascending=False)
+            .limit(limit + 1)
+            .output(load_json=True)
+        )
+    items = []
+    for row in rows[:limit]:
+        item = case_out(row)
+        item["visitor"] = {
+            "id": row["visitor_id"],
+            "name": row["visitor_id.name"],
+            "id_number": row["visitor_id.id_number_masked"] or None,
+            "phone": row["visitor_id.phone_masked"] or None,
+        }
+        items.append(item)
+    next_after = items[-1]["id"] if len(rows) > limit else None
+    return {"items": items, "next_after": next_after}
+
+
+async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any]:
+    tenant_id = actor.tenant_id
+    async with tenant_tx(tenant_id, write=False):
+        row = (
+            await PetitionCase.select(
+                *LIST_COLUMNS,
+                PetitionCase.cause,
+                PetitionCase.demand,
+                PetitionCase.form,
+                PetitionCase.flags,
+                PetitionCase.opinion,
+                PetitionCase.session_id,
+                PetitionCase.first_department_id,
+                PetitionCase.repeat_of_id,
+                PetitionCase.version,
+            )
+            .where((PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id))
+            .output(load_json=True)
+            .first()
+        )
+        if row is None:
+            raise NotFound("case_not_found", "信访事项不存在。")
+        visitor = (
+            await Visitor.select(*VISITOR_COLUMNS)
+            .where((Visitor.tenant_id == tenant_id) & (Visitor.id == row["visitor_id"]))
+            .output(load_json=True)
+            .first()
+        )
+        reps = await CaseParticipant.select(
+            CaseParticipant.name,
+            CaseParticipant.role,
+            CaseParticipant.id_number_masked,
+            CaseParticipant.phone_masked,
+        ).where((CaseParticipant.tenant_id == tenant_id) & (CaseParticipant.case_id == case_id))
+        history = await events.events_of(tenant_id, case_id)
+    out = case_out(row)
+    out["visitor"] = visitor_out(visitor) if visitor else None
+    out["representatives"] = [
+        {
+            "name": r["name"],
+            "role": r["role"],
+            "id_number": r["id_number_masked"] or None,
+            "phone": r["phone_masked"] or None,
+        }
+        for r in reps
+    ]
+    out["events"] = history
+    return out
+
+
+async def case_by_receipt(tenant_id: int, code: str) -> dict[str, Any] | None:
+    async with tenant_tx(tenant_id, write=False):
+        return (
+            await PetitionCase.select(
+                PetitionCase.id,
+                PetitionCase.receipt_code,
+                PetitionCase.status,
+                PetitionCase.received_at,
+                PetitionCase.closed_at,
+            )
+            .where(
+                (PetitionCase.tenant_id == tenant_id) & (PetitionCase.receipt_code == code.upper())
+            )
+            .output(load_json=True)
+            .first()
+        )

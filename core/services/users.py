@@ -1,0 +1,250 @@
+"""Staff accounts, login and API tokens."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+
+from core import security
+from core.db.engine import tenant_tx
+from core.db.tables import ApiToken, Department, StaffUser
+from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.principal import ROLES, Principal
+from core.runtime import Runtime
+from core.services.tenants import get_tenant_by_slug
+
+TOKEN_PREFIX = "xf"
+# Updating last_used_at on every request would turn reads into writes.
+TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
+
+
+_DUMMY: list[str] = []
+
+
+def _dummy_hash() -> str:
+    if not _DUMMY:
+        _DUMMY.append(security.hash_password("xinfang-timing-equalizer"))
+    return _DUMMY[0]
+
+
+def _check_roles(roles: list[str]) -> list[str]:
+    if not roles:
+        raise InvalidInput("roles_required", "至少需要一个角色。", field="roles")
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown:
+        raise InvalidInput(
+            "unknown_role",
+            f"未知角色：{', '.join(unknown)}；可选：{', '.join(ROLES)}。",
+            field="roles",
+        )
+    return sorted(set(roles))
+
+
+def user_out(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "username": row["username"],
+        "display_name": row["display_name"],
+        "roles": json.loads(row["roles"]) if isinstance(row["roles"], str) else row["roles"],
+        "department_id": row["department_id"],
+        "title": row["title"],
+        "active": row["active"],
+    }
+
+
+async def create_user(
+    rt: Runtime,
+    tenant_id: int,
+    *,
+    username: str,
+    display_name: str,
+    password: str,
+    roles: list[str],
+    department_id: int | None = None,
+    title: str = "",
+    email: str = "",
+) -> dict[str, Any]:
+    roles = _check_roles(roles)
+    security.check_password_policy(password)
+    if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
+        raise InvalidInput(
+            "invalid_username", "用户名只能包含字母、数字、点、下划线和连字符。", field="username"
+        )
+    password_hash = security.hash_password(password)
+    async with tenant_tx(tenant_id):
+        if department_id is not None and not await Department.exists().where(
+            (Department.tenant_id == tenant_id) & (Department.id == department_id)
+        ):
+            raise InvalidInput("unknown_department", "所选部门不存在。", field="department_id")
+        if await StaffUser.exists().where(
+            (StaffUser.tenant_id == tenant_id) & (StaffUser.username == username)
+        ):
+            raise Conflict("username_taken", f"用户名 {username} 已存在。", field="username")
+        rows = await StaffUser.insert(
+            StaffUser(
+                tenant_id=tenant_id,
+                username=username,
+                display_name=display_name or username,
+                password_hash=password_hash,
+                roles=roles,
+                department_id=department_id,
+                title=title,
+                email=email,
+                created_at=rt.clock.now(),
+            )
+        ).returning(*StaffUser.all_columns())
+    return user_out(rows[0])
+
+
+async def list_users(rt: Runtime, tenant_id: int) -> list[dict[str, Any]]:
+    async with tenant_tx(tenant_id, write=False):
+        rows = (
+            await StaffUser.select()
+            .where(StaffUser.tenant_id == tenant_id)
+            .order_by(StaffUser.id)
+            .output(load_json=True)
+        )
+    return [user_out(r) for r in rows]
+
+
+async def get_user(rt: Runtime, tenant_id: int, user_id: int) -> dict[str, Any]:
+    async with tenant_tx(tenant_id, write=False):
+        row = (
+            await StaffUser.select()
+            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
+            .output(load_json=True)
+            .first()
+        )
+    if row is None:
+        raise NotFound("user_not_found", "用户不存在。")
+    return user_out(row)
+
+
+def _principal(tenant_slug: str, row: dict[str, Any]) -> Principal:
+    return Principal(
+        tenant_id=row["tenant_id"],
+        tenant_slug=tenant_slug,
+        user_id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
+        roles=frozenset(row["roles"] or []),
+        department_id=row["department_id"],
+    )
+
+
+async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> Principal:
+    bad = NotAuthenticated("invalid_credentials", "机构、用户名或密码不正确。")
+    try:
+        tenant = await get_tenant_by_slug(rt, tenant_slug)
+    except NotFound:
+        raise bad from None
+    async with tenant_tx(tenant.id, write=False):
+        row = (
+            await StaffUser.select()
+            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == username))
+            .output(load_json=True)
+            .first()
+        )
+    if row is None or not row["active"]:
+        security.verify_password(_dummy_hash(), password)  # same timing as a real check
+        raise bad
+    if not security.verify_password(row["password_hash"], password):
+        raise bad
+    return _principal(tenant.slug, row)
+
+
+async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int) -> Principal:
+    """Reload the user on each request so deactivation and role changes apply at once."""
+    async with tenant_tx(tenant_id, write=False):
+        row = (
+            await StaffUser.select()
+            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
+            .output(load_json=True)
+            .first()
+        )
+    if row is None or not row["active"]:
+        raise NotAuthenticated("session_invalid", "登录已失效，请重新登录。")
+    return _principal(tenant_slug, row)
+
+
+async def create_token(
+    rt: Runtime,
+    tenant_slug: str,
+    tenant_id: int,
+    user_id: int,
+    *,
+    name: str,
+    ttl_days: int | None = 90,
+) -> tuple[str, dict[str, Any]]:
+    """Return the token (shown once) and its stored description."""
+    secret = security.new_token(prefix="")
+    token = f"{TOKEN_PREFIX}.{tenant_slug}.{secret}"
+    now = rt.clock.now()
+    expires = now + timedelta(days=ttl_days) if ttl_days else None
+    async with tenant_tx(tenant_id):
+        if not await StaffUser.exists().where(
+            (StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id)
+        ):
+            raise NotFound("user_not_found", "用户不存在。")
+        rows = await ApiToken.insert(
+            ApiToken(
+                tenant_id=tenant_id,
+                user_id=user_id,
+                name=name or "api",
+                token_hash=security.hash_token(token),
+                prefix=secret[:8],
+                created_at=now,
+                expires_at=expires,
+            )
+        ).returning(ApiToken.id)
+    return token, {"id": rows[0]["id"], "name": name, "expires_at": expires}
+
+
+async def revoke_token(rt: Runtime, tenant_id: int, token_id: int) -> None:
+    async with tenant_tx(tenant_id):
+        await ApiToken.update({ApiToken.revoked_at: rt.clock.now()}).where(
+            (ApiToken.tenant_id == tenant_id) & (ApiToken.id == token_id)
+        )
+
+
+async def authenticate_token(rt: Runtime, token: str) -> Principal:
+    parts = token.split(".")
+    if len(parts) != 3 or parts[0] != TOKEN_PREFIX:
+        raise NotAuthenticated("token_invalid", "API 令牌无效。")
+    try:
+        tenant = await get_tenant_by_slug(rt, parts[1])
+    except NotFound:
+        raise NotAuthenticated("token_invalid", "API 令牌无效。") from None
+    now = rt.clock.now()
+    async with tenant_tx(tenant.id, write=False):
+        tok = (
+            await ApiToken.select()
+            .where(
+                (ApiToken.tenant_id == tenant.id)
+                & (ApiToken.token_hash == security.hash_token(token))
+            )
+            .output(load_json=True)
+            .first()
+        )
+        if tok is None:
+            raise NotAuthenticated("token_invalid", "API 令牌无效。")
+        if tok["revoked_at"] is not None:
+            raise NotAuthenticated("token_revoked", "API 令牌已被吊销，请重新申请。")
+        if tok["expires_at"] is not None and tok["expires_at"] <= now:
+            raise NotAuthenticated("token_expired", "API 令牌已过期，请重新申请。")
+        user = (
+            await StaffUser.select()
+            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.id == tok["user_id"]))
+            .output(load_json=True)
+            .first()
+        )
+    if user is None or not user["active"]:
+        raise NotAuthenticated("token_invalid", "API 令牌无效。")
+    last: datetime | None = tok["last_used_at"]
+    if last is None or now - last > TOKEN_TOUCH_INTERVAL:
+        async with tenant_tx(tenant.id):
+            await ApiToken.update({ApiToken.last_used_at: now}).where(
+                (ApiToken.tenant_id == tenant.id) & (ApiToken.id == tok["id"])
+            )
+    return _principal(tenant.slug, user)
