@@ -1,0 +1,201 @@
+"""JSON API under /api/v1 for a tenant's staff. Handlers only translate HTTP ↔ services."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Router, get, post
+from litestar.params import Parameter
+from litestar.status_codes import HTTP_201_CREATED
+
+from core.principal import Principal
+from core.runtime import Runtime
+from core.schemas import CaseIn, DepartmentIn, SessionIn, TokenIn, UserIn, VisitorIn
+from core.services import cases, departments, sessions, tenants, users, visitors
+from core.web.auth import (
+    requires_admin,
+    requires_registrar,
+    requires_scheduler,
+    requires_staff,
+    runtime_of,
+)
+
+Req = Request[Principal, Any, Any]
+Limit = Annotated[int, Parameter(ge=1, le=200, description="每页条数")]
+After = Annotated[int | None, Parameter(ge=1, description="上一页最后一条的 id（键集分页）")]
+
+
+def _ctx(request: Req) -> tuple[Runtime, Principal]:
+    return runtime_of(request), request.user
+
+
+class MeController(Controller):
+    path = "/me"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def me(self, request: Req) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        tenant = await tenants.get_tenant(rt, p.tenant_id)
+        return {
+            "user": await users.get_user(rt, p.tenant_id, p.user_id),
+            "tenant": {
+                "slug": tenant.slug,
+                "name": tenant.name,
+                "rule_pack": tenant.rule_pack,
+                "plugins": sorted(tenant.plugins),
+            },
+        }
+
+    @post("/tokens", status_code=HTTP_201_CREATED)
+    async def create_token(self, request: Req, data: TokenIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        token, info = await users.create_token(
+            rt, p.tenant_slug, p.tenant_id, p.user_id, name=data.name, ttl_days=data.ttl_days
+        )
+        return {"token": token, **info}
+
+
+class DepartmentController(Controller):
+    path = "/departments"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_departments(self, request: Req) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await departments.list_departments(rt, p.tenant_id)
+
+    @post("/", guards=[requires_admin], status_code=HTTP_201_CREATED)
+    async def create_department(self, request: Req, data: DepartmentIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await departments.create_department(rt, p.tenant_id, data)
+
+    @get("/{department_id:int}")
+    async def get_department(self, request: Req, department_id: int) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await departments.get_department(rt, p.tenant_id, department_id)
+
+
+class UserController(Controller):
+    path = "/users"
+    guards = [requires_admin]  # noqa: RUF012
+
+    @get("/")
+    async def list_users(self, request: Req) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await users.list_users(rt, p.tenant_id)
+
+    @post("/", status_code=HTTP_201_CREATED)
+    async def create_user(self, request: Req, data: UserIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await users.create_user(
+            rt,
+            p.tenant_id,
+            username=data.username,
+            display_name=data.display_name,
+            password=data.password,
+            roles=data.roles,
+            department_id=data.department_id,
+            title=data.title,
+            email=data.email,
+        )
+
+    @get("/{user_id:int}")
+    async def get_user(self, request: Req, user_id: int) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await users.get_user(rt, p.tenant_id, user_id)
+
+
+class VisitorController(Controller):
+    path = "/visitors"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_visitors(
+        self,
+        request: Req,
+        limit: Limit = 50,
+        after: After = None,
+        id_number: Annotated[str | None, Parameter(max_length=40)] = None,
+        phone: Annotated[str | None, Parameter(max_length=40)] = None,
+    ) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await visitors.list_visitors(
+            rt, p.tenant_id, after=after, limit=limit, id_number=id_number, phone=phone
+        )
+
+    @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
+    async def register_visitor(self, request: Req, data: VisitorIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        visitor, created = await visitors.register_visitor(rt, p.tenant_id, data)
+        return {**visitor, "created": created}
+
+    @get("/{visitor_id:int}")
+    async def get_visitor(self, request: Req, visitor_id: int) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await visitors.get_visitor(rt, p.tenant_id, visitor_id)
+
+
+class CaseController(Controller):
+    path = "/cases"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_cases(
+        self,
+        request: Req,
+        limit: Limit = 50,
+        after: After = None,
+        status: Annotated[str | None, Parameter(max_length=31)] = None,
+    ) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await cases.list_cases(rt, p, after=after, limit=limit, status=status)
+
+    @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
+    async def register_case(self, request: Req, data: CaseIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        tenant = await tenants.get_tenant(rt, p.tenant_id)
+        return await cases.register_case(rt, p, tenant.rule_pack, data)
+
+    @get("/{case_id:int}")
+    async def get_case(self, request: Req, case_id: int) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await cases.get_case(rt, p, case_id)
+
+
+class SessionController(Controller):
+    path = "/sessions"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_sessions(
+        self, request: Req, start: date | None = None, end: date | None = None
+    ) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await sessions.list_sessions(rt, p.tenant_id, start=start, end=end)
+
+    @post("/", guards=[requires_scheduler], status_code=HTTP_201_CREATED)
+    async def create_session(self, request: Req, data: SessionIn) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await sessions.create_session(rt, p.tenant_id, data)
+
+    @get("/{session_id:int}")
+    async def get_session(self, request: Req, session_id: int) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await sessions.get_session(rt, p.tenant_id, session_id)
+
+
+def api_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[
+            MeController,
+            DepartmentController,
+            UserController,
+            VisitorController,
+            CaseController,
+            SessionController,
+        ],
+        tags=["staff"],
+    )

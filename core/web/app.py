@@ -1,0 +1,118 @@
+"""The Litestar application factory."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from litestar import Litestar, Request, Response, get
+from litestar.config.csrf import CSRFConfig
+from litestar.contrib.jinja import JinjaTemplateEngine
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.session.client_side import CookieBackendConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.static_files import create_static_files_router
+from litestar.template import TemplateConfig
+
+from core import __version__
+from core.runtime import Runtime
+from core.web.api import api_router
+from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, runtime_of
+from core.web.errors import EXCEPTION_HANDLERS
+from core.web.pages import PAGES
+
+HERE = Path(__file__).parent
+
+
+@get("/healthz", include_in_schema=False, sync_to_thread=False)
+def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@get("/readyz", include_in_schema=False)
+async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    rt = runtime_of(request)
+    checks: dict[str, str] = {}
+    try:
+        await _db_ping()
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports, never raises
+        checks["database"] = f"error: {type(exc).__name__}"
+    try:
+        if rt.redis is None:
+            raise RuntimeError("not connected")
+        await rt.redis.ping()
+        checks["redis"] = "ok"
+    except Exception as exc:
+        checks["redis"] = f"error: {type(exc).__name__}"
+    ok = all(v == "ok" for v in checks.values())
+    return Response(
+        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+    )
+
+
+async def _db_ping() -> None:
+    from core.db.tables import Tenant
+
+    await Tenant.count()
+
+
+def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
+    """Build the app around ``rt``. With ``manage_resources`` the app opens and closes the
+    database pool and the Redis connection itself (``xinfang serve``); tests and
+    ``xinfang run`` manage them outside."""
+    secret = hashlib.sha256(("session:" + rt.settings.secret_key).encode()).digest()
+    csrf_secret = hashlib.sha256(("csrf:" + rt.settings.secret_key).encode()).hexdigest()
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        if not manage_resources:
+            yield
+            return
+        from core.bootstrap import open_resources
+
+        async with open_resources(rt, web=True):
+            yield
+
+    session = CookieBackendConfig(
+        secret=secret,
+        key="xf_session",
+        max_age=rt.settings.session_max_age,
+        httponly=True,
+        samesite="lax",
+        secure=rt.settings.base_url.startswith("https://"),
+        exclude=["/healthz", "/readyz", "/static", "/open311"],
+    )
+    app = Litestar(
+        route_handlers=[
+            healthz,
+            readyz,
+            api_router(),
+            *PAGES,
+            create_static_files_router(path="/static", directories=[HERE / "static"]),
+        ],
+        lifespan=[lifespan],
+        middleware=[
+            session.middleware,
+            DefineMiddleware(AuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PREFIXES]),
+        ],
+        csrf_config=CSRFConfig(
+            secret=csrf_secret,
+            cookie_name="xf_csrf",
+            cookie_httponly=False,
+            exclude=["/api/", "/open311/", "/healthz", "/readyz"],
+        ),
+        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        openapi_config=OpenAPIConfig(
+            title="信访接待平台 Xinfang API", version=__version__, path="/schema"
+        ),
+        exception_handlers=EXCEPTION_HANDLERS,
+        debug=False,
+        request_max_body_size=2 * 1024 * 1024,
+        state=None,
+    )
+    app.state.rt = rt
+    return app

@@ -1,0 +1,84 @@
+"""Who is calling: bearer API tokens or the staff session cookie, never a body field.
+
+Unsafe API methods require a bearer token: the session cookie only authorizes page
+forms (which carry a CSRF token) and safe API reads, so a cookie alone cannot be
+replayed cross-site against the JSON API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from core.errors import NotAuthenticated, PermissionDenied
+from core.principal import ROLE_NAMES_ZH, Principal
+from core.runtime import Runtime
+from core.services import users
+
+PUBLIC_PREFIXES = (
+    "/healthz",
+    "/readyz",
+    "/schema",
+    "/login",
+    "/static",
+    "/open311",
+    "/t/",
+    "/favicon.ico",
+)
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
+    return connection.app.state.rt
+
+
+class AuthMiddleware(AbstractAuthenticationMiddleware):
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        rt = runtime_of(connection)
+        header = connection.headers.get("authorization", "")
+        if header:
+            scheme, _, token = header.partition(" ")
+            if scheme.lower() != "bearer" or not token.strip():
+                raise NotAuthenticated("token_invalid", "Authorization 头应为 “Bearer <令牌>”。")
+            principal = await users.authenticate_token(rt, token.strip())
+            return AuthenticationResult(user=principal, auth="token")
+        session: dict[str, Any] = connection.scope.get("session") or {}  # type: ignore[assignment]
+        if session.get("user_id") and session.get("tenant_id"):
+            is_api = connection.url.path.startswith("/api/")
+            if is_api and connection.scope.get("method", "GET") not in SAFE_METHODS:
+                raise NotAuthenticated(
+                    "token_required", "写入类 API 请求需要 Bearer 令牌（网页表单请使用页面提交）。"
+                )
+            principal = await users.principal_for(
+                rt, session["tenant_slug"], session["tenant_id"], session["user_id"]
+            )
+            return AuthenticationResult(user=principal, auth="session")
+        raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
+
+
+def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
+    """Guard: the caller must hold one of ``roles``."""
+
+    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        if not principal.has_any(*roles):
+            names = "、".join(ROLE_NAMES_ZH[r] for r in roles)
+            raise PermissionDenied(
+                "role_required", f"此操作需要以下角色之一：{names}。", required=list(roles)
+            )
+
+    guard.__name__ = f"requires_{'_or_'.join(roles)}"
+    return guard
+
+
+STAFF = ("admin", "clerk", "leader", "handler", "supervisor")
+requires_staff = requires(*STAFF)
+requires_admin = requires("admin")
+requires_registrar = requires("clerk", "supervisor", "admin")
+requires_scheduler = requires("admin", "supervisor")
