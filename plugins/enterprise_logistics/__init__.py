@@ -1,0 +1,1 @@
+"""Sector plugin: enterprise_logistics."""
