@@ -48,12 +48,16 @@ def bind_engine(engine: Engine) -> None:
     from piccolo.apps.migrations.tables import Migration
 
     from core import piccolo_conf
-    from core.db.tables import ALL_TABLES
 
     _engine = engine
     piccolo_conf.DB = engine
-    # Piccolo's own bookkeeping table caches the engine it first saw.
-    tables: list[type[Table]] = [*ALL_TABLES, *_extra_tables, Migration]
+    # Every app's tables (core, daemon, plugins), and Piccolo's own bookkeeping table,
+    # which otherwise keeps the engine it first saw.
+    tables: list[type[Table]] = [
+        *(t for app in piccolo_conf.APP_REGISTRY.app_configs.values() for t in app.table_classes),
+        *_extra_tables,
+        Migration,
+    ]
     for table in tables:
         table._meta.db = engine
 

@@ -144,6 +144,12 @@ class PetitionCase(Table, tablename="petition_case"):
     repeat_of_id = Integer(null=True, default=None)
     flags = JSONB(default={})
     accused = JSONB(default={})
+    opinion_at = Timestamptz(null=True, default=None)
+    review_level = Integer(default=0)
+    """0 original handling, 1 复查 requested/decided, 2 复核 (final after decision)."""
+    assigned_from_above = Boolean(default=False)
+    archive_volume_id = Integer(null=True, default=None)
+    archived_at = Timestamptz(null=True, default=None)
     version = Integer(default=1)
     created_at = Timestamptz()
     updated_at = Timestamptz()
@@ -236,6 +242,79 @@ class WorkCalendarYear(Table, tablename="work_calendar_year"):
     imported_at = Timestamptz()
 
 
+class CaseDeadline(Table, tablename="case_deadline"):
+    """One running statutory clock of a case, with how it was counted.
+
+    ``state``: open (running) → met (the step happened) | cancelled (step no longer
+    due) | superseded (recomputed: a calendar import, an extension, a pause)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    clock = Varchar(length=31)
+    started_on = Date()
+    due = Date()
+    days = Integer()
+    mode = Varchar(length=16)
+    pack = Varchar(length=63)
+    pack_version = Varchar(length=31)
+    provisional = Boolean(default=False)
+    pauses = JSONB(default=[])
+    steps = JSONB(default=[])
+    state = Varchar(length=16, default="open")
+    responsible_department_id = Integer(null=True, default=None)
+    responsible_user_id = Integer(null=True, default=None)
+    met_at = Timestamptz(null=True, default=None)
+    created_at = Timestamptz()
+    updated_at = Timestamptz()
+
+
+class CaseTransfer(Table, tablename="case_transfer"):
+    """A transfer (转送) seen from one side: ``out`` in the sender's tenant, ``in`` in
+    the receiver's (a cross-tenant transfer writes one row in each)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    direction = Varchar(length=8)
+    peer_tenant_id = Integer()
+    peer_case_id = Integer(null=True, default=None)
+    from_department_id = Integer(null=True, default=None)
+    to_department_id = Integer(null=True, default=None)
+    status = Varchar(length=16, default="pending")
+    note = Text(default="")
+    reason = Text(default="")
+    objection_due = Date(null=True, default=None)
+    created_by = Integer(null=True, default=None)
+    created_at = Timestamptz()
+    decided_at = Timestamptz(null=True, default=None)
+
+
+class CaseExclusion(Table, tablename="case_exclusion"):
+    """Accused-party exclusion (检举控告): this user / department never sees the case."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    user_id = Integer(null=True, default=None)
+    department_id = Integer(null=True, default=None)
+    kind = Varchar(length=16, default="accused")
+    """accused: hidden from them; recused: may see but not be assigned or approve."""
+    reason = Text(default="")
+    created_at = Timestamptz()
+
+
+class ArchiveVolume(Table, tablename="archive_volume"):
+    """立卷归档: one volume per petitioner per year; closed matters filed chronologically."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    visitor_id = ForeignKey(references=Visitor, null=False)
+    year = Integer()
+    volume_code = Varchar(length=63)
+    created_at = Timestamptz()
+
+
 TENANT_TABLES: tuple[type[Table], ...] = (
     TenantPlugin,
     Department,
@@ -247,6 +326,10 @@ TENANT_TABLES: tuple[type[Table], ...] = (
     ReceptionSession,
     CaseEvent,
     Outbox,
+    CaseDeadline,
+    CaseTransfer,
+    CaseExclusion,
+    ArchiveVolume,
 )
 GLOBAL_TABLES: tuple[type[Table], ...] = (Tenant, WorkCalendarDay, WorkCalendarYear)
 ALL_TABLES: tuple[type[Table], ...] = GLOBAL_TABLES + TENANT_TABLES

@@ -9,6 +9,8 @@ from piccolo.apps.migrations.auto.migration_manager import MigrationManager
 from piccolo.engine.finder import engine_finder
 from piccolo.engine.postgres import PostgresEngine
 
+from core.db.rls import rls_statements
+
 ID = "2026-11-23T09:50:00:000000"
 VERSION = "1.38.0"
 DESCRIPTION = "tenancy indexes and row level security"
@@ -61,15 +63,6 @@ PG_APPEND_ONLY = (
     """CREATE TRIGGER case_event_append_only BEFORE UPDATE OR DELETE ON case_event
        FOR EACH ROW EXECUTE FUNCTION xinfang_append_only()""",
 )
-
-
-def rls_statements(table: str) -> list[str]:
-    predicate = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::integer"
-    return [
-        f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
-        f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
-        f"CREATE POLICY tenant_isolation ON {table} USING ({predicate}) WITH CHECK ({predicate})",
-    ]
 
 
 async def forwards():

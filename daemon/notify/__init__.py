@@ -1,0 +1,1 @@
+"""Deadline reminders, escalation and notification delivery (outbox → inbox / email / plugins)."""
