@@ -22,3 +22,10 @@ def xinfang_plugin_info() -> dict[str, Any]:  # type: ignore[empty-body]
 @hookspec
 def xinfang_categories(tenant: Any) -> list[dict[str, Any]]:  # type: ignore[empty-body]
     """Case categories the plugin adds for this tenant (code, title_zh, group)."""
+
+
+@hookspec
+def xinfang_notify(  # type: ignore[empty-body]
+    tenant: Any, channel: str, recipient: dict[str, Any], message: dict[str, Any]
+) -> bool | None:
+    """Deliver a notification through a plugin channel (SMS, WeCom); True when handled."""

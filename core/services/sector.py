@@ -43,3 +43,22 @@ async def case_event(
 ) -> None:
     """Let plugins react to a recorded case event (inside the same transaction)."""
     return None
+
+
+async def before_transition(
+    rt: Runtime, tenant: TenantInfo, case: dict[str, Any], action: str, payload: dict[str, Any]
+) -> None:
+    """Let plugins refuse a lifecycle step (raise a DomainError), e.g. police: the
+    result must be told to the complainant before closing."""
+    return None
+
+
+def extra_clocks(rt: Runtime, tenant: TenantInfo) -> dict[str, Any]:
+    """Sector clocks (``core.domain.rulepacks.ClockRule`` by name) added to the tenant's
+    rule pack, e.g. court: retrial petition, execution objection."""
+    return {}
+
+
+async def categories(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
+    """Every case category available to the tenant: core's plus its plugins'."""
+    return []
