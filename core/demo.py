@@ -12,7 +12,7 @@ from stdnum.cn import ric
 
 from core.principal import Principal
 from core.runtime import Runtime
-from core.schemas import CaseIn, DepartmentIn, PersonIn, VisitorIn
+from core.schemas import AccusedIn, CaseIn, DepartmentIn, PersonIn, VisitorIn
 from core.services import cases, departments, tenants, users
 
 DEMO_PASSWORD = "xinfang-demo-2026"
@@ -129,6 +129,8 @@ CAUSES: dict[str, list[dict[str, Any]]] = {
             "legal_category": "accusation",
             "purpose": "accusation",
             "locality": "溪湖区河西街道",
+            "accused_department": "station-hx",
+            "accused_description": "河西派出所出警民警（警号 012345）",
         },
         {
             "cause": "户口迁移手续办理多次未果",
@@ -219,7 +221,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
             await cases.register_case(
                 rt,
                 clerk,
-                tenant.rule_pack,
+                tenant,
                 CaseIn(
                     channel=["visit", "letter", "phone", "online"][i % 4],  # type: ignore[arg-type]
                     visitor=VisitorIn(
@@ -237,6 +239,14 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                     locality=item["locality"],
                     cause=item["cause"],
                     demand=item["demand"],
+                    accused=(
+                        AccusedIn(
+                            department_ids=[dept_ids[item["accused_department"]]],
+                            description=item.get("accused_description", ""),
+                        )
+                        if item.get("accused_department")
+                        else None
+                    ),
                 ),
             )
         lines.append(

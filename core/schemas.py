@@ -73,6 +73,14 @@ class PersonIn(Strict):
     phone: PersonalNumber | None = None
 
 
+class AccusedIn(Strict):
+    """检举控告: who is accused. They (and their department) never see the case."""
+
+    user_ids: Annotated[list[int], Meta(max_length=20)] = []
+    department_ids: Annotated[list[int], Meta(max_length=20)] = []
+    description: ShortText = ""
+
+
 class CaseIn(Strict):
     channel: Channel
     cause: Annotated[str, Meta(min_length=1, max_length=5000)]
@@ -89,6 +97,13 @@ class CaseIn(Strict):
     form: dict[str, Any] = {}
     department_id: int | None = None
     session_id: int | None = None
+    skip_level: bool = False
+    """越级访: the visitor bypassed the competent lower level."""
+    assigned_from_above: bool = False
+    """上级交办: the matter came down from a higher authority (longer clock in some packs)."""
+    answered_on_spot: LongText = ""
+    """口头告知: the answer given on the spot; closes the matter at first contact."""
+    accused: AccusedIn | None = None
 
 
 # "08:30" as people type it; msgspec's own time type insists on seconds.

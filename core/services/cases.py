@@ -7,14 +7,25 @@ import secrets
 from typing import Any
 
 from core.db.engine import tenant_tx
-from core.db.tables import CaseParticipant, Department, PetitionCase, ReceptionSession, Visitor
+from core.db.tables import (
+    CaseExclusion,
+    CaseParticipant,
+    Department,
+    PetitionCase,
+    ReceptionSession,
+    StaffUser,
+    Visitor,
+)
+from core.domain.lifecycle import STATUS_ZH, allowed_actions
 from core.errors import InvalidInput, NotFound
+from core.plugins import TenantInfo
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
-from core.services import events
+from core.services import deadlines, events, repeats, sector
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
+from core.settings import TIMEZONE
 
 # Crockford base32 without look-alikes: receipt codes are read aloud over the phone.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -88,9 +99,46 @@ def check_group(rt: Runtime, rule_pack: str, data: CaseIn) -> bool:
     return True
 
 
+async def _check_accused(tenant_id: int, data: CaseIn) -> None:
+    if data.accused is None:
+        return
+    for i, uid in enumerate(data.accused.user_ids):
+        if not await StaffUser.exists().where(
+            (StaffUser.tenant_id == tenant_id) & (StaffUser.id == uid)
+        ):
+            raise InvalidInput(
+                "unknown_user", "被检举控告的人员不存在。", field=f"accused.user_ids[{i}]"
+            )
+    for i, did in enumerate(data.accused.department_ids):
+        if not await Department.exists().where(
+            (Department.tenant_id == tenant_id) & (Department.id == did)
+        ):
+            raise InvalidInput(
+                "unknown_department",
+                "被检举控告的部门不存在。",
+                field=f"accused.department_ids[{i}]",
+            )
+
+
+async def _department_by_code(tenant_id: int, code: str) -> int | None:
+    row = (
+        await Department.select(Department.id)
+        .where((Department.tenant_id == tenant_id) & (Department.code == code))
+        .first()
+    )
+    return None if row is None else int(row["id"])
+
+
+def _tenant_int(tenant: TenantInfo, key: str, default: int) -> int:
+    value = (tenant.settings or {}).get(key, default)
+    return value if isinstance(value, int) and value > 0 else default
+
+
 async def register_case(
-    rt: Runtime, actor: Principal, rule_pack: str, data: CaseIn
+    rt: Runtime, actor: Principal, tenant: TenantInfo, data: CaseIn
 ) -> dict[str, Any]:
+    """登记: validate everything, then write the case, its people, flags, exclusions,
+    clocks, events and notifications in one transaction — or nothing."""
     tenant_id = actor.tenant_id
     if (data.visitor is None) == (data.visitor_id is None):
         raise InvalidInput(
@@ -98,9 +146,14 @@ async def register_case(
             "请填写信访人信息（visitor）或选择已有信访人（visitor_id），二选一。",
             field="visitor",
         )
-    if data.headcount > 1 and data.visitor is None and data.visitor_id is None:
-        raise InvalidInput("visitor_required", "请填写信访人信息。", field="visitor")
-    is_group = check_group(rt, rule_pack, data)
+    if data.legal_category == "accusation" and data.accused is None:
+        raise InvalidInput(
+            "accused_required",
+            "检举控告类事项须登记被检举控告的人员或部门（accused），以便对其回避保密。",
+            field="accused",
+        )
+    pack = rt.rule_pack(tenant.rule_pack)
+    is_group = check_group(rt, tenant.rule_pack, data)
     reps = [
         SealedPerson(rt, p, prefix=f"representatives[{i}].")
         for i, p in enumerate(data.representatives)
@@ -117,6 +170,8 @@ async def register_case(
         raise InvalidInput("received_in_future", "来访时间不能晚于当前时间。", field="received_at")
     async with tenant_tx(tenant_id):
         await _check_refs(tenant_id, data)
+        await _check_accused(tenant_id, data)
+        prepared = await sector.prepare_case(rt, tenant, actor, data)
         if data.visitor is not None:
             visitor, _ = await upsert_visitor(rt, tenant_id, data.visitor)
         else:
@@ -129,6 +184,37 @@ async def register_case(
             if row is None:
                 raise InvalidInput("unknown_visitor", "所选信访人不存在。", field="visitor_id")
             visitor = visitor_out(row)
+        match = await repeats.find_similar(
+            tenant_id,
+            visitor_id=visitor["id"],
+            locality=data.locality,
+            category=data.category,
+            cause=data.cause,
+            pack=pack,
+        )
+        repeats.refuse_if_final(match)
+        flags: dict[str, Any] = dict(prepared.flags)
+        visit_kind = "first"
+        if match is not None:
+            visit_kind = "repeat"
+            flags["repeat"] = {
+                "of": match.receipt_code,
+                "case_id": match.case_id,
+                "score": match.score,
+            }
+        if data.skip_level:
+            flags["skip_level"] = True
+        department_id = data.department_id
+        if department_id is None and prepared.department_code:
+            department_id = await _department_by_code(tenant_id, prepared.department_code)
+            if department_id is None:
+                flags["routing_unresolved"] = prepared.department_code
+        status = "registered"
+        first_contact = bool(data.answered_on_spot.strip())
+        if prepared.redirect is not None:
+            status = "not_accepted"
+        elif first_contact:
+            status = "closed"
         code = new_receipt_code(rt)
         while await PetitionCase.exists().where(
             (PetitionCase.tenant_id == tenant_id) & (PetitionCase.receipt_code == code)
@@ -140,6 +226,7 @@ async def register_case(
                 receipt_code=code,
                 visitor_id=visitor["id"],
                 channel=data.channel,
+                visit_kind=visit_kind,
                 headcount=data.headcount,
                 is_group=is_group,
                 category=data.category,
@@ -148,15 +235,22 @@ async def register_case(
                 locality=data.locality,
                 cause=data.cause,
                 demand=data.demand,
-                form=data.form,
-                status="registered",
-                department_id=data.department_id,
-                first_department_id=data.department_id,
+                form=prepared.form,
+                status=status,
+                urgency=prepared.urgency,
+                department_id=department_id,
+                first_department_id=department_id,
                 session_id=data.session_id,
                 registered_by=actor.user_id,
                 received_at=received_at,
-                flags={},
-                accused={},
+                closed_at=now if status == "closed" else None,
+                first_contact_closed=status == "closed",
+                opinion="explain" if status == "closed" else "",
+                opinion_at=now if status in ("closed", "not_accepted") else None,
+                repeat_of_id=match.case_id if match else None,
+                assigned_from_above=data.assigned_from_above,
+                flags=flags,
+                accused=_accused_json(data, prepared),
                 created_at=now,
                 updated_at=now,
             )
@@ -176,6 +270,20 @@ async def register_case(
                     phone_masked=rep.phone_masked,
                 )
             )
+        await _write_exclusions(tenant_id, case_id, data, prepared, now)
+        if visit_kind == "repeat":
+            veteran = await repeats.update_veteran_flag(
+                tenant_id,
+                visitor["id"],
+                now=now,
+                window_days=_tenant_int(tenant, "repeat_window_days", pack.repeat_window_days),
+                threshold=_tenant_int(tenant, "veteran_threshold", pack.veteran_threshold),
+            )
+            if veteran:
+                flags["veteran"] = True
+                await PetitionCase.update({PetitionCase.flags: flags}).where(
+                    (PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id)
+                )
         await events.record_event(
             tenant_id,
             case_id,
@@ -183,8 +291,42 @@ async def register_case(
             at=now,
             actor_id=actor.user_id,
             to_status="registered",
-            data={"channel": data.channel, "headcount": data.headcount},
+            data={
+                "channel": data.channel,
+                "headcount": data.headcount,
+                "visit_kind": visit_kind,
+                **({"repeat_of": match.receipt_code} if match else {}),
+            },
         )
+        received_on = received_at.astimezone(TIMEZONE).date()
+        if status == "registered":
+            for clock in ("accept", "notify"):
+                await deadlines.start_clock(
+                    rt, tenant, case_id, clock, received_on, now=now, department_id=department_id
+                )
+        elif status == "closed":
+            await events.record_event(
+                tenant_id,
+                case_id,
+                "closed_at_first_contact",
+                at=now,
+                actor_id=actor.user_id,
+                from_status="registered",
+                to_status="closed",
+                data={"opinion": "explain", "answer": data.answered_on_spot},
+            )
+        else:
+            assert prepared.redirect is not None
+            await events.record_event(
+                tenant_id,
+                case_id,
+                "redirected",
+                at=now,
+                actor_id=actor.user_id,
+                from_status="registered",
+                to_status="not_accepted",
+                data=dict(prepared.redirect),
+            )
         await events.enqueue(
             tenant_id,
             "case.registered",
@@ -192,7 +334,71 @@ async def register_case(
             at=now,
             payload={"case_id": case_id, "receipt_code": code},
         )
+        case = {"id": case_id, "receipt_code": code, "status": status, "category": data.category}
+        await sector.case_event(rt, tenant, case, "registered", {"flags": flags})
     return await get_case(rt, actor, case_id)
+
+
+def _accused_json(data: CaseIn, prepared: sector.Prepared) -> dict[str, Any]:
+    out: dict[str, Any] = dict(prepared.accused)
+    if data.accused is not None:
+        out["user_ids"] = sorted({*out.get("user_ids", []), *data.accused.user_ids})
+        out["department_ids"] = sorted(set(data.accused.department_ids))
+        out["description"] = data.accused.description
+    return out
+
+
+async def _write_exclusions(
+    tenant_id: int, case_id: int, data: CaseIn, prepared: sector.Prepared, now: Any
+) -> None:
+    user_ids: set[int] = set(prepared.accused.get("user_ids", []))
+    department_ids: set[int] = set()
+    for code in prepared.accused.get("department_codes", []):
+        dep = await _department_by_code(tenant_id, code)
+        if dep is not None:
+            department_ids.add(dep)
+    if data.accused is not None:
+        user_ids.update(data.accused.user_ids)
+        department_ids.update(data.accused.department_ids)
+    rows = [
+        CaseExclusion(
+            tenant_id=tenant_id, case_id=case_id, user_id=u, kind="accused", created_at=now
+        )
+        for u in sorted(user_ids)
+    ] + [
+        CaseExclusion(
+            tenant_id=tenant_id, case_id=case_id, department_id=d, kind="accused", created_at=now
+        )
+        for d in sorted(department_ids)
+    ]
+    if rows:
+        await CaseExclusion.insert(*rows)
+
+
+def hidden_from(actor: Principal) -> Any:
+    """Cases this person must not see: they or their department are accused in it."""
+    who = CaseExclusion.user_id == actor.user_id
+    if actor.department_id is not None:
+        who = who | (CaseExclusion.department_id == actor.department_id)
+    return CaseExclusion.select(CaseExclusion.case_id).where(
+        (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
+    )
+
+
+async def visible(actor: Principal, case_id: int) -> bool:
+    return not await CaseExclusion.exists().where(
+        (CaseExclusion.tenant_id == actor.tenant_id)
+        & (CaseExclusion.case_id == case_id)
+        & (CaseExclusion.kind == "accused")
+        & (
+            (CaseExclusion.user_id == actor.user_id)
+            | (
+                CaseExclusion.department_id == actor.department_id
+                if actor.department_id is not None
+                else CaseExclusion.user_id == actor.user_id
+            )
+        )
+    )
 
 
 async def list_cases(
@@ -211,6 +417,7 @@ async def list_cases(
         PetitionCase.visitor_id.id_number_masked,
         PetitionCase.visitor_id.phone_masked,
     ).where(PetitionCase.tenant_id == tenant_id)
+    query = query.where(PetitionCase.id.not_in(hidden_from(actor)))
     if status:
         query = query.where(PetitionCase.status == status)
     if after is not None:
@@ -249,13 +456,19 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
                 PetitionCase.session_id,
                 PetitionCase.first_department_id,
                 PetitionCase.repeat_of_id,
+                PetitionCase.assigned_from_above,
+                PetitionCase.review_level,
+                PetitionCase.opinion_at,
+                PetitionCase.archive_volume_id,
+                PetitionCase.archived_at,
+                PetitionCase.assignee_id,
                 PetitionCase.version,
             )
             .where((PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id))
             .output(load_json=True)
             .first()
         )
-        if row is None:
+        if row is None or not await visible(actor, case_id):
             raise NotFound("case_not_found", "信访事项不存在。")
         visitor = (
             await Visitor.select(*VISITOR_COLUMNS)
@@ -270,6 +483,24 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
             CaseParticipant.phone_masked,
         ).where((CaseParticipant.tenant_id == tenant_id) & (CaseParticipant.case_id == case_id))
         history = await events.events_of(tenant_id, case_id)
+        earlier = (
+            await PetitionCase.select(
+                PetitionCase.id,
+                PetitionCase.receipt_code,
+                PetitionCase.status,
+                PetitionCase.category,
+                PetitionCase.received_at,
+            )
+            .where(
+                (PetitionCase.tenant_id == tenant_id)
+                & (PetitionCase.visitor_id == row["visitor_id"])
+                & (PetitionCase.id != case_id)
+                & PetitionCase.id.not_in(hidden_from(actor))
+            )
+            .order_by(PetitionCase.id, ascending=False)
+            .limit(20)
+        )
+        clocks = await deadlines.open_clocks(tenant_id, case_id)
     out = case_out(row)
     out["visitor"] = visitor_out(visitor) if visitor else None
     out["representatives"] = [
@@ -282,6 +513,10 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
         for r in reps
     ]
     out["events"] = history
+    out["earlier_matters"] = earlier
+    out["deadlines"] = [deadlines.deadline_out(c) for c in clocks]
+    out["status_zh"] = STATUS_ZH.get(row["status"], row["status"])
+    out["allowed_actions"] = allowed_actions(row["status"], actor.roles)
     return out
 
 

@@ -156,7 +156,7 @@ class CaseController(Controller):
     async def register_case(self, request: Req, data: CaseIn) -> dict[str, Any]:
         rt, p = _ctx(request)
         tenant = await tenants.get_tenant(rt, p.tenant_id)
-        return await cases.register_case(rt, p, tenant.rule_pack, data)
+        return await cases.register_case(rt, p, tenant, data)
 
     @get("/{case_id:int}")
     async def get_case(self, request: Req, case_id: int) -> dict[str, Any]:

@@ -1,0 +1,257 @@
+"""Stored statutory clocks of cases (``case_deadline``): start, meet, pause, extend,
+recompute — always inside the caller's tenant transaction, always recording how the
+date was counted (pack, version, mode, steps)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from core.db.engine import tenant_tx
+from core.db.tables import CaseDeadline, PetitionCase, Tenant, WorkCalendarYear
+from core.domain.deadlines import Deadline, Pause, compute_deadline
+from core.domain.rulepacks import RulePack
+from core.domain.workcalendar import WorkCalendar
+from core.plugins import TenantInfo
+from core.runtime import Runtime
+from core.services import events, sector
+from core.services.calendar import load_calendar
+
+COLUMNS = (
+    CaseDeadline.id,
+    CaseDeadline.case_id,
+    CaseDeadline.clock,
+    CaseDeadline.started_on,
+    CaseDeadline.due,
+    CaseDeadline.days,
+    CaseDeadline.mode,
+    CaseDeadline.pack,
+    CaseDeadline.pack_version,
+    CaseDeadline.provisional,
+    CaseDeadline.pauses,
+    CaseDeadline.steps,
+    CaseDeadline.state,
+    CaseDeadline.responsible_department_id,
+    CaseDeadline.responsible_user_id,
+    CaseDeadline.met_at,
+)
+
+_calendar_cache: dict[str, Any] = {"stamp": None, "calendar": None}
+
+
+async def work_calendar() -> WorkCalendar:
+    """The official calendar, reloaded whenever any process imported a year."""
+    rows = await WorkCalendarYear.select(WorkCalendarYear.year, WorkCalendarYear.imported_at)
+    stamp = tuple(sorted((r["year"], str(r["imported_at"])) for r in rows))
+    if _calendar_cache["stamp"] != stamp:
+        _calendar_cache["calendar"] = await load_calendar()
+        _calendar_cache["stamp"] = stamp
+    cal: WorkCalendar = _calendar_cache["calendar"]
+    return cal
+
+
+def pack_for(rt: Runtime, tenant: TenantInfo) -> RulePack:
+    """The tenant's rule pack plus the clocks its sector plugins add."""
+    pack: RulePack = rt.rule_pack(tenant.rule_pack)
+    extra = sector.extra_clocks(rt, tenant)
+    if not extra:
+        return pack
+    from dataclasses import replace
+
+    return replace(pack, clocks={**pack.clocks, **extra})
+
+
+async def explain(
+    rt: Runtime,
+    pack_name: str,
+    clock: str,
+    start: date,
+    pauses: Sequence[Pause] = (),
+    days: int | None = None,
+) -> Deadline:
+    pack = rt.rule_pack(pack_name)
+    return compute_deadline(pack, clock, start, await work_calendar(), pauses, days)
+
+
+def deadline_out(row: dict[str, Any]) -> dict[str, Any]:
+    out = dict(row)
+    for key in ("started_on", "due"):
+        out[key] = row[key].isoformat()
+    return out
+
+
+async def start_clock(
+    rt: Runtime,
+    tenant: TenantInfo,
+    case_id: int,
+    clock: str,
+    start: date,
+    *,
+    now: datetime,
+    days: int | None = None,
+    pauses: Sequence[Pause] = (),
+    department_id: int | None = None,
+    user_id: int | None = None,
+) -> Deadline:
+    """Start ``clock`` for a case (call inside ``tenant_tx``)."""
+    d = compute_deadline(pack_for(rt, tenant), clock, start, await work_calendar(), pauses, days)
+    await CaseDeadline.insert(
+        CaseDeadline(
+            tenant_id=tenant.id,
+            case_id=case_id,
+            clock=clock,
+            started_on=start,
+            due=d.due,
+            days=d.days,
+            mode=d.mode,
+            pack=d.pack,
+            pack_version=d.version,
+            provisional=d.provisional,
+            pauses=[[a.isoformat(), b.isoformat()] for a, b in d.pauses],
+            steps=list(d.steps),
+            state="open",
+            responsible_department_id=department_id,
+            responsible_user_id=user_id,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    return d
+
+
+async def open_clocks(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
+    return list(
+        await CaseDeadline.select(*COLUMNS)
+        .where(
+            (CaseDeadline.tenant_id == tenant_id)
+            & (CaseDeadline.case_id == case_id)
+            & (CaseDeadline.state == "open")
+        )
+        .order_by(CaseDeadline.id)
+        .output(load_json=True)
+    )
+
+
+async def settle(
+    tenant_id: int, case_id: int, clocks: Sequence[str], *, now: datetime, state: str = "met"
+) -> None:
+    """Mark the case's open ``clocks`` met (or cancelled)."""
+    if not clocks:
+        return
+    await CaseDeadline.update(
+        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
+    ).where(
+        (CaseDeadline.tenant_id == tenant_id)
+        & (CaseDeadline.case_id == case_id)
+        & (CaseDeadline.state == "open")
+        & CaseDeadline.clock.is_in(list(clocks))
+    )
+
+
+async def settle_all(tenant_id: int, case_id: int, *, now: datetime, state: str) -> None:
+    await CaseDeadline.update(
+        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
+    ).where(
+        (CaseDeadline.tenant_id == tenant_id)
+        & (CaseDeadline.case_id == case_id)
+        & (CaseDeadline.state == "open")
+    )
+
+
+async def recompute(
+    rt: Runtime,
+    tenant: TenantInfo,
+    row: dict[str, Any],
+    *,
+    now: datetime,
+    pauses: Sequence[Pause] | None = None,
+    days: int | None = None,
+) -> tuple[dict[str, Any], Deadline]:
+    """Supersede an open clock with a recount (new pauses, days or calendar)."""
+    current = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in row["pauses"] or []]
+    use_pauses = current if pauses is None else list(pauses)
+    d = compute_deadline(
+        pack_for(rt, tenant),
+        row["clock"],
+        row["started_on"],
+        await work_calendar(),
+        use_pauses,
+        days if days is not None else row["days"],
+    )
+    await CaseDeadline.update(
+        {CaseDeadline.state: "superseded", CaseDeadline.updated_at: now}
+    ).where((CaseDeadline.tenant_id == tenant.id) & (CaseDeadline.id == row["id"]))
+    await start_clock(
+        rt,
+        tenant,
+        row["case_id"],
+        row["clock"],
+        row["started_on"],
+        now=now,
+        days=d.days,
+        pauses=use_pauses,
+        department_id=row["responsible_department_id"],
+        user_id=row["responsible_user_id"],
+    )
+    return row, d
+
+
+async def clocks_of_case(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
+    async with tenant_tx(tenant_id, write=False):
+        rows = (
+            await CaseDeadline.select(*COLUMNS)
+            .where((CaseDeadline.tenant_id == tenant_id) & (CaseDeadline.case_id == case_id))
+            .order_by(CaseDeadline.id)
+            .output(load_json=True)
+        )
+    return [deadline_out(r) for r in rows]
+
+
+async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int:
+    """After a calendar import: recount every open clock that touched ``year`` while it
+    was provisional, in every tenant, and record an event on each case whose due date
+    changed. Returns the number of clocks recounted."""
+    from core.services.tenants import get_tenant
+
+    tenant_ids = [r["id"] for r in await Tenant.select(Tenant.id)]
+    recounted = 0
+    for tenant_id in tenant_ids:
+        tenant = await get_tenant(rt, tenant_id)
+        async with tenant_tx(tenant_id):
+            rows = (
+                await CaseDeadline.select(*COLUMNS)
+                .where(
+                    (CaseDeadline.tenant_id == tenant_id)
+                    & (CaseDeadline.state == "open")
+                    & (CaseDeadline.provisional.eq(True))
+                )
+                .output(load_json=True)
+            )
+            for row in rows:
+                if not (row["started_on"].year <= year <= row["due"].year + 1):
+                    continue
+                old, new = await recompute(rt, tenant, row, now=now)
+                recounted += 1
+                await events.record_event(
+                    tenant_id,
+                    row["case_id"],
+                    "deadline_recomputed",
+                    at=now,
+                    data={
+                        "clock": row["clock"],
+                        "reason": f"导入 {year} 年工作日历",
+                        "old_due": old["due"].isoformat(),
+                        "new_due": new.due.isoformat(),
+                        "provisional": new.provisional,
+                    },
+                )
+    return recounted
+
+
+async def case_exists(tenant_id: int, case_id: int) -> bool:
+    return bool(
+        await PetitionCase.exists().where(
+            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id)
+        )
+    )
