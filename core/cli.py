@@ -6,6 +6,7 @@ import asyncio
 import logging
 import sys
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 import click
@@ -189,6 +190,86 @@ def tenant_list() -> None:
         click.echo(f"{row['slug']:<20} {row['name']}  [{row['rule_pack']}]")
 
 
+@main.group()
+def plugin() -> None:
+    """Sector plugins per tenant: list, enable, disable, configure."""
+
+
+@plugin.command("list")
+@click.option("--tenant", required=True, help="Tenant slug.")
+def plugin_list(tenant: str) -> None:
+    """List installed plugins and whether the tenant enabled them."""
+    from core.services import plugin_admin, tenants
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        return await plugin_admin.list_plugins(rt, t.id)
+
+    for row in _run(lambda: _with_db(load_settings(), go)):
+        state = "启用" if row["enabled"] else "未启用"
+        click.echo(f"{row['name']:<24} {state:<4} {row['title_zh']}  {row['version']}")
+
+
+def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None) -> None:
+    import json
+
+    from core.services import plugin_admin, tenants
+
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        return await plugin_admin.configure(rt, t.id, name, enabled=enabled, config=config)
+
+    row = _run(lambda: _with_db(load_settings(), go))
+    state = "启用" if row["enabled"] else "未启用"
+    click.echo(f"{tenant}: {name} {state}；设置 {json.dumps(row['config'], ensure_ascii=False)}")
+
+
+@plugin.command("enable")
+@click.option("--tenant", required=True)
+@click.argument("name")
+def plugin_enable(tenant: str, name: str) -> None:
+    """Enable plugin NAME for the tenant."""
+    _plugin_set(tenant, name, True)
+
+
+@plugin.command("disable")
+@click.option("--tenant", required=True)
+@click.argument("name")
+def plugin_disable(tenant: str, name: str) -> None:
+    """Disable plugin NAME for the tenant (its data stays)."""
+    _plugin_set(tenant, name, False)
+
+
+@plugin.command("config")
+@click.option("--tenant", required=True)
+@click.argument("name")
+@click.argument("settings_json")
+def plugin_config(tenant: str, name: str, settings_json: str) -> None:
+    """Replace the tenant's settings of plugin NAME with SETTINGS_JSON (a JSON object)."""
+    import json
+
+    try:
+        config = json.loads(settings_json)
+    except ValueError as exc:
+        raise click.ClickException(f"设置不是合法的 JSON：{exc}") from None
+    _plugin_set(tenant, name, None, config)
+
+
+@main.group("open311-key")
+def open311_key() -> None:
+    """Open311 GeoReport v2 API keys."""
+
+
+@open311_key.command("create")
+@click.option("--tenant", required=True)
+def open311_key_create(tenant: str) -> None:
+    """Issue (or rotate) the tenant's Open311 API key and print it once."""
+    from core.services import open311
+
+    key = _run(lambda: _with_db(load_settings(), lambda rt: open311.create_key(rt, tenant)))
+    click.echo(key)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -222,13 +303,14 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 0 if a worker beat in the last 5 minutes.")
 def worker(burst: bool, check: bool) -> None:
     """Run the background worker (arq): rota, reminders, escalation, outbox."""
+    from core.clock import clock_from_env
     from core.redis import EmbeddedRedis
     from core.runtime import Runtime
     from daemon.worker import build_worker
 
     settings = load_settings()
     _logging(settings)
-    rt = Runtime.build(settings)
+    rt = Runtime.build(settings, clock=clock_from_env())
     embedded = EmbeddedRedis(settings.data_dir) if settings.embedded_redis else None
     if embedded is not None:
         rt.redis_socket = embedded.start()
@@ -239,6 +321,30 @@ def worker(burst: bool, check: bool) -> None:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+@main.command()
+@click.option("--tenant", "slugs", multiple=True, help="Only these tenants (slug); default all.")
+@click.option("--deliver-only", is_flag=True, help="Only deliver pending notifications.")
+def tick(slugs: tuple[str, ...], deliver_only: bool) -> None:
+    """Run one deadline tick now (reminders, escalation, digests) and deliver the outbox."""
+    from core.services import tenants as tenant_svc
+    from daemon.notify.jobs import run_deliver, run_tick
+
+    settings = load_settings()
+    _logging(settings)
+
+    async def go(rt: Any) -> dict[str, Any]:
+        from core.clock import clock_from_env
+
+        rt.clock = clock_from_env()
+        ids = [(await tenant_svc.get_tenant_by_slug(rt, s)).id for s in slugs] or None
+        if deliver_only:
+            return await run_deliver(rt, tenants=ids)
+        return await run_tick(rt, tenants=ids)
+
+    result = _run(lambda: _with_db(settings, go))
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
 async def _check_heartbeat(rt: Any) -> int:
@@ -292,3 +398,132 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
 
 if __name__ == "__main__":  # pragma: no cover
     main()
+
+
+@main.group()
+def deadline() -> None:
+    """Statutory deadlines (期限)."""
+
+
+@deadline.command("explain")
+@click.option("--pack", default="cn-2022", show_default=True, help="Rule pack, e.g. zhejiang.")
+@click.option("--clock", required=True, help="accept, notify, objection, handle, extension, …")
+@click.option("--start", required=True, help="Start day YYYY-MM-DD (not counted).")
+@click.option("--paused", multiple=True, help="Paused period YYYY-MM-DD:YYYY-MM-DD (repeatable).")
+@click.option("--days", type=int, default=None, help="Override the number of days.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+def deadline_explain(
+    pack: str, clock: str, start: str, paused: tuple[str, ...], days: int | None, as_json: bool
+) -> None:
+    """Print the due date of a clock and each step of the counting."""
+    import json
+    from datetime import date
+
+    from core.domain.deadlines import compute_deadline, parse_pause
+    from core.errors import InvalidInput
+    from core.rulepacks import load_pack
+
+    async def go() -> Any:
+        try:
+            start_day = date.fromisoformat(start)
+        except ValueError:
+            raise InvalidInput("invalid_date", "起算日应为 YYYY-MM-DD。", field="start") from None
+        pauses = [parse_pause(p) for p in paused]
+        settings = load_settings()
+        rule_pack = load_pack(pack, extra_dirs=settings.rulepack_dirs)
+        return compute_deadline(
+            rule_pack, clock, start_day, await _calendar(settings), pauses, days
+        )
+
+    result = _run(go)
+    if as_json:
+        d = result.as_dict()
+        keys = ("due", "provisional", "pack", "version", "steps")
+        click.echo(json.dumps({k: d[k] for k in keys}, ensure_ascii=False))
+        return
+    for i, step in enumerate(result.steps, 1):
+        click.echo(f"{i}. {step}")
+    note = "（临时：日历未导入）" if result.provisional else ""
+    click.echo(f"届满日：{result.due.isoformat()}{note}")
+
+
+async def _calendar(settings: Settings) -> Any:
+    """The database's calendar (with imported years); the bundled one when there is no
+    database yet, so explaining works before `xinfang init`."""
+    from core.domain.workcalendar import WorkCalendar
+
+    sqlite_file = Path(settings.database.sqlite_path) if settings.database.is_sqlite else None
+    if sqlite_file is not None and not await asyncio.to_thread(sqlite_file.exists):
+        return WorkCalendar.from_chinese_calendar()
+
+    async def load(rt: Any) -> Any:
+        from core.services.deadlines import work_calendar
+
+        return await work_calendar()
+
+    return await _with_db(settings, load)
+
+
+@main.group()
+def calendar() -> None:
+    """The official working-day calendar (holidays and 调休 make-up working days)."""
+
+
+@calendar.command("show")
+@click.argument("year", type=int)
+def calendar_show(year: int) -> None:
+    """Show a year's holidays and make-up working days."""
+    from core.services.calendar import calendar_year
+
+    info = _run(lambda: _calendar_info(year))
+    info = calendar_year(info, year)
+    state = "临时（未导入官方日历，按周末休息、无节假日计算）" if info["provisional"] else "官方"
+    click.echo(f"{year} 年工作日历：{state}")
+    for d in info["holidays"]:
+        click.echo(f"  放假 {d['date']} {d['name']}")
+    for d in info["makeup_workdays"]:
+        click.echo(f"  调休上班 {d['date']} {d['name']}")
+
+
+async def _calendar_info(year: int) -> Any:
+    return await _calendar(load_settings())
+
+
+@calendar.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json"]),
+    default=None,
+    help="File format (default: from the file extension). See docs/calendar.md.",
+)
+def calendar_import(file: str, fmt: str | None) -> None:
+    """Import a year's official calendar (State Council notice) from CSV or JSON;
+    recompute every provisional deadline and rota slot in that year."""
+    from core.domain.workcalendar import parse_calendar_import
+
+    path = Path(file)
+    kind = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
+    text = path.read_text(encoding="utf-8")
+
+    async def go(rt: Any) -> tuple[int, int, int, int]:
+        from core.services import calendar as cal_service
+        from core.services import deadlines
+
+        year, entries = parse_calendar_import(text, kind)  # type: ignore[arg-type]
+        await cal_service.import_year(year, entries, source=f"import:{path.name}")
+        recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
+        slots = 0
+        try:
+            from core.services import rota
+        except ImportError:
+            rota = None  # type: ignore[assignment]
+        if rota is not None and hasattr(rota, "reevaluate_provisional"):
+            slots = await rota.reevaluate_provisional(rt, year)
+        return year, len(entries), recounted, slots
+
+    year, n, recounted, slots = _run(lambda: _with_db(load_settings(), go))
+    click.echo(
+        f"已导入 {year} 年工作日历（{n} 条）；重新计算期限 {recounted} 个，重新核定排班 {slots} 个。"
+    )

@@ -127,3 +127,42 @@ class LoginIn(Strict):
     tenant: Annotated[str, Meta(min_length=1, max_length=63)]
     username: Annotated[str, Meta(min_length=1, max_length=63)]
     password: Annotated[str, Meta(min_length=1, max_length=200)]
+
+
+RedirectChannel = Literal[
+    "litigation", "arbitration", "administrative_review", "administrative_litigation", "other"
+]
+REDIRECT_CHANNEL_ZH = {
+    "litigation": "诉讼",
+    "arbitration": "仲裁",
+    "administrative_review": "行政复议",
+    "administrative_litigation": "行政诉讼",
+    "other": "其他法定途径",
+}
+Opinion = Literal["support", "explain", "not_support"]
+OPINION_ZH = {"support": "支持", "explain": "解释说明", "not_support": "不支持"}
+
+
+class ActionIn(Strict):
+    """One lifecycle step. Which fields are required depends on the action; the
+    service names the missing one."""
+
+    reason: LongText = ""
+    note: LongText = ""
+    channel: RedirectChannel | None = None
+    to_department_id: int | None = None
+    to_tenant: Annotated[str, Meta(max_length=63)] | None = None
+    handler_id: int | None = None
+    department_id: int | None = None
+    plan: LongText = ""
+    minutes: LongText = ""
+    department_ids: Annotated[list[int], Meta(max_length=30)] = []
+    days: Annotated[int, Meta(ge=1, le=365)] | None = None
+    opinion: Opinion | None = None
+    opinion_text: LongText = ""
+    on: date | None = None
+    """The day it happened (review requested, pause began/ended); default today."""
+    pause_kind: Literal["hearing", "appraisal", "other"] | None = None
+    user_id: int | None = None
+    version: int | None = None
+    """Optimistic concurrency: the case version the clerk saw; stale → 409."""

@@ -17,6 +17,8 @@ STATUS_ZH: dict[str, str] = {
     "not_accepted": "不予受理（已告知其他途径）",
     "accepted": "已受理",
     "transferring": "转送中（待接收）",
+    "transferred": "已转送（对方已接收）",
+    "returned": "已退回转送机关",
     "assignment_pending": "立案交办待批准",
     "in_progress": "办理中",
     "reported": "已回告（待审查）",
@@ -28,7 +30,10 @@ STATUS_ZH: dict[str, str] = {
 }
 
 # Terminal for handling; only archiving (and follow-up) may follow.
-FINISHED = frozenset({"closed", "final", "not_accepted"})
+FINISHED = frozenset({"closed", "final", "not_accepted", "transferred", "returned"})
+# States in which a decision clock runs and may be paused (hearing, appraisal).
+PAUSABLE = {"in_progress", "reported", "review", "rereview"}
+OPEN = {"registered", "accepted", "transferring", "assignment_pending", *PAUSABLE}
 
 
 @dataclass(frozen=True)
@@ -96,6 +101,9 @@ ACTIONS: dict[str, Action] = {
             {"supervisor", "leader"},
         ),
         _a("follow_up", "回访", {"closed", "final"}, None, {"clerk", "supervisor"}),
+        _a("pause_clock", "中止计时（听证、鉴定）", PAUSABLE, None, {"handler", "supervisor"}),
+        _a("resume_clock", "恢复计时", PAUSABLE, None, {"handler", "supervisor"}),
+        _a("recuse", "登记回避", OPEN | set(FINISHED), None, {"supervisor", "leader", "admin"}),
         _a("archive", "立卷归档", set(FINISHED), "archived", REGISTRARS),
     )
 }

@@ -4,6 +4,7 @@ extended by importing a year's State Council notice."""
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from core.db.engine import global_tx
 from core.db.tables import WorkCalendarDay, WorkCalendarYear
@@ -49,3 +50,19 @@ async def load_calendar() -> WorkCalendar:
         (CalendarEntry(day=d["day"], kind=d["kind"], name=d["name"]) for d in days),
         known_years=[y["year"] for y in years],
     )
+
+
+def calendar_year(cal: WorkCalendar, year: int) -> dict[str, Any]:
+    """A year as shown to people: holidays and make-up working days, and whether the
+    official notice for it has been imported."""
+    days = sorted((d, e) for d, e in cal.entries.items() if d.year == year)
+    return {
+        "year": year,
+        "provisional": year not in cal.known_years,
+        "holidays": [
+            {"date": d.isoformat(), "name": e.name} for d, e in days if e.kind == "holiday"
+        ],
+        "makeup_workdays": [
+            {"date": d.isoformat(), "name": e.name} for d, e in days if e.kind == "workday"
+        ],
+    }

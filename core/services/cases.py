@@ -377,7 +377,7 @@ async def _write_exclusions(
 
 def hidden_from(actor: Principal) -> Any:
     """Cases this person must not see: they or their department are accused in it."""
-    who = CaseExclusion.user_id == actor.user_id
+    who: Any = CaseExclusion.user_id == actor.user_id
     if actor.department_id is not None:
         who = who | (CaseExclusion.department_id == actor.department_id)
     return CaseExclusion.select(CaseExclusion.case_id).where(

@@ -7,12 +7,23 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post
 from litestar.params import Parameter
-from litestar.status_codes import HTTP_201_CREATED
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
+from core.domain.deadlines import parse_pause
 from core.principal import Principal
 from core.runtime import Runtime
-from core.schemas import CaseIn, DepartmentIn, SessionIn, TokenIn, UserIn, VisitorIn
-from core.services import cases, departments, sessions, tenants, users, visitors
+from core.schemas import ActionIn, CaseIn, DepartmentIn, SessionIn, TokenIn, UserIn, VisitorIn
+from core.services import (
+    cases,
+    deadlines,
+    departments,
+    lifecycle,
+    sessions,
+    tenants,
+    users,
+    visitors,
+)
+from core.services.calendar import calendar_year
 from core.web.auth import (
     requires_admin,
     requires_registrar,
@@ -136,6 +147,12 @@ class VisitorController(Controller):
         rt, p = _ctx(request)
         return await visitors.get_visitor(rt, p.tenant_id, visitor_id)
 
+    @get("/{visitor_id:int}/archive")
+    async def visitor_archive(self, request: Req, visitor_id: int) -> list[dict[str, Any]]:
+        """立卷归档: the petitioner's volumes by year, matters in chronological order."""
+        rt, p = _ctx(request)
+        return await lifecycle.archive_of(rt, p, visitor_id)
+
 
 class CaseController(Controller):
     path = "/cases"
@@ -162,6 +179,52 @@ class CaseController(Controller):
     async def get_case(self, request: Req, case_id: int) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await cases.get_case(rt, p, case_id)
+
+    @post("/{case_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
+    async def act(self, request: Req, case_id: int, action: str, data: ActionIn) -> dict[str, Any]:
+        """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
+        rt, p = _ctx(request)
+        return await lifecycle.perform(rt, p, case_id, action, data)
+
+    @get("/{case_id:int}/deadlines")
+    async def case_deadlines(self, request: Req, case_id: int) -> list[dict[str, Any]]:
+        """Every clock of the case (running, met, superseded) with how it was counted."""
+        rt, p = _ctx(request)
+        await cases.get_case(rt, p, case_id)  # 404 when not visible
+        return await deadlines.clocks_of_case(p.tenant_id, case_id)
+
+
+class DeadlineController(Controller):
+    path = "/deadlines"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/explain")
+    async def explain(
+        self,
+        request: Req,
+        clock: Annotated[str, Parameter(max_length=31)],
+        start: date,
+        pack: Annotated[str | None, Parameter(max_length=63)] = None,
+        paused: Annotated[list[str] | None, Parameter(description="YYYY-MM-DD:YYYY-MM-DD")] = None,
+        days: Annotated[int | None, Parameter(ge=1, le=3650)] = None,
+    ) -> dict[str, Any]:
+        """Compute a deadline and explain each step (the tenant's pack by default)."""
+        rt, p = _ctx(request)
+        if pack is None:
+            pack = (await tenants.get_tenant(rt, p.tenant_id)).rule_pack
+        pauses = [parse_pause(x) for x in paused or []]
+        return (await deadlines.explain(rt, pack, clock, start, pauses, days)).as_dict()
+
+
+class CalendarController(Controller):
+    path = "/calendar"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/{year:int}")
+    async def show(self, request: Req, year: int) -> dict[str, Any]:
+        """The official calendar of a year: holidays, make-up working days, provisional?"""
+        cal = await deadlines.work_calendar()
+        return calendar_year(cal, year)
 
 
 class SessionController(Controller):
@@ -195,6 +258,8 @@ def api_router() -> Router:
             UserController,
             VisitorController,
             CaseController,
+            DeadlineController,
+            CalendarController,
             SessionController,
         ],
         tags=["staff"],
