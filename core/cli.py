@@ -396,10 +396,6 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
             await worker.close()
 
 
-if __name__ == "__main__":  # pragma: no cover
-    main()
-
-
 @main.group()
 def deadline() -> None:
     """Statutory deadlines (期限)."""
@@ -527,3 +523,7 @@ def calendar_import(file: str, fmt: str | None) -> None:
     click.echo(
         f"已导入 {year} 年工作日历（{n} 条）；重新计算期限 {recounted} 个，重新核定排班 {slots} 个。"
     )
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
