@@ -55,17 +55,21 @@ async def test_app_role_is_not_owner_nor_superuser(backend: Any, rt: Any) -> Non
         "SELECT count(*) AS n FROM pg_tables WHERE schemaname='public' AND tableowner=current_user"
     )
     assert owners[0]["n"] == 0
-    forced = await engine._run_in_pool(
-        "SELECT relname FROM pg_class WHERE relname = ANY($1) AND relforcerowsecurity",
-        [["petition_case", "visitor", "case_event", "outbox", "department"]],
+    # Every table with a tenant_id column — core, daemon and plugin apps alike.
+    tenant_tables = await engine._run_in_pool(
+        "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity FROM pg_class c "
+        "JOIN pg_attribute a ON a.attrelid = c.oid AND a.attname = 'tenant_id' "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind = 'r'"
     )
-    assert {r["relname"] for r in forced} == {
-        "petition_case",
-        "visitor",
-        "case_event",
-        "outbox",
-        "department",
-    }
+    names = {r["relname"] for r in tenant_tables}
+    assert {"petition_case", "visitor", "case_event", "outbox", "case_deadline"} <= names
+    unprotected = [
+        r["relname"]
+        for r in tenant_tables
+        if not (r["relrowsecurity"] and r["relforcerowsecurity"])
+    ]
+    assert unprotected == []
 
 
 async def test_case_events_are_append_only(
