@@ -23,6 +23,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
+from core.services.visibility import hidden_from, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
 from core.settings import TIMEZONE
@@ -373,32 +374,6 @@ async def _write_exclusions(
     ]
     if rows:
         await CaseExclusion.insert(*rows)
-
-
-def hidden_from(actor: Principal) -> Any:
-    """Cases this person must not see: they or their department are accused in it."""
-    who: Any = CaseExclusion.user_id == actor.user_id
-    if actor.department_id is not None:
-        who = who | (CaseExclusion.department_id == actor.department_id)
-    return CaseExclusion.select(CaseExclusion.case_id).where(
-        (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
-    )
-
-
-async def visible(actor: Principal, case_id: int) -> bool:
-    return not await CaseExclusion.exists().where(
-        (CaseExclusion.tenant_id == actor.tenant_id)
-        & (CaseExclusion.case_id == case_id)
-        & (CaseExclusion.kind == "accused")
-        & (
-            (CaseExclusion.user_id == actor.user_id)
-            | (
-                CaseExclusion.department_id == actor.department_id
-                if actor.department_id is not None
-                else CaseExclusion.user_id == actor.user_id
-            )
-        )
-    )
 
 
 async def list_cases(

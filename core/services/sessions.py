@@ -8,8 +8,10 @@ from typing import Any
 from core.db.engine import tenant_tx
 from core.db.tables import Department, PetitionCase, ReceptionSession, StaffUser
 from core.errors import InvalidInput, NotFound
+from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import SessionIn
+from core.services.visibility import hidden_from
 
 COLUMNS = (
     ReceptionSession.id,
@@ -87,7 +89,8 @@ async def list_sessions(
         )
 
 
-async def get_session(rt: Runtime, tenant_id: int, session_id: int) -> dict[str, Any]:
+async def get_session(rt: Runtime, actor: Principal, session_id: int) -> dict[str, Any]:
+    tenant_id = actor.tenant_id
     async with tenant_tx(tenant_id, write=False):
         row = (
             await ReceptionSession.select(*COLUMNS)
@@ -99,5 +102,9 @@ async def get_session(rt: Runtime, tenant_id: int, session_id: int) -> dict[str,
             raise NotFound("session_not_found", "接待场次不存在。")
         row["cases"] = await PetitionCase.select(
             PetitionCase.id, PetitionCase.receipt_code, PetitionCase.status
-        ).where((PetitionCase.tenant_id == tenant_id) & (PetitionCase.session_id == session_id))
+        ).where(
+            (PetitionCase.tenant_id == tenant_id)
+            & (PetitionCase.session_id == session_id)
+            & PetitionCase.id.not_in(hidden_from(actor))
+        )
     return row

@@ -12,8 +12,10 @@ from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
+from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import PersonIn, VisitorIn
+from core.services.visibility import hidden_from
 
 LIST_COLUMNS = (
     Visitor.id,
@@ -202,7 +204,8 @@ async def list_visitors(
     return [visitor_out(r) for r in rows]
 
 
-async def get_visitor(rt: Runtime, tenant_id: int, visitor_id: int) -> dict[str, Any]:
+async def get_visitor(rt: Runtime, actor: Principal, visitor_id: int) -> dict[str, Any]:
+    tenant_id = actor.tenant_id
     async with tenant_tx(tenant_id, write=False):
         row = (
             await Visitor.select(*LIST_COLUMNS)
@@ -220,7 +223,11 @@ async def get_visitor(rt: Runtime, tenant_id: int, visitor_id: int) -> dict[str,
                 PetitionCase.category,
                 PetitionCase.received_at,
             )
-            .where((PetitionCase.tenant_id == tenant_id) & (PetitionCase.visitor_id == visitor_id))
+            .where(
+                (PetitionCase.tenant_id == tenant_id)
+                & (PetitionCase.visitor_id == visitor_id)
+                & PetitionCase.id.not_in(hidden_from(actor))
+            )
             .order_by(PetitionCase.id)
         )
     out = visitor_out(row)

@@ -145,7 +145,7 @@ class VisitorController(Controller):
     @get("/{visitor_id:int}")
     async def get_visitor(self, request: Req, visitor_id: int) -> dict[str, Any]:
         rt, p = _ctx(request)
-        return await visitors.get_visitor(rt, p.tenant_id, visitor_id)
+        return await visitors.get_visitor(rt, p, visitor_id)
 
     @get("/{visitor_id:int}/archive")
     async def visitor_archive(self, request: Req, visitor_id: int) -> list[dict[str, Any]]:
@@ -246,7 +246,7 @@ class SessionController(Controller):
     @get("/{session_id:int}")
     async def get_session(self, request: Req, session_id: int) -> dict[str, Any]:
         rt, p = _ctx(request)
-        return await sessions.get_session(rt, p.tenant_id, session_id)
+        return await sessions.get_session(rt, p, session_id)
 
 
 def api_router() -> Router:

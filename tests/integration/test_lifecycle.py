@@ -85,6 +85,11 @@ async def test_full_path_from_registration_to_final_and_archive(
     assert err["error"]["code"] == "role_required"
     case = await act(client, t, cid, "approve_assignment", "leader")
     assert case["status"] == "in_progress" and case["assignee_id"] == t.users["handler"]["id"]
+    err = await act(client, t, cid, "coordinate", "handler", 422, minutes="协调会纪要")
+    assert err["error"]["field"] == "department_ids"
+    depts = list(t.departments.values())
+    case = await act(client, t, cid, "coordinate", "handler", minutes="纪要", department_ids=depts)
+    assert case["events"][-1]["data"]["department_ids"] == depts
 
     err = await act(client, t, cid, "request_extension", "handler", 422, days=31, reason="需检测")
     assert err["error"]["code"] == "extension_too_long" and err["error"]["field"] == "days"
@@ -288,6 +293,9 @@ async def test_accused_cannot_see_and_recused_cannot_act(
     assert (
         await client.get(f"/api/v1/cases/{accused['id']}", headers=t.headers("clerk"))
     ).status_code == 200
+    who = accused["visitor_id"]
+    person = await client.get(f"/api/v1/visitors/{who}", headers=t.headers("handler"))
+    assert person.status_code == 200 and person.json()["cases"] == []
     missing = await client.post(
         "/api/v1/cases", json=body(legal_category="accusation"), headers=t.headers()
     )

@@ -1,0 +1,34 @@
+"""Who may see a case: the accused (检举控告) never do — not in lists, details or counts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.db.tables import CaseExclusion
+from core.principal import Principal
+
+
+def hidden_from(actor: Principal) -> Any:
+    """Cases this person must not see: they or their department are accused in it."""
+    who: Any = CaseExclusion.user_id == actor.user_id
+    if actor.department_id is not None:
+        who = who | (CaseExclusion.department_id == actor.department_id)
+    return CaseExclusion.select(CaseExclusion.case_id).where(
+        (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
+    )
+
+
+async def visible(actor: Principal, case_id: int) -> bool:
+    return not await CaseExclusion.exists().where(
+        (CaseExclusion.tenant_id == actor.tenant_id)
+        & (CaseExclusion.case_id == case_id)
+        & (CaseExclusion.kind == "accused")
+        & (
+            (CaseExclusion.user_id == actor.user_id)
+            | (
+                CaseExclusion.department_id == actor.department_id
+                if actor.department_id is not None
+                else CaseExclusion.user_id == actor.user_id
+            )
+        )
+    )
