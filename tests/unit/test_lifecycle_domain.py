@@ -1,0 +1,64 @@
+"""The pure state machine: every action reachable, refusals name what is possible."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.domain.lifecycle import ACTIONS, FINISHED, STATUS_ZH, allowed_actions, plan
+from core.errors import Conflict, PermissionDenied
+
+
+def test_every_action_leads_to_a_known_state_from_known_states() -> None:
+    for action in ACTIONS.values():
+        assert action.sources <= set(STATUS_ZH), action.name
+        assert action.target is None or action.target in STATUS_ZH, action.name
+        assert action.roles, action.name
+
+
+def test_every_state_but_archived_has_a_way_on() -> None:
+    for status in STATUS_ZH:
+        if status == "archived":
+            assert allowed_actions(status) == []
+        else:
+            assert allowed_actions(status), status
+
+
+def test_every_state_is_reachable_from_registered() -> None:
+    seen, frontier = {"registered"}, ["registered"]
+    while frontier:
+        status = frontier.pop()
+        for name in allowed_actions(status):
+            target = ACTIONS[name].target
+            if target and target not in seen:
+                seen.add(target)
+                frontier.append(target)
+    # Reached through the service, not a plain target: returned (receiver objects),
+    # transferred (the sender side of an accepted cross-tenant transfer).
+    assert set(STATUS_ZH) - seen == {"returned", "transferred"}
+
+
+def test_finished_matters_can_only_be_archived_or_followed_up() -> None:
+    for status in FINISHED:
+        assert "archive" in allowed_actions(status)
+        assert not {"accept", "assign", "close"} & set(allowed_actions(status))
+
+
+def test_illegal_step_is_a_conflict_listing_allowed_steps() -> None:
+    with pytest.raises(Conflict) as err:
+        plan("registered", "report", frozenset({"handler"}))
+    assert err.value.code == "illegal_transition"
+    assert "accept" in err.value.details["allowed"]
+    assert "受理" in err.value.message
+
+
+def test_wrong_role_is_refused_with_the_roles_needed() -> None:
+    with pytest.raises(PermissionDenied):
+        plan("assignment_pending", "approve_assignment", frozenset({"clerk"}))
+    step = plan("assignment_pending", "approve_assignment", frozenset({"leader"}))
+    assert step.to_status == "in_progress"
+
+
+def test_unknown_action() -> None:
+    with pytest.raises(Conflict) as err:
+        plan("registered", "teleport", frozenset({"admin"}))
+    assert err.value.code == "unknown_action"
