@@ -164,5 +164,7 @@ class ActionIn(Strict):
     """The day it happened (review requested, pause began/ended); default today."""
     pause_kind: Literal["hearing", "appraisal", "other"] | None = None
     user_id: int | None = None
+    satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
+    """回访: the petitioner's satisfaction with the outcome."""
     version: int | None = None
     """Optimistic concurrency: the case version the clerk saw; stale → 409."""

@@ -101,6 +101,13 @@ ACTIONS: dict[str, Action] = {
             {"supervisor", "leader"},
         ),
         _a("follow_up", "回访", {"closed", "final"}, None, {"clerk", "supervisor"}),
+        _a(
+            "report_upward",
+            "摘报反映（向上级报告）",
+            {"registered", "accepted", "in_progress"},
+            None,
+            {"clerk", "supervisor"},
+        ),
         _a("pause_clock", "中止计时（听证、鉴定）", PAUSABLE, None, {"handler", "supervisor"}),
         _a("resume_clock", "恢复计时", PAUSABLE, None, {"handler", "supervisor"}),
         _a("recuse", "登记回避", OPEN | set(FINISHED), None, {"supervisor", "leader", "admin"}),

@@ -71,8 +71,14 @@ class RulePack:
                 field="clock",
             ) from None
 
+    representative_tiers: tuple[tuple[int, int], ...] = ()
+    """(max headcount, max representatives), smallest first: e.g. Zhejiang ≤10 → 3."""
+
     def representative_limit(self, headcount: int) -> int:
         """How many representatives a group visit of ``headcount`` may send."""
+        for up_to, limit in self.representative_tiers:
+            if headcount <= up_to:
+                return min(limit, headcount)
         return min(self.max_representatives, headcount)
 
     @property
@@ -117,6 +123,17 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
     if missing:
         raise _err(source, "clocks", f"缺少期限：{', '.join(missing)}。")
     group = doc.get("group_visit", {})
+    tiers = []
+    for i, tier in enumerate(group.get("tiers", [])):
+        where = f"group_visit.tiers[{i}]"
+        if not isinstance(tier, dict):
+            raise _err(source, where, "须为表。")
+        tiers.append(
+            (
+                _int(tier, "max_headcount", f"{source} {where}", 0),
+                _int(tier, "max_representatives", f"{source} {where}", 0),
+            )
+        )
     repeat = doc.get("repeat", {})
     return RulePack(
         name=doc["name"],
@@ -126,6 +143,7 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
         clocks=clocks,
         group_visit_min_headcount=_int(group, "min_headcount", source, 5, lo=2),
         max_representatives=_int(group, "max_representatives", source, 5),
+        representative_tiers=tuple(sorted(tiers)),
         max_extensions=_int(doc.get("extension", {}), "max_count", source, 1, lo=0),
         repeat_window_days=_int(repeat, "window_days", source, 365),
         veteran_threshold=_int(repeat, "veteran_threshold", source, 3),

@@ -773,8 +773,22 @@ async def _decide_rereview(c: _Ctx) -> dict[str, Any]:
     return out
 
 
+SATISFACTION_ZH = {"satisfied": "满意", "basically_satisfied": "基本满意", "unsatisfied": "不满意"}
+
+
 async def _follow_up(c: _Ctx) -> dict[str, Any]:
-    return {"note": _required(c.data.note, "note", "回访情况")}
+    note = _required(c.data.note, "note", "回访情况")
+    satisfaction = _required(c.data.satisfaction, "satisfaction", "满意度")
+    c.flags["satisfaction"] = satisfaction
+    return {
+        "note": note,
+        "satisfaction": satisfaction,
+        "satisfaction_zh": SATISFACTION_ZH[satisfaction],
+    }
+
+
+async def _report_upward(c: _Ctx) -> dict[str, Any]:
+    return {"summary": _required(c.data.note, "note", "摘报内容")}
 
 
 async def _pause(c: _Ctx) -> dict[str, Any]:
@@ -888,6 +902,7 @@ _HANDLERS: dict[str, Any] = {
     "request_rereview": _request_rereview,
     "decide_rereview": _decide_rereview,
     "follow_up": _follow_up,
+    "report_upward": _report_upward,
     "pause_clock": _pause,
     "resume_clock": _resume,
     "recuse": _recuse,

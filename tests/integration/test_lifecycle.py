@@ -132,6 +132,12 @@ async def test_full_path_from_registration_to_final_and_archive(
     assert again.json()["error"]["code"] == "matter_final"
     assert case["receipt_code"] in again.json()["error"]["message"]
 
+    err = await act(client, t, cid, "follow_up", "clerk", 422, note="电话回访")
+    assert err["error"]["field"] == "satisfaction"
+    case = await act(
+        client, t, cid, "follow_up", "clerk", note="电话回访", satisfaction="satisfied"
+    )
+    assert case["flags"]["satisfaction"] == "satisfied"
     case = await act(client, t, cid, "archive", "clerk")
     assert case["status"] == "archived" and case["archive_volume_id"]
     err = await act(client, t, cid, "follow_up", "clerk", 409, note="回访")
@@ -231,22 +237,27 @@ async def test_transfer_to_another_tenant_and_back(
 
 
 async def test_group_visit_limit_follows_the_pack(client: Any, make_tenant: Any) -> None:
-    zj = await make_tenant(rule_pack="zhejiang")
-    reps = [{"name": f"代表{i}"} for i in range(4)]
-    r = await client.post(
-        "/api/v1/cases", json=body(headcount=30, representatives=reps), headers=zj.headers()
-    )
+    zj, cn = await make_tenant(rule_pack="zhejiang"), await make_tenant()
+    reps = [{"name": f"代表{i}"} for i in range(6)]
+
+    async def post(t: Any, headcount: int, n: int) -> Any:
+        payload = body(headcount=headcount, representatives=reps[:n])
+        return await client.post("/api/v1/cases", json=payload, headers=t.headers())
+
+    r = await post(zj, 8, 4)  # Zhejiang: at most 3 representatives for ≤10 people
     assert r.status_code == 422
     e = r.json()["error"]
-    assert (
-        e["code"] == "too_many_representatives"
-        and "3" in e["message"]
-        and e["field"] == "representatives"
-    )
-    ok = await client.post(
-        "/api/v1/cases", json=body(headcount=30, representatives=reps[:3]), headers=zj.headers()
-    )
-    assert ok.status_code == 201 and ok.json()["is_group"]
+    assert e["code"] == "too_many_representatives" and e["field"] == "representatives"
+    assert "不得超过 3 人" in e["message"] and "zhejiang" in e["message"]
+    assert (await post(zj, 8, 3)).status_code == 201
+    assert (await post(zj, 30, 5)).status_code == 201
+    assert (await post(cn, 8, 5)).status_code == 201  # national: 5
+    r = await post(cn, 30, 6)
+    assert r.status_code == 422 and "不得超过 5 人" in r.json()["error"]["message"]
+    r = await post(cn, 6, 0)
+    assert r.status_code == 422 and r.json()["error"]["code"] == "representatives_required"
+    ok = (await post(cn, 4, 0)).json()
+    assert ok["is_group"] is False
 
 
 async def test_repeat_veteran_skip_level_and_first_contact(

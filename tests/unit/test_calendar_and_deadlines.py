@@ -60,7 +60,9 @@ def test_every_pack_defines_every_clock() -> None:
         assert set(REQUIRED_CLOCKS) <= set(pack.clocks), name
     assert CN.clock("handle").days == 60 and CN.clock("objection").mode == "working"
     assert load_pack("zhejiang").clock("handle").days == 30
-    assert load_pack("zhejiang").representative_limit(20) == 3
+    zj = load_pack("zhejiang")
+    assert (zj.representative_limit(8), zj.representative_limit(20)) == (3, 5)
+    assert CN.representative_limit(8) == 5
     assert load_pack("seed-practice").clock("handle_assigned").days == 90
 
 
