@@ -190,86 +190,6 @@ def tenant_list() -> None:
         click.echo(f"{row['slug']:<20} {row['name']}  [{row['rule_pack']}]")
 
 
-@main.group()
-def plugin() -> None:
-    """Sector plugins per tenant: list, enable, disable, configure."""
-
-
-@plugin.command("list")
-@click.option("--tenant", required=True, help="Tenant slug.")
-def plugin_list(tenant: str) -> None:
-    """List installed plugins and whether the tenant enabled them."""
-    from core.services import plugin_admin, tenants
-
-    async def go(rt: Any) -> list[dict[str, Any]]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        return await plugin_admin.list_plugins(rt, t.id)
-
-    for row in _run(lambda: _with_db(load_settings(), go)):
-        state = "启用" if row["enabled"] else "未启用"
-        click.echo(f"{row['name']:<24} {state:<4} {row['title_zh']}  {row['version']}")
-
-
-def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None) -> None:
-    import json
-
-    from core.services import plugin_admin, tenants
-
-    async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        return await plugin_admin.configure(rt, t.id, name, enabled=enabled, config=config)
-
-    row = _run(lambda: _with_db(load_settings(), go))
-    state = "启用" if row["enabled"] else "未启用"
-    click.echo(f"{tenant}: {name} {state}；设置 {json.dumps(row['config'], ensure_ascii=False)}")
-
-
-@plugin.command("enable")
-@click.option("--tenant", required=True)
-@click.argument("name")
-def plugin_enable(tenant: str, name: str) -> None:
-    """Enable plugin NAME for the tenant."""
-    _plugin_set(tenant, name, True)
-
-
-@plugin.command("disable")
-@click.option("--tenant", required=True)
-@click.argument("name")
-def plugin_disable(tenant: str, name: str) -> None:
-    """Disable plugin NAME for the tenant (its data stays)."""
-    _plugin_set(tenant, name, False)
-
-
-@plugin.command("config")
-@click.option("--tenant", required=True)
-@click.argument("name")
-@click.argument("settings_json")
-def plugin_config(tenant: str, name: str, settings_json: str) -> None:
-    """Replace the tenant's settings of plugin NAME with SETTINGS_JSON (a JSON object)."""
-    import json
-
-    try:
-        config = json.loads(settings_json)
-    except ValueError as exc:
-        raise click.ClickException(f"设置不是合法的 JSON：{exc}") from None
-    _plugin_set(tenant, name, None, config)
-
-
-@main.group("open311-key")
-def open311_key() -> None:
-    """Open311 GeoReport v2 API keys."""
-
-
-@open311_key.command("create")
-@click.option("--tenant", required=True)
-def open311_key_create(tenant: str) -> None:
-    """Issue (or rotate) the tenant's Open311 API key and print it once."""
-    from core.services import open311
-
-    key = _run(lambda: _with_db(load_settings(), lambda rt: open311.create_key(rt, tenant)))
-    click.echo(key)
-
-
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -303,14 +223,13 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 0 if a worker beat in the last 5 minutes.")
 def worker(burst: bool, check: bool) -> None:
     """Run the background worker (arq): rota, reminders, escalation, outbox."""
-    from core.clock import clock_from_env
     from core.redis import EmbeddedRedis
     from core.runtime import Runtime
     from daemon.worker import build_worker
 
     settings = load_settings()
     _logging(settings)
-    rt = Runtime.build(settings, clock=clock_from_env())
+    rt = Runtime.build(settings)
     embedded = EmbeddedRedis(settings.data_dir) if settings.embedded_redis else None
     if embedded is not None:
         rt.redis_socket = embedded.start()
@@ -321,30 +240,6 @@ def worker(burst: bool, check: bool) -> None:
     finally:
         if embedded is not None:
             embedded.stop()
-
-
-@main.command()
-@click.option("--tenant", "slugs", multiple=True, help="Only these tenants (slug); default all.")
-@click.option("--deliver-only", is_flag=True, help="Only deliver pending notifications.")
-def tick(slugs: tuple[str, ...], deliver_only: bool) -> None:
-    """Run one deadline tick now (reminders, escalation, digests) and deliver the outbox."""
-    from core.services import tenants as tenant_svc
-    from daemon.notify.jobs import run_deliver, run_tick
-
-    settings = load_settings()
-    _logging(settings)
-
-    async def go(rt: Any) -> dict[str, Any]:
-        from core.clock import clock_from_env
-
-        rt.clock = clock_from_env()
-        ids = [(await tenant_svc.get_tenant_by_slug(rt, s)).id for s in slugs] or None
-        if deliver_only:
-            return await run_deliver(rt, tenants=ids)
-        return await run_tick(rt, tenants=ids)
-
-    result = _run(lambda: _with_db(settings, go))
-    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
 async def _check_heartbeat(rt: Any) -> int:
@@ -511,10 +406,12 @@ def calendar_import(file: str, fmt: str | None) -> None:
         await cal_service.import_year(year, entries, source=f"import:{path.name}")
         recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
         slots = 0
+        import importlib
+
         try:
-            from core.services import rota
+            rota: Any = importlib.import_module("core.services.rota")
         except ImportError:
-            rota = None  # type: ignore[assignment]
+            rota = None
         if rota is not None and hasattr(rota, "reevaluate_provisional"):
             slots = await rota.reevaluate_provisional(rt, year)
         return year, len(entries), recounted, slots

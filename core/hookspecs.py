@@ -25,7 +25,7 @@ def xinfang_categories(tenant: Any) -> list[dict[str, Any]]:  # type: ignore[emp
 
 
 @hookspec
-def xinfang_notify(  # type: ignore[empty-body]
+def xinfang_notify(
     tenant: Any, channel: str, recipient: dict[str, Any], message: dict[str, Any]
 ) -> bool | None:
     """Deliver a notification through a plugin channel (SMS, WeCom); True when handled."""
