@@ -73,7 +73,9 @@ async def advance(rt: Runtime, tenant_id: int, slug: str) -> None:
             continue
         steps = list(PLANS[index % len(PLANS)])
         if index == 1 and slug in TRANSFERS:
-            steps = [("transfer", "clerk", {"to_tenant": TRANSFERS[slug], "note": "属供热企业职责"})]
+            steps = [
+                ("transfer", "clerk", {"to_tenant": TRANSFERS[slug], "note": "属供热企业职责"})
+            ]
         for action, role, fields in steps:
             data = dict(fields)
             if data.pop("handler", False):
