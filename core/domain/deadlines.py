@@ -102,10 +102,12 @@ def compute_deadline(
     merged = _merge(pauses)
     paused = {a + timedelta(days=i) for a, b in merged for i in range((b - a).days + 1)}
     basis = f"（{rule.basis}）" if rule.basis else ""
-    steps = [
+    steps: list[str] = [
         f"规则包 {pack.name} 版本 {pack.version}：{rule.title_zh}期限为 {n} 个{rule.mode_zh}{basis}。",
-        f"起算日 {calendar.describe(start)}当日不计入，自次日起算。",
     ]
+    if rule.mode == "months":
+        return _months(pack, rule.title_zh, clock, start, n, calendar, merged, paused, steps)
+    steps += [f"起算日 {calendar.describe(start)}当日不计入，自次日起算。"]
     for a, b in merged:
         if b <= start:
             steps.append(f"暂停 {a}～{b} 在起算日之前，不影响期限。")
@@ -172,3 +174,59 @@ def _days_between(a: date, b: date) -> Iterable[date]:
     while d <= b:
         yield d
         d += timedelta(days=1)
+
+
+def add_months(d: date, n: int) -> date:
+    """The corresponding day ``n`` months later; the month's last day when it has none
+    (民事诉讼法: 期间以月计算，到期月无对应日的以该月末日为届满日)."""
+    month = d.month - 1 + n
+    year, month = d.year + month // 12, month % 12 + 1
+    last = (date(year + month // 12, month % 12 + 1, 1) - timedelta(days=1)).day
+    return date(year, month, min(d.day, last))
+
+
+def _months(
+    pack: RulePack,
+    title: str,
+    clock: str,
+    start: date,
+    n: int,
+    calendar: WorkCalendar,
+    merged: list[Pause],
+    paused: set[date],
+    steps: list[str],
+) -> Deadline:
+    steps[0] = f"规则包 {pack.name} 版本 {pack.version}：{title}期限为 {n} 个月。"
+    due = add_months(start, n)
+    steps.append(f"自 {start} 起算 {n} 个月，到期月的对应日为 {calendar.describe(due)}。")
+    counted: set[date] = set()
+    while True:
+        extra = {p for p in paused if start < p <= due} - counted
+        if not extra:
+            break
+        counted |= extra
+        due += timedelta(days=len(extra))
+    if counted:
+        steps.append(f"暂停期间共 {len(counted)} 日不计入，顺延至 {calendar.describe(due)}。")
+    if calendar.is_rest_day(due):
+        moved = calendar.next_workday(due)
+        steps.append(f"期间最后一日为休息日，顺延至其后的第一个工作日 {calendar.describe(moved)}。")
+        due = moved
+    provisional = any(
+        calendar.is_provisional(start + timedelta(days=i)) for i in range((due - start).days + 1)
+    )
+    if provisional:
+        steps.append("所涉年份工作日历尚未导入，结果为临时期限；导入日历后将重新计算。")
+    steps.append(f"期限届满日：{due.isoformat()}。")
+    return Deadline(
+        clock=clock,
+        start=start,
+        due=due,
+        days=n,
+        mode="months",
+        pack=pack.name,
+        version=pack.version,
+        provisional=provisional,
+        steps=tuple(steps),
+        pauses=tuple(merged),
+    )

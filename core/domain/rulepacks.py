@@ -12,8 +12,8 @@ from typing import Any, Literal
 
 from core.errors import InvalidInput
 
-CountMode = Literal["calendar", "working"]
-MODE_ZH = {"calendar": "自然日", "working": "工作日"}
+CountMode = Literal["calendar", "working", "months"]
+MODE_ZH = {"calendar": "自然日", "working": "工作日", "months": "月"}
 
 # The clocks every pack must define (issue #4); packs may add their own (e.g. a
 # sector's or the seeds' "matters assigned from above").
@@ -111,7 +111,7 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
             raise _err(source, where, "须为表。")
         mode = spec.get("mode")
         if mode not in MODE_ZH:
-            raise _err(source, f"{where}.mode", "只能是 calendar 或 working。")
+            raise _err(source, f"{where}.mode", "只能是 calendar、working 或 months。")
         clocks[name] = ClockRule(
             name=name,
             days=_int(spec, "days", source, 0),

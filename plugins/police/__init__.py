@@ -1,1 +1,193 @@
-"""Sector plugin: police."""
+"""Sector plugin: police (公安机关).
+
+- A complaint against an officer (警号, unit) goes to 督察 and is hidden from the
+  accused officer (staff account whose username or title is the 警号) and their unit.
+- First visits stay with the station (所队) named in the form or configured; repeat
+  visits of the same petitioner go to the branch (分局) petition office.
+- The result must be told to the complainant before a case can be closed: staff record
+  it with ``POST /api/v1/plugins/police/cases/{id}/result-told``.
+- Disruptive behaviour / emergency handover is recorded with time and receiving officer
+  (``POST /api/v1/plugins/police/cases/{id}/handover``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.db.engine import tenant_tx
+from core.db.tables import CaseEvent, Department, PetitionCase, StaffUser
+from core.errors import Conflict, InvalidInput
+from core.hookspecs import hookimpl
+from core.services.visitors import SealedPerson, find_existing
+
+NAME = "police"
+RESULT_TOLD = "result_told"
+HANDOVER = "handover"
+CLOSING_ACTIONS = ("close", "approve_report")
+
+CATEGORIES = [
+    ("officer_conduct", "民警执法执勤问题", "投诉民警态度、执法行为、违纪违法"),
+    ("law_enforcement", "执法办案", "立案、侦查、办案程序问题"),
+    ("household", "户籍管理", "户口迁移、身份证办理"),
+    ("traffic", "交通管理", "交通事故处理、违章处理"),
+    ("public_order", "治安管理", "治安案件、噪音、纠纷"),
+]
+CODES = {c for c, _, _ in CATEGORIES}
+BADGE = {
+    "code": "officer_badge",
+    "description": "警号",
+    "datatype": "string",
+    "required": True,
+    "pattern": r"\d{6}",
+    "datatype_description": "6 位数字警号。",
+}
+
+
+@hookimpl
+def xinfang_plugin_info() -> dict[str, Any]:
+    return {
+        "name": NAME,
+        "title_zh": "公安机关",
+        "version": "1.0",
+        "description": "投诉民警转督察并对被投诉人回避、初访/重访分级、结果告知、移交记录。",
+    }
+
+
+@hookimpl
+def xinfang_default_config() -> dict[str, Any]:
+    return {"inspection_code": "inspection", "branch_code": "petition", "default_station": None}
+
+
+@hookimpl
+def xinfang_categories() -> list[dict[str, Any]]:
+    return [
+        {"code": c, "title_zh": t, "group": "公安业务", "description": d} for c, t, d in CATEGORIES
+    ]
+
+
+@hookimpl
+def xinfang_form_schema(category: str) -> list[dict[str, Any]] | None:
+    if category not in CODES:
+        return None
+    if category == "officer_conduct":
+        return [
+            BADGE,
+            {
+                "code": "officer_unit",
+                "description": "民警所在单位（部门代码）",
+                "datatype": "string",
+                "required": True,
+                "max_length": 63,
+            },
+            {"code": "officer_name", "description": "民警姓名", "datatype": "string"},
+            {"code": "incident_at", "description": "事发日期", "datatype": "datetime"},
+        ]
+    return [
+        {
+            "code": "station",
+            "description": "辖区所队（部门代码）",
+            "datatype": "string",
+            "max_length": 63,
+            "datatype_description": "初次来访由辖区派出所/大队办理。",
+        }
+    ]
+
+
+@hookimpl
+def xinfang_pii_fields() -> list[str]:
+    return ["officer_badge", "officer_name"]
+
+
+async def _is_repeat(ctx: Any, tenant_id: int, data: Any) -> bool:
+    visitor_id = data.visitor_id
+    if visitor_id is None and data.visitor is not None:
+        found = await find_existing(tenant_id, SealedPerson(ctx.rt, data.visitor, "visitor."))
+        visitor_id = found["id"] if found else None
+    if visitor_id is None:
+        return False
+    return bool(
+        await PetitionCase.exists().where(
+            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.visitor_id == visitor_id)
+        )
+    )
+
+
+@hookimpl
+async def xinfang_route_case(
+    tenant: Any, ctx: Any, data: Any, form: dict[str, Any]
+) -> dict[str, Any] | None:
+    if data.category not in CODES:
+        return None
+    config = ctx.config
+    async with tenant_tx(tenant.id):
+        if data.category == "officer_conduct":
+            badge, unit = form["officer_badge"], form["officer_unit"]
+            if not await Department.exists().where(
+                (Department.tenant_id == tenant.id) & (Department.code == unit)
+            ):
+                raise InvalidInput(
+                    "unknown_unit", f"单位代码 {unit} 不存在。", field="form.officer_unit"
+                )
+            officers = await StaffUser.select(StaffUser.id).where(
+                (StaffUser.tenant_id == tenant.id)
+                & ((StaffUser.username == badge) | (StaffUser.title == badge))
+            )
+            return {
+                "department_code": config["inspection_code"],
+                "urgency": "high",
+                "flags": {"against_officer": True},
+                "accused": {
+                    "user_ids": [o["id"] for o in officers],
+                    "department_codes": [unit],
+                },
+            }
+        if await _is_repeat(ctx, tenant.id, data):
+            return {"department_code": config["branch_code"], "flags": {"visit_level": "branch"}}
+    station = form.get("station") or config.get("default_station")
+    return {"department_code": station, "flags": {"visit_level": "station"}}
+
+
+@hookimpl
+async def xinfang_before_transition(
+    tenant: Any, case: dict[str, Any], action: str, payload: dict[str, Any]
+) -> None:
+    if action not in CLOSING_ACTIONS:
+        return
+    async with tenant_tx(tenant.id, write=False):
+        told = await CaseEvent.exists().where(
+            (CaseEvent.tenant_id == tenant.id)
+            & (CaseEvent.case_id == int(case["id"]))
+            & (CaseEvent.kind == RESULT_TOLD)
+        )
+    if not told:
+        raise Conflict(
+            "result_not_told",
+            "办结前须将处理结果告知信访人：请先登记“结果告知”（告知方式与时间）。",
+            field="result_told",
+            missing_step=RESULT_TOLD,
+        )
+
+
+@hookimpl
+def xinfang_routes() -> list[Any]:
+    from plugins.police.routes import ROUTES
+
+    return ROUTES
+
+
+@hookimpl
+def xinfang_documents() -> list[dict[str, Any]]:
+    return [
+        {
+            "code": "result_notice",
+            "title_zh": "信访事项处理结果告知书",
+            "template": "您反映的事项（回执号 {receipt_code}）已办理完毕，处理结果如下：{result}",
+        }
+    ]
+
+
+@hookimpl
+def xinfang_report_sections() -> list[dict[str, Any]]:
+    return [
+        {"code": "officer_complaints", "title_zh": "投诉民警", "categories": ["officer_conduct"]}
+    ]

@@ -197,3 +197,22 @@ def test_working_day_count_counts_exactly_n_working_days(start: date) -> None:
         if CAL.is_workday(start + timedelta(days=i))
     ]
     assert len(counted) == 5 and counted[-1] == d.due
+
+
+def test_month_clocks_use_the_corresponding_day() -> None:
+    from dataclasses import replace
+
+    from core.domain.deadlines import add_months
+    from core.domain.rulepacks import ClockRule
+
+    assert add_months(date(2026, 8, 31), 6) == date(2027, 2, 28)
+    assert add_months(date(2026, 3, 31), 6) == date(2026, 9, 30)
+    assert add_months(date(2026, 6, 1), 6) == date(2026, 12, 1)
+    pack = replace(CN, clocks={**CN.clocks, "retrial": ClockRule("retrial", 6, "months", "再审")})
+    d = compute_deadline(pack, "retrial", date(2026, 4, 1), CAL)
+    assert d.due == date(2026, 10, 8) and d.mode == "months"  # 10-01 is National Day
+    assert any("对应日" in s for s in d.steps)
+    paused = compute_deadline(
+        pack, "retrial", date(2026, 3, 1), CAL, [parse_pause("2026-03-02:2026-03-03")]
+    )
+    assert paused.due == date(2026, 9, 3)

@@ -1,0 +1,267 @@
+"""Open311 GeoReport v2 for one tenant: services from its enabled plugins, public
+submission through the same registration service as staff (channel 网上), status by
+receipt code. Request descriptions and personal data are never published."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import secrets
+from datetime import datetime, timedelta
+from typing import Any
+
+from core.db.engine import global_tx, tenant_tx
+from core.db.tables import PetitionCase, StaffUser, Tenant
+from core.domain import identity
+from core.errors import InvalidInput, NotAuthenticated
+from core.plugins import TenantInfo
+from core.principal import Principal
+from core.runtime import Runtime
+from core.schemas import CaseIn, VisitorIn
+from core.services import cases, events, sector, tenants, users
+
+SERVICE_USERNAME = "open311"
+CLOSED = {"closed", "final", "archived", "not_accepted"}
+STATUS_NOTES = {
+    "registered": "已登记",
+    "accepted": "已受理",
+    "not_accepted": "不予受理，已告知其他途径",
+    "transferring": "转送中",
+    "assignment_pending": "交办审批中",
+    "in_progress": "办理中",
+    "reported": "办理结果审查中",
+    "closed": "已办结",
+    "review": "复查中",
+    "rereview": "复核中",
+    "final": "已终结",
+    "archived": "已归档",
+}
+_EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}")
+_MAX_LIST = 200
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+async def create_key(rt: Runtime, slug: str) -> str:
+    """Issue (or rotate) the tenant's Open311 API key; only its SHA-256 is stored.
+    Also ensures the service account cases submitted through Open311 are registered by."""
+    tenant = await tenants.get_tenant_by_slug(rt, slug)
+    key = "o311_" + secrets.token_urlsafe(24)
+    async with global_tx():
+        await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tenant.id)
+    await _service_user(rt, tenant)
+    return key
+
+
+async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
+    async with tenant_tx(tenant.id, write=False):
+        row = (
+            await StaffUser.select(StaffUser.id)
+            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == SERVICE_USERNAME))
+            .first()
+        )
+    if row is None:
+        row = await users.create_user(
+            rt,
+            tenant.id,
+            username=SERVICE_USERNAME,
+            display_name="Open311 网上受理",
+            password=secrets.token_urlsafe(32),
+            roles=["clerk"],
+        )
+    return Principal(
+        tenant_id=tenant.id,
+        tenant_slug=tenant.slug,
+        user_id=row["id"],
+        username=SERVICE_USERNAME,
+        display_name="Open311 网上受理",
+        roles=frozenset({"clerk"}),
+    )
+
+
+async def check_key(tenant: TenantInfo, key: str | None) -> None:
+    row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == tenant.id).first()
+    stored = row["open311_key_hash"] if row else None
+    if not key or not stored or not hmac.compare_digest(stored, _hash(key)):
+        raise NotAuthenticated("api_key_invalid", "api_key 缺失或无效。", field="api_key")
+
+
+async def services(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
+    out = []
+    for item in await sector.categories(rt, tenant):
+        fields = await sector.form_schema(rt, tenant, item["code"])
+        out.append(
+            {
+                "service_code": item["code"],
+                "service_name": item["title_zh"],
+                "description": item.get("description", ""),
+                "metadata": bool(fields),
+                "type": "batch",
+                "keywords": item.get("plugin") or "core",
+                "group": item.get("group", ""),
+            }
+        )
+    return out
+
+
+def _attribute(f: dict[str, Any]) -> dict[str, Any]:
+    kind = f.get("datatype", "string")
+    values = f.get("values", [])
+    if kind == "boolean":
+        kind, values = (
+            "singlevaluelist",
+            [{"key": "true", "name": "是"}, {"key": "false", "name": "否"}],
+        )
+    attr = {
+        "variable": True,
+        "code": f["code"],
+        "datatype": kind,
+        "required": bool(f.get("required")),
+        "datatype_description": f.get("datatype_description", ""),
+        "order": f.get("order", 0),
+        "description": f.get("description", f["code"]),
+    }
+    if values:
+        attr["values"] = [{"key": str(v["key"]), "name": v["name"]} for v in values]
+    return attr
+
+
+async def definition(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]:
+    fields = await sector.form_schema(rt, tenant, code)
+    return {"service_code": code, "attributes": [_attribute(f) for f in fields]}
+
+
+def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
+    return {
+        "service_request_id": row["receipt_code"],
+        "status": "closed" if row["status"] in CLOSED else "open",
+        "status_notes": STATUS_NOTES.get(row["status"], row["status"]),
+        "service_name": titles.get(row["category"], row["category"]),
+        "service_code": row["category"],
+        "agency_responsible": tenant.name,
+        "requested_datetime": row["received_at"].isoformat(),
+        "updated_datetime": row["updated_at"].isoformat(),
+    }
+
+
+async def _titles(rt: Runtime, tenant: TenantInfo) -> dict[str, str]:
+    return {c["code"]: c["title_zh"] for c in await sector.categories(rt, tenant)}
+
+
+_COLUMNS = (
+    PetitionCase.receipt_code,
+    PetitionCase.category,
+    PetitionCase.status,
+    PetitionCase.received_at,
+    PetitionCase.updated_at,
+)
+
+
+async def requests_by_id(rt: Runtime, tenant: TenantInfo, codes: list[str]) -> list[dict[str, Any]]:
+    codes = [c.strip().upper() for c in codes if c.strip()][:_MAX_LIST]
+    if not codes:
+        return []
+    async with tenant_tx(tenant.id, write=False):
+        rows = await PetitionCase.select(*_COLUMNS).where(
+            (PetitionCase.tenant_id == tenant.id) & PetitionCase.receipt_code.is_in(codes)
+        )
+    titles = await _titles(rt, tenant)
+    return [_request_out(tenant, r, titles) for r in rows]
+
+
+async def list_requests(
+    rt: Runtime,
+    tenant: TenantInfo,
+    *,
+    service_code: str | None = None,
+    status: str | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Recent requests (default: last 90 days), newest first, at most 200."""
+    end = end or rt.clock.now()
+    start = start or end - timedelta(days=90)
+    query = PetitionCase.select(*_COLUMNS).where(
+        (PetitionCase.tenant_id == tenant.id)
+        & (PetitionCase.received_at >= start)
+        & (PetitionCase.received_at <= end)
+    )
+    if service_code:
+        query = query.where(PetitionCase.category.is_in(service_code.split(",")))
+    async with tenant_tx(tenant.id, write=False):
+        rows = await query.order_by(PetitionCase.id, ascending=False).limit(_MAX_LIST)
+    titles = await _titles(rt, tenant)
+    out = [_request_out(tenant, r, titles) for r in rows]
+    if status:
+        wanted = set(status.split(","))
+        out = [r for r in out if r["status"] in wanted]
+    return out
+
+
+async def submit(rt: Runtime, tenant: TenantInfo, fields: dict[str, Any]) -> dict[str, Any]:
+    """A public submission: validate, then register through the staff registration
+    service with channel ``online``; the submitter becomes the visitor."""
+    code = str(fields.get("service_code") or "")
+    if not code:
+        raise InvalidInput("service_code_required", "缺少 service_code。", field="service_code")
+    await sector.category(rt, tenant, code)
+    description = str(fields.get("description") or "").strip()
+    if not description:
+        raise InvalidInput(
+            "description_required", "请填写诉求内容（description）。", field="description"
+        )
+    name = (str(fields.get("last_name") or "") + str(fields.get("first_name") or "")).strip()
+    if not name:
+        raise InvalidInput(
+            "name_required", "请填写姓名（first_name/last_name）。", field="first_name"
+        )
+    phone = str(fields.get("phone") or "").strip() or None
+    email = str(fields.get("email") or "").strip() or None
+    if phone:
+        phone = identity.normalize_phone(phone, field="phone")
+    if email and not _EMAIL.fullmatch(email):
+        raise InvalidInput("email_format", "电子邮箱格式不正确。", field="email")
+    if not phone and not email:
+        raise InvalidInput(
+            "contact_required", "请至少留下手机号或电子邮箱，以便告知办理结果。", field="phone"
+        )
+    address = str(fields.get("address_string") or "").strip()[:200] or None
+    actor = await _service_user(rt, tenant)
+    data = CaseIn(
+        channel="online",
+        cause=description[:5000],
+        visitor=VisitorIn(name=name[:100], phone=phone, address=address),
+        category=code,
+        locality=address or "",
+        form=fields.get("attributes") or {},
+    )
+    case = await cases.register_case(rt, actor, tenant, data)
+    extra: dict[str, Any] = {}
+    if email:
+        extra["email_enc"] = rt.keys.encrypt(email, context="visitor.email")
+    for key in ("lat", "long", "device_id"):
+        if fields.get(key):
+            extra[key] = str(fields[key])[:64]
+    async with tenant_tx(tenant.id):
+        await events.record_event(
+            tenant.id,
+            case["id"],
+            "open311_submitted",
+            at=rt.clock.now(),
+            actor_id=actor.user_id,
+            data=extra,
+        )
+    notice = "您的诉求已提交，请凭回执号查询办理进度。"
+    if case.get("status") == "not_accepted":
+        notice = "您的诉求不属于信访受理范围，请依法通过其他途径解决。"
+        for event in case.get("events", []):
+            if event["kind"] == "redirected" and (event.get("data") or {}).get("notice"):
+                notice = event["data"]["notice"]
+    return {
+        "service_request_id": case["receipt_code"],
+        "service_notice": notice,
+        "account_id": None,
+    }

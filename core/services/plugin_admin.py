@@ -1,0 +1,68 @@
+"""Per-tenant plugin administration: which plugins a tenant uses and their settings."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.errors import InvalidInput, NotFound
+from core.runtime import Runtime
+from core.services import tenants
+
+
+def _host(rt: Runtime) -> Any:
+    if rt.plugins is None:
+        raise NotFound("plugins_unavailable", "插件系统未启用。")
+    return rt.plugins
+
+
+async def list_plugins(rt: Runtime, tenant_id: int) -> list[dict[str, Any]]:
+    """Every installed plugin with this tenant's state and effective settings."""
+    host = _host(rt)
+    tenant = await tenants.get_tenant(rt, tenant_id)
+    out = []
+    for name in host.names:
+        info = host.info(name)
+        out.append(
+            {
+                "name": name,
+                "title_zh": info.get("title_zh", name),
+                "version": info.get("version", ""),
+                "description": info.get("description", ""),
+                "enabled": name in tenant.plugins,
+                "config": host.config_for(tenant, name),
+            }
+        )
+    return out
+
+
+def _validate_config(rt: Runtime, name: str, config: dict[str, Any]) -> dict[str, Any]:
+    host = _host(rt)
+    if not isinstance(config, dict):
+        raise InvalidInput("config_format", "插件设置应为 JSON 对象。", field="config")
+    for plugin, fn in host.impls("xinfang_validate_config"):
+        if plugin == name:
+            result = fn(config=config)
+            if result is not None:
+                config = result
+    return config
+
+
+async def configure(
+    rt: Runtime,
+    tenant_id: int,
+    name: str,
+    *,
+    enabled: bool | None = None,
+    config: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Enable/disable a plugin for the tenant and/or replace its tenant settings (merged
+    over the plugin's defaults when read)."""
+    host = _host(rt)
+    if not host.is_installed(name):
+        raise NotFound("plugin_not_installed", f"插件 {name} 未安装。", field="plugin")
+    tenant = await tenants.get_tenant(rt, tenant_id)
+    if config is not None:
+        config = _validate_config(rt, name, config)
+    state = name in tenant.plugins if enabled is None else enabled
+    await tenants.set_plugin(rt, tenant_id, name, enabled=state, config=config)
+    return next(p for p in await list_plugins(rt, tenant_id) if p["name"] == name)

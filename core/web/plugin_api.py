@@ -1,0 +1,121 @@
+"""Plugin administration, sector metadata and the plugins' own routes under /api/v1.
+
+Plugin routes (``xinfang_routes``) are mounted once at start-up under
+``/api/v1/plugins/<name>/`` with a guard that answers 404 “此功能未启用” for a tenant
+that has not enabled the plugin — checked at call time, in one place.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Router, get, put
+from litestar.connection import ASGIConnection
+from litestar.handlers.base import BaseRouteHandler
+from litestar.params import Parameter
+from msgspec import Struct
+
+from core.errors import NotFound
+from core.principal import Principal
+from core.runtime import Runtime
+from core.services import plugin_admin, sector, tenants
+from core.web.auth import requires_admin, requires_staff, runtime_of
+
+Req = Request[Principal, Any, Any]
+CodeParam = Annotated[str, Parameter(max_length=63, pattern=r"^[A-Za-z0-9_.-]+$")]
+
+
+class PluginIn(Struct, forbid_unknown_fields=True):
+    enabled: bool | None = None
+    config: dict[str, Any] | None = None
+
+
+class PluginController(Controller):
+    path = "/admin/plugins"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_plugins(self, request: Req) -> list[dict[str, Any]]:
+        return await plugin_admin.list_plugins(runtime_of(request), request.user.tenant_id)
+
+    @put("/{name:str}", guards=[requires_admin])
+    async def configure(self, request: Req, name: CodeParam, data: PluginIn) -> dict[str, Any]:
+        return await plugin_admin.configure(
+            runtime_of(request),
+            request.user.tenant_id,
+            name,
+            enabled=data.enabled,
+            config=data.config,
+        )
+
+
+class CategoryController(Controller):
+    path = "/categories"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_categories(self, request: Req) -> list[dict[str, Any]]:
+        rt = runtime_of(request)
+        tenant = await tenants.get_tenant(rt, request.user.tenant_id)
+        return await sector.categories(rt, tenant)
+
+    @get("/{code:str}/form")
+    async def form(self, request: Req, code: CodeParam) -> dict[str, Any]:
+        rt = runtime_of(request)
+        tenant = await tenants.get_tenant(rt, request.user.tenant_id)
+        item = await sector.category(rt, tenant, code)
+        return {**item, "fields": await sector.form_schema(rt, tenant, code)}
+
+
+_SECTOR_LISTS = {
+    "rota-templates": "xinfang_rota_templates",
+    "documents": "xinfang_documents",
+    "report-sections": "xinfang_report_sections",
+    "notification-channels": "xinfang_notification_channels",
+}
+
+
+@get("/sector/{kind:str}", guards=[requires_staff])
+async def sector_list(request: Req, kind: str) -> list[dict[str, Any]]:
+    """行业插件提供的轮值模板、文书、报表栏目、通知渠道。"""
+    hook = _SECTOR_LISTS.get(kind)
+    if hook is None:
+        raise NotFound("not_found", "没有这一类插件资料。")
+    rt = runtime_of(request)
+    tenant = await tenants.get_tenant(rt, request.user.tenant_id)
+    return await sector.collect(rt, tenant, hook)
+
+
+def plugin_enabled(name: str) -> Any:
+    async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+        principal: Principal = connection.user
+        tenant = await tenants.get_tenant(runtime_of(connection), principal.tenant_id)
+        if name not in tenant.plugins:
+            raise NotFound("plugin_not_enabled", "此功能未启用。", plugin=name)
+
+    guard.__name__ = f"plugin_enabled_{name}"
+    return guard
+
+
+def plugin_routers(rt: Runtime) -> list[Router]:
+    """One router per installed plugin that declares routes."""
+    if rt.plugins is None:
+        return []
+    return [
+        Router(
+            path=f"/api/v1/plugins/{name}",
+            route_handlers=list(handlers),
+            guards=[requires_staff, plugin_enabled(name)],
+            tags=[f"plugin:{name}"],
+        )
+        for name, handlers in rt.plugins.call_global("xinfang_routes")
+        if handlers
+    ]
+
+
+def plugin_api_router() -> Router:
+    return Router(
+        path="/api/v1",
+        route_handlers=[PluginController, CategoryController, sector_list],
+        tags=["plugins"],
+    )

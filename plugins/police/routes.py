@@ -1,0 +1,96 @@
+"""Police plugin routes, mounted at /api/v1/plugins/police/ (404 where not enabled)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from litestar import Request, post
+from litestar.status_codes import HTTP_201_CREATED
+from msgspec import Meta, Struct
+
+from core.db.engine import tenant_tx
+from core.errors import InvalidInput
+from core.principal import Principal
+from core.services import cases, events
+from core.web.auth import requires, runtime_of
+
+Req = Request[Principal, Any, Any]
+Text = Annotated[str, Meta(max_length=2000)]
+OfficerName = Annotated[str, Meta(min_length=1, max_length=100)]
+
+
+class ResultToldIn(Struct, forbid_unknown_fields=True):
+    method: Literal["in_person", "phone", "letter", "sms", "online"]
+    told_at: datetime | None = None
+    note: Text = ""
+
+
+class HandoverIn(Struct, forbid_unknown_fields=True):
+    behaviour: Literal["disruptive", "emergency", "self_harm", "other"]
+    receiving_officer: OfficerName
+    at: datetime | None = None
+    note: Text = ""
+
+
+def _when(rt: Any, value: datetime | None, field: str) -> datetime:
+    now = rt.clock.now()
+    if value is None:
+        return now
+    if value.tzinfo is None:
+        raise InvalidInput(
+            "timezone_required", "时间需带时区，例如 2026-11-23T09:30:00+08:00。", field=field
+        )
+    if value > now:
+        raise InvalidInput("time_in_future", "时间不能晚于当前时间。", field=field)
+    return value
+
+
+async def _record(request: Req, case_id: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
+    rt, p = runtime_of(request), request.user
+    case = await cases.get_case(rt, p, case_id)  # 404 for unknown or hidden cases
+    async with tenant_tx(p.tenant_id):
+        await events.record_event(
+            p.tenant_id, case_id, kind, at=rt.clock.now(), actor_id=p.user_id, data=data
+        )
+    return {"case_id": case_id, "receipt_code": case["receipt_code"], "kind": kind, **data}
+
+
+@post(
+    "/cases/{case_id:int}/result-told",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("clerk", "handler", "supervisor", "leader")],
+)
+async def result_told(request: Req, case_id: int, data: ResultToldIn) -> dict[str, Any]:
+    """登记处理结果已告知信访人（办结前的必经步骤）。"""
+    at = _when(runtime_of(request), data.told_at, "told_at")
+    return await _record(
+        request,
+        case_id,
+        "result_told",
+        {"method": data.method, "told_at": at.isoformat(), "note": data.note},
+    )
+
+
+@post(
+    "/cases/{case_id:int}/handover",
+    status_code=HTTP_201_CREATED,
+    guards=[requires("clerk", "handler", "supervisor", "leader")],
+)
+async def handover(request: Req, case_id: int, data: HandoverIn) -> dict[str, Any]:
+    """登记现场过激行为/紧急情况的移交：时间与接收民警。"""
+    at = _when(runtime_of(request), data.at, "at")
+    return await _record(
+        request,
+        case_id,
+        "handover",
+        {
+            "behaviour": data.behaviour,
+            "receiving_officer": data.receiving_officer,
+            "at": at.isoformat(),
+            "note": data.note,
+        },
+    )
+
+
+ROUTES = [result_told, handover]
