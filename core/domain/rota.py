@@ -636,8 +636,18 @@ def _move_text(calendar: RotaCalendar, cand: date, target: date, policy: Holiday
     return f"原定 {cand} 为{reason}，{verb} {target}"
 
 
+_WEEKDAY_ZH = frozenset({"周一", "周二", "周三", "周四", "周五", "周六", "周日"})
+_NOT_A_REASON = _WEEKDAY_ZH | {"日历未导入", "临时"}
+
+
 def _rest_reason(calendar: RotaCalendar, d: date) -> str:
-    return calendar.describe(d) or "休息日"
+    """Why ``d`` is a rest day, e.g. "国庆节休息日", from the calendar's description
+    ("2026-10-05（周一，国庆节，休息日）") without the date and weekday the note repeats."""
+    text = calendar.describe(d)
+    if "（" in text and text.endswith("）"):
+        text = text[text.index("（") + 1 : -1]
+    parts = [p for p in text.split("，") if p and p not in _NOT_A_REASON]
+    return "".join(parts) or "休息日"
 
 
 def _walk(d: date, step: int, keep_going: _DayPredicate) -> date:

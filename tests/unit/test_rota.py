@@ -216,6 +216,7 @@ def test_next_workday_policy_moves_national_day_monday_to_october_8():
     moved = by_day(result)[date(2026, 10, 8)]
     assert {s.original_day for s in moved} == {date(2026, 10, 5)}
     assert "原定 2026-10-05" in moved[0].note_zh and "顺延至 2026-10-08" in moved[0].note_zh
+    assert moved[0].note_zh == "原定 2026-10-05 为国庆节休息日，顺延至 2026-10-08"
 
 
 def test_two_holiday_mondays_moving_to_the_same_day_make_one_slot_not_two():

@@ -1,0 +1,43 @@
+"""Tenant-leading indexes and row-level security for the rota tables."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+from core.db.rls import rls_statements
+
+ID = "2026-11-23T10:48:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "rota indexes and row level security"
+
+TENANT_TABLES = ("rota_template", "rota_slot", "leader_leave", "rota_change", "feed_token")
+
+INDEXES = (
+    "CREATE UNIQUE INDEX ux_rota_template_key ON rota_template (tenant_id, key)",
+    "CREATE UNIQUE INDEX ux_rota_slot_key ON rota_slot (tenant_id, slot_key)",
+    "CREATE INDEX ix_rota_slot_day ON rota_slot (tenant_id, day, status)",
+    "CREATE INDEX ix_rota_slot_leader ON rota_slot (tenant_id, leader_id, day)",
+    "CREATE INDEX ix_rota_slot_template ON rota_slot (tenant_id, template_id, day)",
+    "CREATE INDEX ix_leader_leave_user ON leader_leave (tenant_id, user_id, first_day)",
+    "CREATE INDEX ix_rota_change_slot ON rota_change (tenant_id, slot_id)",
+    "CREATE INDEX ix_rota_change_status ON rota_change (tenant_id, status)",
+    "CREATE UNIQUE INDEX ux_feed_token_hash ON feed_token (tenant_id, token_hash)",
+    "CREATE INDEX ix_feed_token_user ON feed_token (tenant_id, user_id)",
+)
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="daemon", description=DESCRIPTION)
+
+    async def run():
+        engine = engine_finder()
+        assert engine is not None
+        statements = list(INDEXES)
+        if isinstance(engine, PostgresEngine):
+            for table in TENANT_TABLES:
+                statements += rls_statements(table)
+        for sql in statements:
+            await engine.run_ddl(sql)
+
+    manager.add_raw(run)
+    return manager

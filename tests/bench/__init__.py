@@ -1,0 +1,1 @@
+"""Benchmarks: ``python -m tests.bench`` (``make bench``). Not part of the test run."""
