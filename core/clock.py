@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from datetime import date, datetime
 
 from core.settings import TIMEZONE
@@ -28,3 +30,30 @@ class FixedClock(Clock):
 
     def set(self, at: datetime) -> None:
         self.at = at.astimezone(TIMEZONE)
+
+
+class FileClock(Clock):
+    """Simulated time shared by processes: "now" is the ISO datetime written in a file.
+
+    Selected by ``XINFANG_FAKE_NOW_FILE`` (see :func:`clock_from_env`) so a test can drive
+    real worker processes through simulated days; with the file absent or empty it is
+    the wall clock. Never set in production."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                text = handle.read().strip()
+        except FileNotFoundError:
+            text = ""
+        if not text:
+            return super().now()
+        return datetime.fromisoformat(text).astimezone(TIMEZONE)
+
+
+def clock_from_env(env: Mapping[str, str] | None = None) -> Clock:
+    """The wall clock, unless ``XINFANG_FAKE_NOW_FILE`` names a simulated-time file."""
+    path = (os.environ if env is None else env).get("XINFANG_FAKE_NOW_FILE")
+    return FileClock(path) if path else Clock()

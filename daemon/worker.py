@@ -5,6 +5,7 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 from typing import Any
 
+from arq.constants import default_queue_name
 from arq.worker import Worker
 
 from core.bootstrap import open_resources
@@ -13,8 +14,11 @@ from core.settings import TIMEZONE
 from daemon.registry import CRON_JOBS, FUNCTIONS
 
 
-def build_worker(rt: Runtime, *, own_resources: bool, burst: bool = False) -> Worker:
-    """A worker over ``rt``. With ``own_resources`` it opens the database and Redis itself."""
+def build_worker(
+    rt: Runtime, *, own_resources: bool, burst: bool = False, queue_name: str | None = None
+) -> Worker:
+    """A worker over ``rt``. With ``own_resources`` it opens the database and Redis itself.
+    ``queue_name``: another arq queue than the default (several apps on one Redis)."""
     stack = AsyncExitStack()
 
     async def on_startup(ctx: dict[str, Any]) -> None:
@@ -37,6 +41,7 @@ def build_worker(rt: Runtime, *, own_resources: bool, burst: bool = False) -> Wo
         on_shutdown=on_shutdown,
         timezone=TIMEZONE,  # type: ignore[arg-type]  # arq accepts any tzinfo
         burst=burst,
+        queue_name=queue_name or default_queue_name,
         handle_signals=False,
         max_jobs=10,
         keep_result=3600,

@@ -1,0 +1,90 @@
+"""A staff member's in-app inbox: list, unread count, mark read. Only ever their own."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from core.db.engine import tenant_tx
+from core.errors import NotFound
+from core.principal import Principal
+from core.runtime import Runtime
+from core.settings import TIMEZONE
+from daemon.notify.tables import InboxMessage
+
+COLUMNS = (
+    InboxMessage.id,
+    InboxMessage.kind,
+    InboxMessage.title,
+    InboxMessage.body,
+    InboxMessage.link,
+    InboxMessage.created_at,
+    InboxMessage.read_at,
+)
+
+
+def _out(row: dict[str, Any]) -> dict[str, Any]:
+    """Times in Asia/Shanghai, whichever engine stored them."""
+    for key in ("created_at", "read_at"):
+        if row.get(key) is not None:
+            row[key] = row[key].astimezone(TIMEZONE)
+    return row
+
+
+def _mine(p: Principal) -> Any:
+    return (InboxMessage.tenant_id == p.tenant_id) & (InboxMessage.user_id == p.user_id)
+
+
+async def list_messages(
+    rt: Runtime, p: Principal, *, unread: bool = False, before: int | None = None, limit: int = 50
+) -> dict[str, Any]:
+    """Newest first, keyset-paginated by id (``before`` = last id of the previous page)."""
+    async with tenant_tx(p.tenant_id, write=False):
+        query = InboxMessage.select(*COLUMNS).where(_mine(p))
+        if unread:
+            query = query.where(InboxMessage.read_at.is_null())
+        if before is not None:
+            query = query.where(InboxMessage.id < before)
+        rows = await query.order_by(InboxMessage.id, ascending=False).limit(limit + 1)
+        unread_count = await InboxMessage.count().where(_mine(p) & InboxMessage.read_at.is_null())
+    more = len(rows) > limit
+    rows = [_out(r) for r in rows[:limit]]
+    return {
+        "items": rows,
+        "unread": unread_count,
+        "next_before": rows[-1]["id"] if more and rows else None,
+    }
+
+
+async def unread_count(rt: Runtime, p: Principal) -> int:
+    async with tenant_tx(p.tenant_id, write=False):
+        return await InboxMessage.count().where(_mine(p) & InboxMessage.read_at.is_null())
+
+
+async def mark_read(rt: Runtime, p: Principal, message_id: int) -> dict[str, Any]:
+    """Idempotent; someone else's message (or another tenant's) is 404."""
+    now = rt.clock.now()
+    async with tenant_tx(p.tenant_id):
+        row = (
+            await InboxMessage.select(*COLUMNS)
+            .where(_mine(p) & (InboxMessage.id == message_id))
+            .first()
+        )
+        if row is None:
+            raise NotFound("message_not_found", "消息不存在。", field="message_id")
+        if row["read_at"] is None:
+            await InboxMessage.update({InboxMessage.read_at: now}).where(
+                _mine(p) & (InboxMessage.id == message_id)
+            )
+            row["read_at"] = now
+    return _out(row)
+
+
+async def mark_all_read(rt: Runtime, p: Principal) -> int:
+    now = rt.clock.now()
+    async with tenant_tx(p.tenant_id):
+        rows = (
+            await InboxMessage.update({InboxMessage.read_at: now})
+            .where(_mine(p) & InboxMessage.read_at.is_null())
+            .returning(InboxMessage.id)
+        )
+    return len(rows)

@@ -1,0 +1,47 @@
+"""/api/v1/inbox — the caller's own in-app notifications."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from litestar import Controller, Request, Router, get, post
+from litestar.params import Parameter
+
+from core.principal import Principal
+from core.services import inbox
+from core.web.auth import requires_staff, runtime_of
+
+Req = Request[Principal, Any, Any]
+
+
+class InboxController(Controller):
+    path = "/inbox"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/")
+    async def list_messages(
+        self,
+        request: Req,
+        unread: Annotated[bool, Parameter(description="只看未读")] = False,
+        before: Annotated[int | None, Parameter(ge=1, description="上一页最后一条的 id")] = None,
+        limit: Annotated[int, Parameter(ge=1, le=200, description="每页条数")] = 50,
+    ) -> dict[str, Any]:
+        return await inbox.list_messages(
+            runtime_of(request), request.user, unread=unread, before=before, limit=limit
+        )
+
+    @get("/unread-count")
+    async def unread_count(self, request: Req) -> dict[str, int]:
+        return {"unread": await inbox.unread_count(runtime_of(request), request.user)}
+
+    @post("/{message_id:int}/read", status_code=200)
+    async def mark_read(self, request: Req, message_id: int) -> dict[str, Any]:
+        return await inbox.mark_read(runtime_of(request), request.user, message_id)
+
+    @post("/read-all", status_code=200)
+    async def mark_all_read(self, request: Req) -> dict[str, int]:
+        return {"marked": await inbox.mark_all_read(runtime_of(request), request.user)}
+
+
+def inbox_router() -> Router:
+    return Router(path="/api/v1", route_handlers=[InboxController], tags=["inbox"])

@@ -1,0 +1,51 @@
+"""Tenant-leading unique keys / indexes and row-level security for the notify tables."""
+
+from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+from piccolo.engine.finder import engine_finder
+from piccolo.engine.postgres import PostgresEngine
+
+from core.db.rls import rls_statements
+
+ID = "2026-11-23T12:00:01:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "notify indexes and row level security"
+
+TENANT_TABLES = ("reminder", "inbox_message", "notify_delivery", "notify_tick_state")
+
+INDEXES = (
+    "CREATE UNIQUE INDEX ux_reminder_key ON reminder (tenant_id, case_id, kind, due_on)",
+    "CREATE UNIQUE INDEX ux_inbox_outbox ON inbox_message (tenant_id, outbox_id)",
+    "CREATE INDEX ix_inbox_user ON inbox_message (tenant_id, user_id, id)",
+    "CREATE INDEX ix_inbox_unread ON inbox_message (tenant_id, user_id) WHERE read_at IS NULL",
+    "CREATE UNIQUE INDEX ux_delivery ON notify_delivery (tenant_id, outbox_id, channel)",
+    "CREATE INDEX ix_delivery_pending ON notify_delivery (tenant_id, next_attempt_at)"
+    " WHERE state = 'pending'",
+    "CREATE UNIQUE INDEX ux_tick_state ON notify_tick_state (tenant_id)",
+    # The deliverer's scan of one tenant's pending outbox rows.
+    "CREATE INDEX ix_outbox_tenant_pending ON outbox (tenant_id, available_at)"
+    " WHERE sent_at IS NULL",
+)
+
+PG_INDEXES = [
+    # The tick's look-up of cases with a pending extension request (flags is JSONB).
+    "CREATE INDEX ix_case_extension_pending ON petition_case (tenant_id)"
+    " WHERE flags ? 'extension_request'",
+]
+
+
+async def forwards():
+    manager = MigrationManager(migration_id=ID, app_name="notify", description=DESCRIPTION)
+
+    async def run():
+        engine = engine_finder()
+        assert engine is not None
+        statements = list(INDEXES)
+        if isinstance(engine, PostgresEngine):
+            statements += PG_INDEXES
+            for table in TENANT_TABLES:
+                statements += rls_statements(table)
+        for sql in statements:
+            await engine.run_ddl(sql)
+
+    manager.add_raw(run)
+    return manager
