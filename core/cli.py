@@ -190,6 +190,86 @@ def tenant_list() -> None:
         click.echo(f"{row['slug']:<20} {row['name']}  [{row['rule_pack']}]")
 
 
+@main.group()
+def plugin() -> None:
+    """Sector plugins per tenant: list, enable, disable, configure."""
+
+
+@plugin.command("list")
+@click.option("--tenant", required=True, help="Tenant slug.")
+def plugin_list(tenant: str) -> None:
+    """List installed plugins and whether the tenant enabled them."""
+    from core.services import plugin_admin, tenants
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        return await plugin_admin.list_plugins(rt, t.id)
+
+    for row in _run(lambda: _with_db(load_settings(), go)):
+        state = "启用" if row["enabled"] else "未启用"
+        click.echo(f"{row['name']:<24} {state:<4} {row['title_zh']}  {row['version']}")
+
+
+def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None) -> None:
+    import json
+
+    from core.services import plugin_admin, tenants
+
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        return await plugin_admin.configure(rt, t.id, name, enabled=enabled, config=config)
+
+    row = _run(lambda: _with_db(load_settings(), go))
+    state = "启用" if row["enabled"] else "未启用"
+    click.echo(f"{tenant}: {name} {state}；设置 {json.dumps(row['config'], ensure_ascii=False)}")
+
+
+@plugin.command("enable")
+@click.option("--tenant", required=True)
+@click.argument("name")
+def plugin_enable(tenant: str, name: str) -> None:
+    """Enable plugin NAME for the tenant."""
+    _plugin_set(tenant, name, True)
+
+
+@plugin.command("disable")
+@click.option("--tenant", required=True)
+@click.argument("name")
+def plugin_disable(tenant: str, name: str) -> None:
+    """Disable plugin NAME for the tenant (its data stays)."""
+    _plugin_set(tenant, name, False)
+
+
+@plugin.command("config")
+@click.option("--tenant", required=True)
+@click.argument("name")
+@click.argument("settings_json")
+def plugin_config(tenant: str, name: str, settings_json: str) -> None:
+    """Replace the tenant's settings of plugin NAME with SETTINGS_JSON (a JSON object)."""
+    import json
+
+    try:
+        config = json.loads(settings_json)
+    except ValueError as exc:
+        raise click.ClickException(f"设置不是合法的 JSON：{exc}") from None
+    _plugin_set(tenant, name, None, config)
+
+
+@main.group("open311-key")
+def open311_key() -> None:
+    """Open311 GeoReport v2 API keys."""
+
+
+@open311_key.command("create")
+@click.option("--tenant", required=True)
+def open311_key_create(tenant: str) -> None:
+    """Issue (or rotate) the tenant's Open311 API key and print it once."""
+    from core.services import open311
+
+    key = _run(lambda: _with_db(load_settings(), lambda rt: open311.create_key(rt, tenant)))
+    click.echo(key)
+
+
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
@@ -223,13 +303,14 @@ def serve(host: str, port: int, workers: int | None) -> None:
 @click.option("--check", is_flag=True, help="Exit 0 if a worker beat in the last 5 minutes.")
 def worker(burst: bool, check: bool) -> None:
     """Run the background worker (arq): rota, reminders, escalation, outbox."""
+    from core.clock import clock_from_env
     from core.redis import EmbeddedRedis
     from core.runtime import Runtime
     from daemon.worker import build_worker
 
     settings = load_settings()
     _logging(settings)
-    rt = Runtime.build(settings)
+    rt = Runtime.build(settings, clock=clock_from_env())
     embedded = EmbeddedRedis(settings.data_dir) if settings.embedded_redis else None
     if embedded is not None:
         rt.redis_socket = embedded.start()
@@ -240,6 +321,30 @@ def worker(burst: bool, check: bool) -> None:
     finally:
         if embedded is not None:
             embedded.stop()
+
+
+@main.command()
+@click.option("--tenant", "slugs", multiple=True, help="Only these tenants (slug); default all.")
+@click.option("--deliver-only", is_flag=True, help="Only deliver pending notifications.")
+def tick(slugs: tuple[str, ...], deliver_only: bool) -> None:
+    """Run one deadline tick now (reminders, escalation, digests) and deliver the outbox."""
+    from core.services import tenants as tenant_svc
+    from daemon.notify.jobs import run_deliver, run_tick
+
+    settings = load_settings()
+    _logging(settings)
+
+    async def go(rt: Any) -> dict[str, Any]:
+        from core.clock import clock_from_env
+
+        rt.clock = clock_from_env()
+        ids = [(await tenant_svc.get_tenant_by_slug(rt, s)).id for s in slugs] or None
+        if deliver_only:
+            return await run_deliver(rt, tenants=ids)
+        return await run_tick(rt, tenants=ids)
+
+    result = _run(lambda: _with_db(settings, go))
+    click.echo(" ".join(f"{k}={v}" for k, v in result.items()))
 
 
 async def _check_heartbeat(rt: Any) -> int:
@@ -420,6 +525,62 @@ def calendar_import(file: str, fmt: str | None) -> None:
     click.echo(
         f"已导入 {year} 年工作日历（{n} 条）；重新计算期限 {recounted} 个，重新核定排班 {slots} 个。"
     )
+
+
+@main.group("rota")
+def rota_group() -> None:
+    """Leader reception rota: generate and publish slots (the worker generates hourly)."""
+
+
+@rota_group.command("generate")
+@click.option("--tenant", "slug", default=None, help="Only this tenant (default: all).")
+def rota_generate(slug: str | None) -> None:
+    """Create the missing draft slots up to each template's horizon (idempotent)."""
+    from core.services import rota, tenants
+
+    async def go(rt: Any) -> dict[str, int]:
+        if slug is None:
+            return await rota.generate_all(rt)
+        return await rota.generate(rt, (await tenants.get_tenant_by_slug(rt, slug)).id)
+
+    res = _run(lambda: _with_db(load_settings(), go))
+    click.echo(f"新建排班时段 {res['created']} 个，无人可排 {res['unfilled']} 个")
+
+
+@rota_group.command("publish")
+@click.option("--tenant", "slug", required=True)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--as", "username", default="admin", show_default=True, help="Acting admin user.")
+def rota_publish(slug: str, until: Any, username: str) -> None:
+    """Publish the tenant's draft slots from today (up to --until)."""
+    from core.db.engine import tenant_tx
+    from core.db.tables import StaffUser
+    from core.principal import Principal
+    from core.services import rota, tenants
+
+    async def go(rt: Any) -> dict[str, Any]:
+        tenant = await tenants.get_tenant_by_slug(rt, slug)
+        async with tenant_tx(tenant.id, write=False):
+            user = (
+                await StaffUser.select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
+                .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == username))
+                .output(load_json=True)
+                .first()
+            )
+        if user is None or not {"admin", "supervisor"} & set(user["roles"] or []):
+            raise click.ClickException(f"用户 {username} 不存在或不是管理员/督查督办")
+        actor = Principal(
+            tenant_id=tenant.id,
+            tenant_slug=tenant.slug,
+            user_id=user["id"],
+            username=username,
+            display_name=user["display_name"],
+            roles=frozenset(user["roles"]),
+        )
+        return await rota.publish(rt, actor, rota.PublishIn(until=until.date() if until else None))
+
+    res = _run(lambda: _with_db(load_settings(), go))
+    click.echo(f"已发布排班时段 {res['published']} 个")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,10 +10,11 @@ from typing import Any
 
 from stdnum.cn import ric
 
+from core import demo_lifecycle
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import AccusedIn, CaseIn, DepartmentIn, PersonIn, VisitorIn
-from core.services import cases, departments, tenants, users
+from core.services import cases, departments, open311, rota, tenants, users
 
 DEMO_PASSWORD = "xinfang-demo-2026"
 
@@ -91,18 +92,21 @@ CAUSES: dict[str, list[dict[str, Any]]] = {
             "demand": "尽快维修，保证室温达标",
             "category": "heating",
             "locality": "朝阳区幸福小区 3 号楼",
+            "form": {"estate": "幸福小区", "building": "3号楼", "room": "1201", "indoor_temp": 15},
         },
         {
             "cause": "本月水费比上月高出一倍，怀疑水表故障",
             "demand": "核查水表并退还多收费用",
             "category": "water",
             "locality": "朝阳区幸福小区 5 号楼",
+            "form": {"estate": "幸福小区", "building": "5号楼", "meter_number": "WM-100234"},
         },
         {
             "cause": "小区 3 号楼整栋楼暖气不热",
             "demand": "集中排查管网",
             "category": "heating",
             "locality": "朝阳区幸福小区 3 号楼",
+            "form": {"estate": "幸福小区", "building": "3号楼"},
             "headcount": 8,
             "reps": 3,
         },
@@ -113,12 +117,15 @@ CAUSES: dict[str, list[dict[str, Any]]] = {
             "demand": "督促执行",
             "category": "execution",
             "locality": "朝阳区",
+            "form": {"case_number": "(2024)京0105执1234号", "seeks": "complaint"},
         },
         {
             "cause": "对二审判决不服，认为事实认定错误",
             "demand": "申请再审",
             "category": "retrial",
             "locality": "朝阳区",
+            # 诉访分离: asks to change a final judgment → redirected to 申请再审.
+            "form": {"case_number": "(2023)京03民终5678号", "seeks": "change_judgment"},
         },
     ],
     "police-branch": [
@@ -131,12 +138,14 @@ CAUSES: dict[str, list[dict[str, Any]]] = {
             "locality": "溪湖区河西街道",
             "accused_department": "station-hx",
             "accused_description": "河西派出所出警民警（警号 012345）",
+            "form": {"officer_badge": "012345", "officer_unit": "station-hx"},
         },
         {
             "cause": "户口迁移手续办理多次未果",
             "demand": "尽快办理",
             "category": "household",
             "locality": "溪湖区",
+            "form": {"station": "station-hx"},
         },
     ],
     "petition-bureau": [
@@ -239,6 +248,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                     locality=item["locality"],
                     cause=item["cause"],
                     demand=item["demand"],
+                    form=item.get("form", {}),
                     accused=(
                         AccusedIn(
                             department_ids=[dept_ids[item["accused_department"]]],
@@ -249,8 +259,21 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                     ),
                 ),
             )
+        await demo_lifecycle.advance(rt, tenant.id, tenant.slug)  # cases in several states
+        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota.py)
+            rt,
+            tenant.id,
+            tenant.slug,
+            staff["admin"]["id"],
+            [staff["leader1"]["id"], staff["leader2"]["id"]],
+        )
         lines.append(
             f"  {spec['slug']}（{spec['name']}）："
             + "、".join(f"{u}（{'/'.join(r)}）" for u, _, r, _ in STAFF)
+        )
+        key = await open311.create_key(rt, tenant.slug)
+        lines.append(
+            f"    Open311：{rt.settings.base_url.rstrip('/')}/open311/{tenant.slug}/v2/"
+            f"services.json  API key：{key}"
         )
     return "\n".join(lines)

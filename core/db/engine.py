@@ -81,7 +81,7 @@ async def open_engine(engine: Engine, pool_size: int = 10) -> None:
 
 
 async def close_engine(engine: Engine) -> None:
-    if isinstance(engine, PostgresEngine):
+    if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 
 

@@ -22,7 +22,11 @@ from core.runtime import Runtime
 from core.web.api import api_router
 from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, runtime_of
 from core.web.errors import EXCEPTION_HANDLERS
+from core.web.inbox_api import inbox_router
+from core.web.open311 import open311_router
 from core.web.pages import PAGES
+from core.web.plugin_api import plugin_api_router, plugin_routers
+from core.web.schedule import schedule_router
 
 HERE = Path(__file__).parent
 
@@ -91,6 +95,11 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             healthz,
             readyz,
             api_router(),
+            inbox_router(),
+            schedule_router(),
+            plugin_api_router(),
+            *plugin_routers(rt),
+            open311_router(),
             *PAGES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
