@@ -1,6 +1,10 @@
-"""Row-level-security DDL shared by every app's migrations (core, daemon, plugins)."""
+"""Row-level security and tenancy DDL shared by every app's migrations (core, daemon,
+plugins): one definition, so every tenant-owned table is protected the same way."""
 
 from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
 
 PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::integer"
 
@@ -12,3 +16,44 @@ def rls_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"CREATE POLICY tenant_isolation ON {table} USING ({PREDICATE}) WITH CHECK ({PREDICATE})",
     ]
+
+
+def tenancy_migration(
+    migration_id: str,
+    app_name: str,
+    description: str,
+    tables: Sequence[str],
+    indexes: Sequence[str],
+    *,
+    pg_extra: Sequence[str] = (),
+    sqlite_extra: Sequence[str] = (),
+) -> Callable[[], Awaitable[Any]]:
+    """A raw migration's ``forwards``: tenant-leading indexes on both engines, and on
+    PostgreSQL row-level security for ``tables`` (plus engine-specific extras)."""
+
+    async def forwards() -> Any:
+        from piccolo.apps.migrations.auto.migration_manager import MigrationManager
+        from piccolo.engine.finder import engine_finder
+        from piccolo.engine.postgres import PostgresEngine
+
+        manager = MigrationManager(
+            migration_id=migration_id, app_name=app_name, description=description
+        )
+
+        async def run() -> None:
+            engine = engine_finder()
+            assert engine is not None
+            statements = list(indexes)
+            if isinstance(engine, PostgresEngine):
+                statements += pg_extra
+                for table in tables:
+                    statements += rls_statements(table)
+            else:
+                statements += sqlite_extra
+            for sql in statements:
+                await engine.run_ddl(sql)
+
+        manager.add_raw(run)
+        return manager
+
+    return forwards

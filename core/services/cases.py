@@ -23,7 +23,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
-from core.services.visibility import hidden_from, visible
+from core.services.visibility import hidden_from, matters_of, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
 from core.settings import TIMEZONE
@@ -458,23 +458,7 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
             CaseParticipant.phone_masked,
         ).where((CaseParticipant.tenant_id == tenant_id) & (CaseParticipant.case_id == case_id))
         history = await events.events_of(tenant_id, case_id)
-        earlier = (
-            await PetitionCase.select(
-                PetitionCase.id,
-                PetitionCase.receipt_code,
-                PetitionCase.status,
-                PetitionCase.category,
-                PetitionCase.received_at,
-            )
-            .where(
-                (PetitionCase.tenant_id == tenant_id)
-                & (PetitionCase.visitor_id == row["visitor_id"])
-                & (PetitionCase.id != case_id)
-                & PetitionCase.id.not_in(hidden_from(actor))
-            )
-            .order_by(PetitionCase.id, ascending=False)
-            .limit(20)
-        )
+        earlier = await matters_of(actor, row["visitor_id"], exclude=case_id, limit=20)
         clocks = await deadlines.open_clocks(tenant_id, case_id)
     out = case_out(row)
     out["visitor"] = visitor_out(visitor) if visitor else None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.db.tables import CaseExclusion
+from core.db.tables import CaseExclusion, PetitionCase
 from core.principal import Principal
 
 
@@ -31,4 +31,29 @@ async def visible(actor: Principal, case_id: int) -> bool:
                 else CaseExclusion.user_id == actor.user_id
             )
         )
+    )
+
+
+async def matters_of(
+    actor: Principal, visitor_id: int, *, exclude: int | None = None, limit: int = 200
+) -> list[dict[str, Any]]:
+    """A petitioner's matters this person may see, newest first (inside a tenant_tx)."""
+    where = (
+        (PetitionCase.tenant_id == actor.tenant_id)
+        & (PetitionCase.visitor_id == visitor_id)
+        & PetitionCase.id.not_in(hidden_from(actor))
+    )
+    if exclude is not None:
+        where = where & (PetitionCase.id != exclude)
+    return list(
+        await PetitionCase.select(
+            PetitionCase.id,
+            PetitionCase.receipt_code,
+            PetitionCase.status,
+            PetitionCase.category,
+            PetitionCase.received_at,
+        )
+        .where(where)
+        .order_by(PetitionCase.id, ascending=False)
+        .limit(limit)
     )

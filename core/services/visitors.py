@@ -9,13 +9,13 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.engine import tenant_tx
-from core.db.tables import PetitionCase, Visitor
+from core.db.tables import Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import PersonIn, VisitorIn
-from core.services.visibility import hidden_from
+from core.services.visibility import matters_of
 
 LIST_COLUMNS = (
     Visitor.id,
@@ -215,21 +215,7 @@ async def get_visitor(rt: Runtime, actor: Principal, visitor_id: int) -> dict[st
         )
         if row is None:
             raise NotFound("visitor_not_found", "信访人不存在。")
-        cases = (
-            await PetitionCase.select(
-                PetitionCase.id,
-                PetitionCase.receipt_code,
-                PetitionCase.status,
-                PetitionCase.category,
-                PetitionCase.received_at,
-            )
-            .where(
-                (PetitionCase.tenant_id == tenant_id)
-                & (PetitionCase.visitor_id == visitor_id)
-                & PetitionCase.id.not_in(hidden_from(actor))
-            )
-            .order_by(PetitionCase.id)
-        )
+        cases = list(reversed(await matters_of(actor, visitor_id)))  # chronological
     out = visitor_out(row)
     out["cases"] = cases
     return out

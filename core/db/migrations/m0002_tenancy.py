@@ -5,11 +5,8 @@ The RLS policy compares each row with ``app.tenant_id``, set per transaction by
 a query without a tenant sees no rows rather than all of them.
 """
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
 
-from core.db.rls import rls_statements
+from core.db.rls import tenancy_migration
 
 ID = "2026-11-23T09:50:00:000000"
 VERSION = "1.38.0"
@@ -65,21 +62,7 @@ PG_APPEND_ONLY = (
 )
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="core", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        assert engine is not None
-        statements = list(INDEXES)
-        if isinstance(engine, PostgresEngine):
-            statements += PG_APPEND_ONLY
-            for table in TENANT_TABLES:
-                statements += rls_statements(table)
-        else:
-            statements += SQLITE_APPEND_ONLY
-        for sql in statements:
-            await engine.run_ddl(sql)
-
-    manager.add_raw(run)
-    return manager
+forwards = tenancy_migration(
+    ID, "core", DESCRIPTION, TENANT_TABLES, INDEXES,
+    pg_extra=PG_APPEND_ONLY, sqlite_extra=SQLITE_APPEND_ONLY,
+)

@@ -1,10 +1,6 @@
 """Tenant-leading unique keys / indexes and row-level security for the notify tables."""
 
-from piccolo.apps.migrations.auto.migration_manager import MigrationManager
-from piccolo.engine.finder import engine_finder
-from piccolo.engine.postgres import PostgresEngine
-
-from core.db.rls import rls_statements
+from core.db.rls import tenancy_migration
 
 ID = "2026-11-23T12:00:01:000000"
 VERSION = "1.38.0"
@@ -33,19 +29,4 @@ PG_INDEXES = [
 ]
 
 
-async def forwards():
-    manager = MigrationManager(migration_id=ID, app_name="notify", description=DESCRIPTION)
-
-    async def run():
-        engine = engine_finder()
-        assert engine is not None
-        statements = list(INDEXES)
-        if isinstance(engine, PostgresEngine):
-            statements += PG_INDEXES
-            for table in TENANT_TABLES:
-                statements += rls_statements(table)
-        for sql in statements:
-            await engine.run_ddl(sql)
-
-    manager.add_raw(run)
-    return manager
+forwards = tenancy_migration(ID, "notify", DESCRIPTION, TENANT_TABLES, INDEXES, pg_extra=PG_INDEXES)
