@@ -71,6 +71,7 @@ async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
             display_name="Open311 网上受理",
             password=secrets.token_urlsafe(32),
             roles=["clerk"],
+            active=False,  # a service identity: registers Open311 cases, never logs in
         )
     return Principal(
         tenant_id=tenant.id,

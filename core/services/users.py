@@ -64,7 +64,10 @@ async def create_user(
     department_id: int | None = None,
     title: str = "",
     email: str = "",
+    active: bool = True,
 ) -> dict[str, Any]:
+    """``active=False`` makes a service account that acts for the system but can
+    never log in or hold a token."""
     roles = _check_roles(roles)
     security.check_password_policy(password)
     if not username or not username.replace("_", "").replace("-", "").replace(".", "").isalnum():
@@ -91,6 +94,7 @@ async def create_user(
                 department_id=department_id,
                 title=title,
                 email=email,
+                active=active,
                 created_at=rt.clock.now(),
             )
         ).returning(*StaffUser.all_columns())

@@ -125,3 +125,23 @@ async def test_court_litigation_via_open311_is_redirected_with_its_notice(
     rid = r.json()[0]["service_request_id"]
     r = await client.get(f"/open311/{t.slug}/v2/requests/{rid}.json")
     assert r.json()[0]["status"] == "closed"
+
+
+async def test_open311_service_account_cannot_log_in(
+    client: Any, make_tenant: Any, rt: Any
+) -> None:
+    from core.errors import NotAuthenticated
+    from core.services import open311, users
+
+    t = await make_tenant()
+    await open311.create_key(rt, t.slug)
+    account = next(
+        u for u in await users.list_users(rt, t.id) if u["username"] == open311.SERVICE_USERNAME
+    )
+    assert account["active"] is False
+    # Even a token minted for it directly is refused, and so is a session for it.
+    token, _ = await users.create_token(rt, t.slug, t.id, account["id"], name="x")
+    with pytest.raises(NotAuthenticated):
+        await users.authenticate_token(rt, token)
+    with pytest.raises(NotAuthenticated):
+        await users.principal_for(rt, t.slug, t.id, account["id"])
