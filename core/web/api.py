@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.domain.deadlines import parse_pause
@@ -60,7 +60,7 @@ class MeController(Controller):
         }
 
     @post("/tokens", status_code=HTTP_201_CREATED)
-    async def create_token(self, request: Req, data: TokenIn) -> dict[str, Any]:
+    async def create_token(self, request: Req, data: JSONBody[TokenIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         token, info = await users.create_token(
             rt, p.tenant_slug, p.tenant_id, p.user_id, name=data.name, ttl_days=data.ttl_days
@@ -78,12 +78,12 @@ class DepartmentController(Controller):
         return await departments.list_departments(rt, p.tenant_id)
 
     @post("/", guards=[requires_admin], status_code=HTTP_201_CREATED)
-    async def create_department(self, request: Req, data: DepartmentIn) -> dict[str, Any]:
+    async def create_department(self, request: Req, data: JSONBody[DepartmentIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await departments.create_department(rt, p.tenant_id, data)
 
     @get("/{department_id:int}")
-    async def get_department(self, request: Req, department_id: int) -> dict[str, Any]:
+    async def get_department(self, request: Req, department_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await departments.get_department(rt, p.tenant_id, department_id)
 
@@ -98,7 +98,7 @@ class UserController(Controller):
         return await users.list_users(rt, p.tenant_id)
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_user(self, request: Req, data: UserIn) -> dict[str, Any]:
+    async def create_user(self, request: Req, data: JSONBody[UserIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await users.create_user(
             rt,
@@ -113,7 +113,7 @@ class UserController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def get_user(self, request: Req, user_id: int) -> dict[str, Any]:
+    async def get_user(self, request: Req, user_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await users.get_user(rt, p.tenant_id, user_id)
 
@@ -137,18 +137,20 @@ class VisitorController(Controller):
         )
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_visitor(self, request: Req, data: VisitorIn) -> dict[str, Any]:
+    async def register_visitor(self, request: Req, data: JSONBody[VisitorIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         visitor, created = await visitors.register_visitor(rt, p.tenant_id, data)
         return {**visitor, "created": created}
 
     @get("/{visitor_id:int}")
-    async def get_visitor(self, request: Req, visitor_id: int) -> dict[str, Any]:
+    async def get_visitor(self, request: Req, visitor_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await visitors.get_visitor(rt, p, visitor_id)
 
     @get("/{visitor_id:int}/archive")
-    async def visitor_archive(self, request: Req, visitor_id: int) -> list[dict[str, Any]]:
+    async def visitor_archive(
+        self, request: Req, visitor_id: FromPath[int]
+    ) -> list[dict[str, Any]]:
         """立卷归档: the petitioner's volumes by year, matters in chronological order."""
         rt, p = _ctx(request)
         return await lifecycle.archive_of(rt, p, visitor_id)
@@ -170,24 +172,26 @@ class CaseController(Controller):
         return await cases.list_cases(rt, p, after=after, limit=limit, status=status)
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_case(self, request: Req, data: CaseIn) -> dict[str, Any]:
+    async def register_case(self, request: Req, data: JSONBody[CaseIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         tenant = await tenants.get_tenant(rt, p.tenant_id)
         return await cases.register_case(rt, p, tenant, data)
 
     @get("/{case_id:int}")
-    async def get_case(self, request: Req, case_id: int) -> dict[str, Any]:
+    async def get_case(self, request: Req, case_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await cases.get_case(rt, p, case_id)
 
     @post("/{case_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
-    async def act(self, request: Req, case_id: int, action: str, data: ActionIn) -> dict[str, Any]:
+    async def act(
+        self, request: Req, case_id: FromPath[int], action: FromPath[str], data: JSONBody[ActionIn]
+    ) -> dict[str, Any]:
         """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
         rt, p = _ctx(request)
         return await lifecycle.perform(rt, p, case_id, action, data)
 
     @get("/{case_id:int}/deadlines")
-    async def case_deadlines(self, request: Req, case_id: int) -> list[dict[str, Any]]:
+    async def case_deadlines(self, request: Req, case_id: FromPath[int]) -> list[dict[str, Any]]:
         """Every clock of the case (running, met, superseded) with how it was counted."""
         rt, p = _ctx(request)
         await cases.get_case(rt, p, case_id)  # 404 when not visible
@@ -203,7 +207,7 @@ class DeadlineController(Controller):
         self,
         request: Req,
         clock: Annotated[str, Parameter(max_length=31)],
-        start: date,
+        start: FromQuery[date],
         pack: Annotated[str | None, Parameter(max_length=63)] = None,
         paused: Annotated[list[str] | None, Parameter(description="YYYY-MM-DD:YYYY-MM-DD")] = None,
         days: Annotated[int | None, Parameter(ge=1, le=3650)] = None,
@@ -221,7 +225,7 @@ class CalendarController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/{year:int}")
-    async def show(self, request: Req, year: int) -> dict[str, Any]:
+    async def show(self, request: Req, year: FromPath[int]) -> dict[str, Any]:
         """The official calendar of a year: holidays, make-up working days, provisional?"""
         cal = await deadlines.work_calendar()
         return calendar_year(cal, year)
@@ -233,18 +237,18 @@ class SessionController(Controller):
 
     @get("/")
     async def list_sessions(
-        self, request: Req, start: date | None = None, end: date | None = None
+        self, request: Req, start: FromQuery[date | None] = None, end: FromQuery[date | None] = None
     ) -> list[dict[str, Any]]:
         rt, p = _ctx(request)
         return await sessions.list_sessions(rt, p.tenant_id, start=start, end=end)
 
     @post("/", guards=[requires_scheduler], status_code=HTTP_201_CREATED)
-    async def create_session(self, request: Req, data: SessionIn) -> dict[str, Any]:
+    async def create_session(self, request: Req, data: JSONBody[SessionIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await sessions.create_session(rt, p.tenant_id, data)
 
     @get("/{session_id:int}")
-    async def get_session(self, request: Req, session_id: int) -> dict[str, Any]:
+    async def get_session(self, request: Req, session_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await sessions.get_session(rt, p, session_id)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, Parameter
 
 from core.principal import Principal
 from core.services import inbox
@@ -35,7 +35,7 @@ class InboxController(Controller):
         return {"unread": await inbox.unread_count(runtime_of(request), request.user)}
 
     @post("/{message_id:int}/read", status_code=200)
-    async def mark_read(self, request: Req, message_id: int) -> dict[str, Any]:
+    async def mark_read(self, request: Req, message_id: FromPath[int]) -> dict[str, Any]:
         return await inbox.mark_read(runtime_of(request), request.user, message_id)
 
     @post("/read-all", status_code=200)

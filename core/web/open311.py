@@ -14,6 +14,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath
 
 from core.errors import DomainError, InvalidInput
 from core.services import open311, tenants
@@ -82,7 +83,7 @@ async def _tenant(request: Req, slug: str) -> Any:
 
 
 @get(["/services.json", "/services.xml"])
-async def services(request: Req, tenant: str) -> Response[Any]:
+async def services(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: service list (the tenant's categories)."""
 
     async def work() -> Any:
@@ -93,7 +94,9 @@ async def services(request: Req, tenant: str) -> Response[Any]:
 
 
 @get("/services/{name:str}")
-async def service_definition(request: Req, tenant: str, name: str) -> Response[Any]:
+async def service_definition(
+    request: Req, tenant: FromPath[str], name: FromPath[str]
+) -> Response[Any]:
     """GeoReport v2: a service definition (the category's form as attributes)."""
     code, fmt = _strip(name)
 
@@ -119,7 +122,7 @@ def _date(value: str | None, field: str) -> datetime | None:
 
 
 @get(["/requests.json", "/requests.xml"])
-async def list_requests(request: Req, tenant: str) -> Response[Any]:
+async def list_requests(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: request status by service_request_id (public), or a list (api_key)."""
     q = request.query_params
 
@@ -142,7 +145,7 @@ async def list_requests(request: Req, tenant: str) -> Response[Any]:
 
 
 @get("/requests/{name:str}")
-async def get_request(request: Req, tenant: str, name: str) -> Response[Any]:
+async def get_request(request: Req, tenant: FromPath[str], name: FromPath[str]) -> Response[Any]:
     """GeoReport v2: one request's status by its receipt code."""
     rid, fmt = _strip(name)
 
@@ -185,7 +188,7 @@ async def _fields(request: Req) -> dict[str, Any]:
 
 
 @post(["/requests.json", "/requests.xml"], status_code=201)
-async def create_request(request: Req, tenant: str) -> Response[Any]:
+async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: submit a request (needs the tenant's api_key)."""
 
     async def work() -> Any:

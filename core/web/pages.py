@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body
+from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
 from core.errors import NotAuthenticated
@@ -40,7 +40,7 @@ class LoginForm:
 
 
 @get("/login", include_in_schema=False)
-async def login_page(next: str = "/") -> Template:
+async def login_page(next: FromQuery[str] = "/") -> Template:
     return Template("login.html", context={"next": next, "error": None, "form": LoginForm()})
 
 
@@ -77,7 +77,9 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", include_in_schema=False, guards=[requires_staff])
-async def home(request: Request[Principal, Any, Any], after: int | None = None) -> Template:
+async def home(
+    request: Request[Principal, Any, Any], after: FromQuery[int | None] = None
+) -> Template:
     rt = runtime_of(request)
     p = request.user
     tenant = await tenants.get_tenant(rt, p.tenant_id)

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Router, get, put
 from litestar.connection import ASGIConnection
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import Parameter
+from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Struct
 
 from core.errors import NotFound
@@ -39,7 +39,9 @@ class PluginController(Controller):
         return await plugin_admin.list_plugins(runtime_of(request), request.user.tenant_id)
 
     @put("/{name:str}", guards=[requires_admin])
-    async def configure(self, request: Req, name: CodeParam, data: PluginIn) -> dict[str, Any]:
+    async def configure(
+        self, request: Req, name: CodeParam, data: JSONBody[PluginIn]
+    ) -> dict[str, Any]:
         return await plugin_admin.configure(
             runtime_of(request),
             request.user.tenant_id,
@@ -76,7 +78,7 @@ _SECTOR_LISTS = {
 
 
 @get("/sector/{kind:str}", guards=[requires_staff])
-async def sector_list(request: Req, kind: str) -> list[dict[str, Any]]:
+async def sector_list(request: Req, kind: FromPath[str]) -> list[dict[str, Any]]:
     """行业插件提供的轮值模板、文书、报表栏目、通知渠道。"""
     hook = _SECTOR_LISTS.get(kind)
     if hook is None:

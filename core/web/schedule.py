@@ -10,7 +10,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, delete, get, post
-from litestar.params import Parameter
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.errors import NotFound
@@ -39,7 +39,9 @@ class RotaController(Controller):
         return await rota.list_templates(rt, p)
 
     @post("/templates", guards=[requires_admin], status_code=HTTP_201_CREATED)
-    async def create_template(self, request: Req, data: rota.TemplateIn) -> dict[str, Any]:
+    async def create_template(
+        self, request: Req, data: JSONBody[rota.TemplateIn]
+    ) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.create_template(rt, p, data)
 
@@ -49,7 +51,7 @@ class RotaController(Controller):
         return await rota.generate(rt, p.tenant_id)
 
     @post("/publish", guards=[requires_scheduler], status_code=HTTP_200_OK)
-    async def publish(self, request: Req, data: rota.PublishIn) -> dict[str, Any]:
+    async def publish(self, request: Req, data: JSONBody[rota.PublishIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.publish(rt, p, data)
 
@@ -57,22 +59,26 @@ class RotaController(Controller):
     async def list_slots(
         self,
         request: Req,
-        start: date | None = None,
-        end: date | None = None,
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
-        mine: bool = False,
+        mine: FromQuery[bool] = False,
     ) -> list[dict[str, Any]]:
         rt, p = _ctx(request)
         leader = p.user_id if mine else None
         return await rota.list_slots(rt, p, start=start, end=end, status=status, leader_id=leader)
 
     @post("/slots/{slot_id:int}/swap", guards=[requires_leader], status_code=HTTP_201_CREATED)
-    async def request_swap(self, request: Req, slot_id: int, data: rota.SwapIn) -> dict[str, Any]:
+    async def request_swap(
+        self, request: Req, slot_id: FromPath[int], data: JSONBody[rota.SwapIn]
+    ) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.request_swap(rt, p, slot_id, data)
 
     @post("/slots/{slot_id:int}/override", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def override(self, request: Req, slot_id: int, data: rota.OverrideIn) -> dict[str, Any]:
+    async def override(
+        self, request: Req, slot_id: FromPath[int], data: JSONBody[rota.OverrideIn]
+    ) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.override(rt, p, slot_id, data)
 
@@ -84,12 +90,12 @@ class RotaController(Controller):
         return await rota.list_changes(rt, p, status=status)
 
     @post("/changes/{change_id:int}/approve", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def approve(self, request: Req, change_id: int) -> dict[str, Any]:
+    async def approve(self, request: Req, change_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.decide_swap(rt, p, change_id, approve=True)
 
     @post("/changes/{change_id:int}/reject", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def reject(self, request: Req, change_id: int) -> dict[str, Any]:
+    async def reject(self, request: Req, change_id: FromPath[int]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.decide_swap(rt, p, change_id, approve=False)
 
@@ -99,7 +105,7 @@ class RotaController(Controller):
         return await rota.list_leave(rt, p)
 
     @post("/leave", status_code=HTTP_201_CREATED)
-    async def add_leave(self, request: Req, data: rota.LeaveIn) -> dict[str, Any]:
+    async def add_leave(self, request: Req, data: JSONBody[rota.LeaveIn]) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.add_leave(rt, p, data)
 
@@ -119,16 +125,18 @@ class PublicScheduleController(Controller):
     tags = ["public"]  # noqa: RUF012
 
     @get("/schedule.json")
-    async def schedule_json(self, request: Req, tenant: str) -> dict[str, Any]:
+    async def schedule_json(self, request: Req, tenant: FromPath[str]) -> dict[str, Any]:
         return await rota.public_schedule(runtime_of(request), tenant)
 
     @get("/schedule.ics", media_type=ICS)
-    async def schedule_ics(self, request: Req, tenant: str) -> Response[bytes]:
+    async def schedule_ics(self, request: Req, tenant: FromPath[str]) -> Response[bytes]:
         body = await rota.public_ics(runtime_of(request), tenant)
         return Response(body, media_type=ICS, headers={"Cache-Control": "max-age=300"})
 
     @get("/leaders/{feed:str}", media_type=ICS)
-    async def leader_ics(self, request: Req, tenant: str, feed: str) -> Response[bytes]:
+    async def leader_ics(
+        self, request: Req, tenant: FromPath[str], feed: FromPath[str]
+    ) -> Response[bytes]:
         token = feed.removesuffix(".ics")
         if not token or len(token) > 100:
             raise NotFound("feed_not_found", "日历订阅地址无效或已撤销。")
