@@ -76,7 +76,7 @@ async def _load(actor: Principal, case_id: int) -> dict[str, Any]:
     )
     if row is None or not await visible(actor, case_id):
         raise NotFound("case_not_found", "信访事项不存在。")
-    return dict(row)
+    return dict(row)  # ``form`` stays sealed: plugins see masked PII only
 
 
 async def _excluded(tenant_id: int, case_id: int, user_id: int) -> str | None:

@@ -281,3 +281,35 @@ async def mask_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> di
     """The form with the plugins' PII fields masked — for lists, exports and reports."""
     pii = await pii_fields(rt, tenant)
     return {k: (mask_value(v) if k in pii and v not in (None, "") else v) for k, v in form.items()}
+
+
+SEALED = "_sealed"
+
+
+async def seal_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
+    """The form as stored: the plugins' PII fields encrypted under ``_sealed`` (AES-GCM,
+    the field name as context) and only their masked value in clear."""
+    import json
+
+    pii = await pii_fields(rt, tenant)
+    out = dict(form)
+    sealed: dict[str, str] = {}
+    for key in sorted(pii & set(form)):
+        value = form[key]
+        if value in (None, ""):
+            continue
+        sealed[key] = rt.keys.encrypt(json.dumps(value, ensure_ascii=False), context=f"form.{key}")
+        out[key] = mask_value(value)
+    if sealed:
+        out[SEALED] = sealed
+    return out
+
+
+def unseal_form(rt: Runtime, form: dict[str, Any] | None) -> dict[str, Any]:
+    """The stored form with its sealed fields decrypted (for staff who may open the case)."""
+    import json
+
+    out = dict(form or {})
+    for key, token in (out.pop(SEALED, None) or {}).items():
+        out[key] = json.loads(rt.keys.decrypt(token, context=f"form.{key}"))
+    return out
