@@ -12,7 +12,7 @@ from litestar.response import Redirect, Template
 
 from core.errors import NotAuthenticated
 from core.principal import ROLE_NAMES_ZH, Principal
-from core.services import cases, tenants, users
+from core.services import cases, sector, tenants, users
 from core.web.auth import requires_staff, runtime_of
 
 STATUS_ZH = {
@@ -84,6 +84,7 @@ async def home(
     p = request.user
     tenant = await tenants.get_tenant(rt, p.tenant_id)
     page = await cases.list_cases(rt, p, after=after, limit=50)
+    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(rt, tenant)}
     return Template(
         "home.html",
         context={
@@ -91,6 +92,7 @@ async def home(
             "user": p,
             "page": page,
             "status_zh": STATUS_ZH,
+            "category_zh": category_zh,
             "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(p.roles)],
         },
     )
