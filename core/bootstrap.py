@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -51,9 +53,12 @@ async def migrate(settings: Settings, *, quiet: bool = True) -> list[str]:
         settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = make_engine(settings.database, admin=True)
     bind_engine(engine)
-    result = await run_forwards("all")
+    # Piccolo prints per-app progress banners; the caller reports what was done instead.
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out) if quiet else contextlib.nullcontext():
+        result = await run_forwards("all")
     if not result.success:
-        raise SystemExit(f"数据库迁移失败：{result.message}")
+        raise SystemExit(f"数据库迁移失败：{result.message}\n{out.getvalue()}")
     done.append("migrations applied")
     if isinstance(engine, PostgresEngine):
         done += await ensure_app_role(engine, settings)
