@@ -471,18 +471,14 @@ def calendar_show(year: int) -> None:
     """Show a year's holidays and make-up working days."""
     from core.services.calendar import calendar_year
 
-    info = _run(lambda: _calendar_info(year))
-    info = calendar_year(info, year)
+    settings = load_settings()
+    info = calendar_year(_run(lambda: _calendar(settings)), year)
     state = "临时（未导入官方日历，按周末休息、无节假日计算）" if info["provisional"] else "官方"
     click.echo(f"{year} 年工作日历：{state}")
     for d in info["holidays"]:
         click.echo(f"  放假 {d['date']} {d['name']}")
     for d in info["makeup_workdays"]:
         click.echo(f"  调休上班 {d['date']} {d['name']}")
-
-
-async def _calendar_info(year: int) -> Any:
-    return await _calendar(load_settings())
 
 
 @calendar.command("import")
@@ -505,20 +501,12 @@ def calendar_import(file: str, fmt: str | None) -> None:
 
     async def go(rt: Any) -> tuple[int, int, int, int]:
         from core.services import calendar as cal_service
-        from core.services import deadlines
+        from core.services import deadlines, rota
 
         year, entries = parse_calendar_import(text, kind)  # type: ignore[arg-type]
         await cal_service.import_year(year, entries, source=f"import:{path.name}")
         recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
-        slots = 0
-        import importlib
-
-        try:
-            rota: Any = importlib.import_module("core.services.rota")
-        except ImportError:
-            rota = None
-        if rota is not None and hasattr(rota, "reevaluate_provisional"):
-            slots = await rota.reevaluate_provisional(rt, year)
+        slots = await rota.reevaluate_provisional(rt, year)
         return year, len(entries), recounted, slots
 
     year, n, recounted, slots = _run(lambda: _with_db(load_settings(), go))

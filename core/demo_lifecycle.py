@@ -11,7 +11,7 @@ from core.errors import DomainError
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import ActionIn
-from core.services import cases, lifecycle
+from core.services import cases, lifecycle, users
 
 log = logging.getLogger(__name__)
 
@@ -33,39 +33,26 @@ PLANS: list[list[tuple[str, str, dict[str, Any]]]] = [
 TRANSFERS = {"petition-bureau": "north-heating"}
 
 
-async def _principals(tenant_id: int, slug: str) -> dict[str, Principal]:
+async def _principals(rt: Runtime, tenant_id: int, slug: str) -> dict[str, Principal]:
+    """One acting staff member per role, resolved as a request would be."""
     async with tenant_tx(tenant_id, write=False):
         rows = (
-            await StaffUser.select(
-                StaffUser.id,
-                StaffUser.username,
-                StaffUser.display_name,
-                StaffUser.roles,
-                StaffUser.department_id,
-            )
+            await StaffUser.select(StaffUser.id, StaffUser.roles)
             .where(StaffUser.tenant_id == tenant_id)
+            .order_by(StaffUser.id)
             .output(load_json=True)
         )
-    out: dict[str, Principal] = {}
+    first: dict[str, int] = {}
     for r in rows:
         for role in r["roles"]:
-            out.setdefault(
-                role,
-                Principal(
-                    tenant_id=tenant_id,
-                    tenant_slug=slug,
-                    user_id=r["id"],
-                    username=r["username"],
-                    display_name=r["display_name"],
-                    roles=frozenset(r["roles"]),
-                    department_id=r["department_id"],
-                ),
-            )
-    return out
+            first.setdefault(role, r["id"])
+    return {
+        role: await users.principal_for(rt, slug, tenant_id, uid) for role, uid in first.items()
+    }
 
 
 async def advance(rt: Runtime, tenant_id: int, slug: str) -> None:
-    people = await _principals(tenant_id, slug)
+    people = await _principals(rt, tenant_id, slug)
     clerk = people["clerk"]
     items = (await cases.list_cases(rt, clerk, limit=50))["items"]
     for index, case in enumerate(reversed(items)):  # oldest first

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Any
 
 from core.db.engine import tenant_tx
-from core.db.tables import CaseDeadline, PetitionCase, Tenant, WorkCalendarYear
+from core.db.tables import CaseDeadline, Tenant, WorkCalendarYear
 from core.domain.deadlines import Deadline, Pause, compute_deadline
 from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
@@ -96,12 +96,25 @@ async def start_clock(
 ) -> Deadline:
     """Start ``clock`` for a case (call inside ``tenant_tx``)."""
     d = compute_deadline(pack_for(rt, tenant), clock, start, await work_calendar(), pauses, days)
+    await _store(tenant.id, case_id, d, now=now, department_id=department_id, user_id=user_id)
+    return d
+
+
+async def _store(
+    tenant_id: int,
+    case_id: int,
+    d: Deadline,
+    *,
+    now: datetime,
+    department_id: int | None,
+    user_id: int | None,
+) -> None:
     await CaseDeadline.insert(
         CaseDeadline(
-            tenant_id=tenant.id,
+            tenant_id=tenant_id,
             case_id=case_id,
-            clock=clock,
-            started_on=start,
+            clock=d.clock,
+            started_on=d.start,
             due=d.due,
             days=d.days,
             mode=d.mode,
@@ -117,7 +130,6 @@ async def start_clock(
             updated_at=now,
         )
     )
-    return d
 
 
 async def open_clocks(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
@@ -134,29 +146,27 @@ async def open_clocks(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
 
 
 async def settle(
-    tenant_id: int, case_id: int, clocks: Sequence[str], *, now: datetime, state: str = "met"
+    tenant_id: int,
+    case_id: int,
+    clocks: Sequence[str] | None,
+    *,
+    now: datetime,
+    state: str = "met",
 ) -> None:
-    """Mark the case's open ``clocks`` met (or cancelled)."""
-    if not clocks:
+    """Mark the case's open ``clocks`` (``None``: all of them) met, cancelled or
+    superseded."""
+    if clocks is not None and not clocks:
         return
-    await CaseDeadline.update(
-        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
-    ).where(
-        (CaseDeadline.tenant_id == tenant_id)
-        & (CaseDeadline.case_id == case_id)
-        & (CaseDeadline.state == "open")
-        & CaseDeadline.clock.is_in(list(clocks))
-    )
-
-
-async def settle_all(tenant_id: int, case_id: int, *, now: datetime, state: str) -> None:
-    await CaseDeadline.update(
-        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
-    ).where(
+    where = (
         (CaseDeadline.tenant_id == tenant_id)
         & (CaseDeadline.case_id == case_id)
         & (CaseDeadline.state == "open")
     )
+    if clocks is not None:
+        where = where & CaseDeadline.clock.is_in(list(clocks))
+    await CaseDeadline.update(
+        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
+    ).where(where)
 
 
 async def recompute(
@@ -167,34 +177,29 @@ async def recompute(
     now: datetime,
     pauses: Sequence[Pause] | None = None,
     days: int | None = None,
-) -> tuple[dict[str, Any], Deadline]:
+) -> Deadline:
     """Supersede an open clock with a recount (new pauses, days or calendar)."""
     current = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in row["pauses"] or []]
-    use_pauses = current if pauses is None else list(pauses)
     d = compute_deadline(
         pack_for(rt, tenant),
         row["clock"],
         row["started_on"],
         await work_calendar(),
-        use_pauses,
+        current if pauses is None else list(pauses),
         days if days is not None else row["days"],
     )
     await CaseDeadline.update(
         {CaseDeadline.state: "superseded", CaseDeadline.updated_at: now}
     ).where((CaseDeadline.tenant_id == tenant.id) & (CaseDeadline.id == row["id"]))
-    await start_clock(
-        rt,
-        tenant,
+    await _store(
+        tenant.id,
         row["case_id"],
-        row["clock"],
-        row["started_on"],
+        d,
         now=now,
-        days=d.days,
-        pauses=use_pauses,
         department_id=row["responsible_department_id"],
         user_id=row["responsible_user_id"],
     )
-    return row, d
+    return d
 
 
 async def clocks_of_case(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
@@ -210,8 +215,8 @@ async def clocks_of_case(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
 
 async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int:
     """After a calendar import: recount every open clock that touched ``year`` while it
-    was provisional, in every tenant, and record an event on each case whose due date
-    changed. Returns the number of clocks recounted."""
+    was provisional, in every tenant, recording a ``deadline_recomputed`` event for each.
+    Returns the number of clocks recounted."""
     from core.services.tenants import get_tenant
 
     tenant_ids = [r["id"] for r in await Tenant.select(Tenant.id)]
@@ -231,7 +236,7 @@ async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int
             for row in rows:
                 if not (row["started_on"].year <= year <= row["due"].year + 1):
                     continue
-                old, new = await recompute(rt, tenant, row, now=now)
+                new = await recompute(rt, tenant, row, now=now)
                 recounted += 1
                 await events.record_event(
                     tenant_id,
@@ -241,17 +246,9 @@ async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int
                     data={
                         "clock": row["clock"],
                         "reason": f"导入 {year} 年工作日历",
-                        "old_due": old["due"].isoformat(),
+                        "old_due": row["due"].isoformat(),
                         "new_due": new.due.isoformat(),
                         "provisional": new.provisional,
                     },
                 )
     return recounted
-
-
-async def case_exists(tenant_id: int, case_id: int) -> bool:
-    return bool(
-        await PetitionCase.exists().where(
-            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id)
-        )
-    )

@@ -9,9 +9,12 @@ from contextlib import asynccontextmanager
 from datetime import date, datetime
 from typing import Any
 
+import msgspec
+
 from core.db.engine import switch_tenant, tenant_tx
 from core.db.tables import (
     ArchiveVolume,
+    CaseDeadline,
     CaseExclusion,
     CaseTransfer,
     Department,
@@ -28,8 +31,9 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
 from core.services import deadlines, events, sector
-from core.services.cases import get_case, new_receipt_code, visible
+from core.services.cases import get_case, new_receipt_code
 from core.services.tenants import get_tenant
+from core.services.visibility import hidden_from, visible
 from core.services.visitors import upsert_visitor
 from core.settings import TIMEZONE
 
@@ -58,7 +62,8 @@ CASE_COLUMNS = (
     PetitionCase.review_level,
     PetitionCase.assigned_from_above,
 )
-DECISION_CLOCKS = ("handle", "extension", "review_decide", "rereview_decide")
+# The clocks that run while the unit decides: met by an opinion, extended, paused.
+DECISION_CLOCKS = ("handle", "handle_assigned", "extension", "review_decide", "rereview_decide")
 
 
 def _required(value: Any, field: str, what: str) -> Any:
@@ -181,8 +186,6 @@ async def perform(
 
 
 def _payload(data: ActionIn) -> dict[str, Any]:
-    import msgspec
-
     out: dict[str, Any] = msgspec.to_builtins(data)
     return out
 
@@ -566,8 +569,6 @@ async def _approve_assignment(c: _Ctx) -> dict[str, Any]:
 
 
 async def _retarget_clocks(c: _Ctx, user_id: int | None, department_id: int | None) -> None:
-    from core.db.tables import CaseDeadline
-
     values: dict[Any, Any] = {CaseDeadline.updated_at: c.now}
     if user_id is not None:
         values[CaseDeadline.responsible_user_id] = user_id
@@ -680,7 +681,7 @@ async def _close_with_opinion(c: _Ctx) -> dict[str, Any]:
     await _check_actor_free(c.tid, c.cid, c.actor)
     opinion = _required(c.data.opinion, "opinion", "处理意见（支持/解释说明/不支持）")
     text = _required(c.data.opinion_text, "opinion_text", "处理意见书内容")
-    await c.settle(*DECISION_CLOCKS, "handle_assigned")
+    await c.settle(*DECISION_CLOCKS)
     c.values.update(
         {
             PetitionCase.opinion: opinion,
@@ -713,14 +714,14 @@ async def _chase(c: _Ctx) -> dict[str, Any]:
     return {"note": note}
 
 
-def _window(c: _Ctx, clock: str) -> tuple[date, date]:
+async def _window(c: _Ctx, clock: str) -> tuple[date, date]:
     """The visitor's request window, counted from the last opinion."""
     opinion_at = c.case["opinion_at"] or c.case["closed_at"]
     if opinion_at is None:
         raise Conflict("no_opinion", "尚未出具处理意见，不能申请复查或复核。", field="action")
     start = opinion_at.astimezone(TIMEZONE).date()
     pack = deadlines.pack_for(c.rt, c.tenant)
-    return start, compute_deadline(pack, clock, start, deadlines._calendar_cache["calendar"]).due
+    return start, compute_deadline(pack, clock, start, await deadlines.work_calendar()).due
 
 
 async def _request_review_common(c: _Ctx, level: int, clock: str, name: str) -> dict[str, Any]:
@@ -734,8 +735,7 @@ async def _request_review_common(c: _Ctx, level: int, clock: str, name: str) -> 
         raise Conflict(
             "review_first", "须先申请复查，对复查意见不服的才能申请复核。", field="action"
         )
-    await deadlines.work_calendar()
-    start, due = _window(c, clock)
+    start, due = await _window(c, clock)
     on = c.data.on or _today(c.rt)
     if on > _today(c.rt) or on < start:
         raise InvalidInput("invalid_date", "申请日期不正确。", field="on")
@@ -810,10 +810,10 @@ async def _resume(c: _Ctx) -> dict[str, Any]:
         raise InvalidInput("invalid_date", "恢复日期不能早于中止日期。", field="on")
     changed = []
     for row in await deadlines.open_clocks(c.tid, c.cid):
-        if row["clock"] not in (*DECISION_CLOCKS, "handle_assigned"):
+        if row["clock"] not in DECISION_CLOCKS:
             continue
         current = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in row["pauses"] or []]
-        _, d = await deadlines.recompute(
+        d = await deadlines.recompute(
             c.rt, c.tenant, row, now=c.now, pauses=[*current, (since, until)]
         )
         changed.append(
@@ -873,7 +873,7 @@ async def _archive(c: _Ctx) -> dict[str, Any]:
             )
         ).returning(ArchiveVolume.id, ArchiveVolume.volume_code)
         vol = rows[0]
-    await deadlines.settle_all(c.tid, c.cid, now=c.now, state="cancelled")
+    await deadlines.settle(c.tid, c.cid, None, now=c.now, state="cancelled")
     c.values.update({PetitionCase.archive_volume_id: vol["id"], PetitionCase.archived_at: c.now})
     return {"volume": vol["volume_code"], "year": year, "review_level": c.case["review_level"]}
 
@@ -914,6 +914,10 @@ assert set(_HANDLERS) == set(lifecycle.ACTIONS), set(lifecycle.ACTIONS) ^ set(_H
 async def archive_of(rt: Runtime, actor: Principal, visitor_id: int) -> list[dict[str, Any]]:
     """A petitioner's file: volumes per year, matters in chronological order."""
     async with tenant_tx(actor.tenant_id, write=False):
+        if not await Visitor.exists().where(
+            (Visitor.tenant_id == actor.tenant_id) & (Visitor.id == visitor_id)
+        ):
+            raise NotFound("visitor_not_found", "信访人不存在。")
         vols = (
             await ArchiveVolume.select(
                 ArchiveVolume.id, ArchiveVolume.year, ArchiveVolume.volume_code
@@ -924,38 +928,26 @@ async def archive_of(rt: Runtime, actor: Principal, visitor_id: int) -> list[dic
             )
             .order_by(ArchiveVolume.year)
         )
-        out = []
-        from core.services.cases import hidden_from
-
-        for v in vols:
-            items = (
-                await PetitionCase.select(
-                    PetitionCase.id,
-                    PetitionCase.receipt_code,
-                    PetitionCase.category,
-                    PetitionCase.received_at,
-                    PetitionCase.closed_at,
-                    PetitionCase.opinion,
-                    PetitionCase.review_level,
-                )
-                .where(
-                    (PetitionCase.tenant_id == actor.tenant_id)
-                    & (PetitionCase.archive_volume_id == v["id"])
-                    & PetitionCase.id.not_in(hidden_from(actor))
-                )
-                .order_by(PetitionCase.received_at)
-                .order_by(PetitionCase.id)
+        items = (
+            await PetitionCase.select(
+                PetitionCase.id,
+                PetitionCase.receipt_code,
+                PetitionCase.category,
+                PetitionCase.received_at,
+                PetitionCase.closed_at,
+                PetitionCase.opinion,
+                PetitionCase.review_level,
+                PetitionCase.archive_volume_id,
             )
-            out.append({**v, "matters": items})
-    if not out and not await _visitor_exists(actor.tenant_id, visitor_id):
-        raise NotFound("visitor_not_found", "信访人不存在。")
-    return out
-
-
-async def _visitor_exists(tenant_id: int, visitor_id: int) -> bool:
-    async with tenant_tx(tenant_id, write=False):
-        return bool(
-            await Visitor.exists().where(
-                (Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id)
+            .where(
+                (PetitionCase.tenant_id == actor.tenant_id)
+                & PetitionCase.archive_volume_id.is_in([v["id"] for v in vols] or [0])
+                & PetitionCase.id.not_in(hidden_from(actor))
             )
+            .order_by(PetitionCase.received_at)
+            .order_by(PetitionCase.id)
         )
+    by_volume: dict[int, list[dict[str, Any]]] = {v["id"]: [] for v in vols}
+    for item in items:
+        by_volume[item.pop("archive_volume_id")].append(item)
+    return [{**v, "matters": by_volume[v["id"]]} for v in vols]

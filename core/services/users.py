@@ -46,6 +46,7 @@ def user_out(row: dict[str, Any]) -> dict[str, Any]:
         "id": row["id"],
         "username": row["username"],
         "display_name": row["display_name"],
+        # INSERT … RETURNING has no load_json in Piccolo: JSON arrives as text there.
         "roles": json.loads(row["roles"]) if isinstance(row["roles"], str) else row["roles"],
         "department_id": row["department_id"],
         "title": row["title"],
@@ -112,14 +113,20 @@ async def list_users(rt: Runtime, tenant_id: int) -> list[dict[str, Any]]:
     return [user_out(r) for r in rows]
 
 
+async def _user_row(tenant_id: int, user_id: int) -> dict[str, Any] | None:
+    """One staff row (call inside a tenant transaction)."""
+    row: dict[str, Any] | None = (
+        await StaffUser.select()
+        .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
+        .output(load_json=True)
+        .first()
+    )
+    return row
+
+
 async def get_user(rt: Runtime, tenant_id: int, user_id: int) -> dict[str, Any]:
     async with tenant_tx(tenant_id, write=False):
-        row = (
-            await StaffUser.select()
-            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
-            .output(load_json=True)
-            .first()
-        )
+        row = await _user_row(tenant_id, user_id)
     if row is None:
         raise NotFound("user_not_found", "用户不存在。")
     return user_out(row)
@@ -161,12 +168,7 @@ async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> 
 async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int) -> Principal:
     """Reload the user on each request so deactivation and role changes apply at once."""
     async with tenant_tx(tenant_id, write=False):
-        row = (
-            await StaffUser.select()
-            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
-            .output(load_json=True)
-            .first()
-        )
+        row = await _user_row(tenant_id, user_id)
     if row is None or not row["active"]:
         raise NotAuthenticated("session_invalid", "登录已失效，请重新登录。")
     return _principal(tenant_slug, row)
@@ -237,12 +239,7 @@ async def authenticate_token(rt: Runtime, token: str) -> Principal:
             raise NotAuthenticated("token_revoked", "API 令牌已被吊销，请重新申请。")
         if tok["expires_at"] is not None and tok["expires_at"] <= now:
             raise NotAuthenticated("token_expired", "API 令牌已过期，请重新申请。")
-        user = (
-            await StaffUser.select()
-            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.id == tok["user_id"]))
-            .output(load_json=True)
-            .first()
-        )
+        user = await _user_row(tenant.id, tok["user_id"])
     if user is None or not user["active"]:
         raise NotAuthenticated("token_invalid", "API 令牌无效。")
     last: datetime | None = tok["last_used_at"]

@@ -8,29 +8,22 @@ from core.db.tables import CaseExclusion, PetitionCase
 from core.principal import Principal
 
 
-def hidden_from(actor: Principal) -> Any:
-    """Cases this person must not see: they or their department are accused in it."""
+def _accused(actor: Principal) -> Any:
+    """Exclusion rows naming this person, or their department, as accused."""
     who: Any = CaseExclusion.user_id == actor.user_id
     if actor.department_id is not None:
         who = who | (CaseExclusion.department_id == actor.department_id)
-    return CaseExclusion.select(CaseExclusion.case_id).where(
-        (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
-    )
+    return (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
+
+
+def hidden_from(actor: Principal) -> Any:
+    """Cases this person must not see: they or their department are accused in it."""
+    return CaseExclusion.select(CaseExclusion.case_id).where(_accused(actor))
 
 
 async def visible(actor: Principal, case_id: int) -> bool:
     return not await CaseExclusion.exists().where(
-        (CaseExclusion.tenant_id == actor.tenant_id)
-        & (CaseExclusion.case_id == case_id)
-        & (CaseExclusion.kind == "accused")
-        & (
-            (CaseExclusion.user_id == actor.user_id)
-            | (
-                CaseExclusion.department_id == actor.department_id
-                if actor.department_id is not None
-                else CaseExclusion.user_id == actor.user_id
-            )
-        )
+        _accused(actor) & (CaseExclusion.case_id == case_id)
     )
 
 
