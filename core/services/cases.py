@@ -478,21 +478,3 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
     out["status_zh"] = STATUS_ZH.get(row["status"], row["status"])
     out["allowed_actions"] = allowed_actions(row["status"], actor.roles)
     return out
-
-
-async def case_by_receipt(tenant_id: int, code: str) -> dict[str, Any] | None:
-    async with tenant_tx(tenant_id, write=False):
-        return (
-            await PetitionCase.select(
-                PetitionCase.id,
-                PetitionCase.receipt_code,
-                PetitionCase.status,
-                PetitionCase.received_at,
-                PetitionCase.closed_at,
-            )
-            .where(
-                (PetitionCase.tenant_id == tenant_id) & (PetitionCase.receipt_code == code.upper())
-            )
-            .output(load_json=True)
-            .first()
-        )

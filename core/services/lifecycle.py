@@ -330,10 +330,12 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
     )
     if target is None or target["id"] == c.tid:
         raise InvalidInput("unknown_tenant", f"没有可转送的机构“{slug}”。", field="to_tenant")
-    receiver = await get_tenant(c.rt, target["id"])
     visitor = await _visitor_plain(c)
     sender_slug = c.tenant.slug
-    async with _as_tenant(receiver.id, c.tid):
+    async with _as_tenant(target["id"], c.tid):
+        # Read inside the switch: on PostgreSQL the receiver's plugin rows are only
+        # visible under its own tenant id.
+        receiver = await get_tenant(c.rt, target["id"])
         their_visitor, _ = await upsert_visitor(c.rt, receiver.id, visitor)
         code = new_receipt_code(c.rt)
         rows = await PetitionCase.insert(
