@@ -51,7 +51,7 @@ def xinfang_validate_form(
 
 @hookspec
 def xinfang_route_case(
-    tenant: Any, ctx: Any, data: Any, form: dict[str, Any]
+    tenant: Any, ctx: Any, data: Any, form: dict[str, Any], actor: Any
 ) -> dict[str, Any] | None:
     """Route a new case: department_code, urgency, flags, accused, redirect (诉访分离)."""
 

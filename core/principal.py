@@ -25,6 +25,8 @@ class Principal:
     display_name: str
     roles: frozenset[str]
     department_id: int | None = None
+    refs: frozenset[str] = frozenset()
+    """Keyed hashes of the names (username, title) an accusation may name them by."""
 
     def has_any(self, *roles: str) -> bool:
         return bool(self.roles.intersection(roles))

@@ -298,6 +298,9 @@ class CaseExclusion(Table, tablename="case_exclusion"):
     case_id = ForeignKey(references=PetitionCase, null=False)
     user_id = Integer(null=True, default=None)
     department_id = Integer(null=True, default=None)
+    staff_ref = Varchar(length=64, default="")
+    """Keyed hash of a name the accusation gives (e.g. 警号): whoever has it as username
+    or title, now or later (``core.services.visibility``)."""
     kind = Varchar(length=16, default="accused")
     """accused: hidden from them; recused: may see but not be assigned or approve."""
     reason = Text(default="")

@@ -23,7 +23,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
-from core.services.visibility import hidden_from, matters_of, visible
+from core.services.visibility import hidden_from, matters_of, staff_ref, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
 from core.settings import TIMEZONE
@@ -185,15 +185,19 @@ async def register_case(
             if row is None:
                 raise InvalidInput("unknown_visitor", "所选信访人不存在。", field="visitor_id")
             visitor = visitor_out(row)
-        match = await repeats.find_similar(
+        shield = await _shield(rt, tenant_id, data, prepared)
+        similar = await repeats.find_similar(
             tenant_id,
+            actor=actor,
             visitor_id=visitor["id"],
             locality=data.locality,
             category=data.category,
             cause=data.cause,
             pack=pack,
+            shield=shield,
         )
-        repeats.refuse_if_final(match)
+        repeats.refuse_if_final(similar.final)
+        match = similar.repeat
         flags: dict[str, Any] = dict(prepared.flags)
         visit_kind = "first"
         if match is not None:
@@ -203,6 +207,12 @@ async def register_case(
                 "case_id": match.case_id,
                 "score": match.score,
             }
+        if similar.related:
+            # 同一事项 of other people: shown to the clerk, never refused or counted.
+            flags["related"] = [
+                {"of": m.receipt_code, "case_id": m.case_id, "score": m.score}
+                for m in similar.related
+            ]
         if data.skip_level:
             flags["skip_level"] = True
         department_id = data.department_id
@@ -271,7 +281,17 @@ async def register_case(
                     phone_masked=rep.phone_masked,
                 )
             )
-        await _write_exclusions(tenant_id, case_id, data, prepared, now)
+        await _write_exclusions(tenant_id, case_id, shield, now)
+        for m in similar.unnamed:
+            # The new matter may not name it; those who may see it learn of the new one.
+            await events.record_event(
+                tenant_id,
+                m.case_id,
+                "similar_registered",
+                at=now,
+                actor_id=actor.user_id,
+                data={"case_id": case_id, "receipt_code": code, "score": m.score},
+            )
         if visit_kind == "repeat":
             veteran = await repeats.update_veteran_flag(
                 tenant_id,
@@ -341,7 +361,8 @@ async def register_case(
 
 
 def _accused_json(data: CaseIn, prepared: sector.Prepared) -> dict[str, Any]:
-    out: dict[str, Any] = dict(prepared.accused)
+    # Names such as 警号 are personal data: kept only as keyed hashes in the exclusions.
+    out: dict[str, Any] = {k: v for k, v in prepared.accused.items() if k != "staff_names"}
     if data.accused is not None:
         out["user_ids"] = sorted({*out.get("user_ids", []), *data.accused.user_ids})
         out["department_ids"] = sorted(set(data.accused.department_ids))
@@ -349,9 +370,10 @@ def _accused_json(data: CaseIn, prepared: sector.Prepared) -> dict[str, Any]:
     return out
 
 
-async def _write_exclusions(
-    tenant_id: int, case_id: int, data: CaseIn, prepared: sector.Prepared, now: Any
-) -> None:
+async def _shield(
+    rt: Runtime, tenant_id: int, data: CaseIn, prepared: sector.Prepared
+) -> repeats.Shield:
+    """Who is accused in the new case (by account, department or a name such as 警号)."""
     user_ids: set[int] = set(prepared.accused.get("user_ids", []))
     department_ids: set[int] = set()
     for code in prepared.accused.get("department_codes", []):
@@ -361,16 +383,22 @@ async def _write_exclusions(
     if data.accused is not None:
         user_ids.update(data.accused.user_ids)
         department_ids.update(data.accused.department_ids)
+    refs = {staff_ref(rt.keys, n) for n in prepared.accused.get("staff_names", []) if n.strip()}
+    return repeats.shield_of(user_ids, department_ids, refs)
+
+
+async def _write_exclusions(tenant_id: int, case_id: int, shield: repeats.Shield, now: Any) -> None:
     rows = [
         CaseExclusion(
-            tenant_id=tenant_id, case_id=case_id, user_id=u, kind="accused", created_at=now
+            tenant_id=tenant_id,
+            case_id=case_id,
+            user_id=u,
+            department_id=d,
+            staff_ref=ref,
+            kind="accused",
+            created_at=now,
         )
-        for u in sorted(user_ids)
-    ] + [
-        CaseExclusion(
-            tenant_id=tenant_id, case_id=case_id, department_id=d, kind="accused", created_at=now
-        )
-        for d in sorted(department_ids)
+        for u, d, ref in sorted(shield, key=repr)
     ]
     if rows:
         await CaseExclusion.insert(*rows)

@@ -33,7 +33,7 @@ from core.schemas import OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
 from core.services import deadlines, events, sector
 from core.services.cases import get_case, new_receipt_code
 from core.services.tenants import get_tenant
-from core.services.visibility import hidden_from, visible
+from core.services.visibility import hidden_from, staff_refs, visible
 from core.services.visitors import upsert_visitor
 from core.settings import TIMEZONE
 
@@ -84,33 +84,41 @@ async def _load(actor: Principal, case_id: int) -> dict[str, Any]:
     return dict(row)  # ``form`` stays sealed: plugins see masked PII only
 
 
-async def _excluded(tenant_id: int, case_id: int, user_id: int) -> str | None:
+async def _excluded(rt: Runtime, tenant_id: int, case_id: int, user_id: int) -> str | None:
     """'accused' / 'recused' when this user may not act on the case."""
     user = (
-        await StaffUser.select(StaffUser.department_id)
+        await StaffUser.select(StaffUser.department_id, StaffUser.username, StaffUser.title)
         .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
         .first()
     )
     dept = user["department_id"] if user else None
+    refs = staff_refs(rt.keys, user["username"], user["title"]) if user else frozenset()
     rows = await CaseExclusion.select(
-        CaseExclusion.kind, CaseExclusion.user_id, CaseExclusion.department_id
+        CaseExclusion.kind,
+        CaseExclusion.user_id,
+        CaseExclusion.department_id,
+        CaseExclusion.staff_ref,
     ).where((CaseExclusion.tenant_id == tenant_id) & (CaseExclusion.case_id == case_id))
     for r in rows:
         if r["user_id"] == user_id:
             return str(r["kind"])
-        if dept is not None and r["department_id"] == dept and r["kind"] == "accused":
+        if r["kind"] == "accused" and (
+            (dept is not None and r["department_id"] == dept) or r["staff_ref"] in refs
+        ):
             return "accused"
     return None
 
 
-async def _check_actor_free(tenant_id: int, case_id: int, actor: Principal) -> None:
-    if await _excluded(tenant_id, case_id, actor.user_id):
+async def _check_actor_free(rt: Runtime, tenant_id: int, case_id: int, actor: Principal) -> None:
+    if await _excluded(rt, tenant_id, case_id, actor.user_id):
         raise PermissionDenied(
             "recused", "您已登记回避（或与本事项有利害关系），不能审批或办理此事项。"
         )
 
 
-async def _check_handler(tenant_id: int, case_id: int, user_id: int, field: str) -> None:
+async def _check_handler(
+    rt: Runtime, tenant_id: int, case_id: int, user_id: int, field: str
+) -> None:
     user = (
         await StaffUser.select(StaffUser.roles, StaffUser.active)
         .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
@@ -121,7 +129,7 @@ async def _check_handler(tenant_id: int, case_id: int, user_id: int, field: str)
         raise InvalidInput("unknown_user", "承办人不存在或已停用。", field=field)
     if "handler" not in (user["roles"] or []):
         raise InvalidInput("not_a_handler", "所选人员不是承办人员。", field=field)
-    if await _excluded(tenant_id, case_id, user_id):
+    if await _excluded(rt, tenant_id, case_id, user_id):
         raise InvalidInput(
             "recused",
             "所选承办人已登记回避或与本事项有利害关系，不能交其办理。",
@@ -545,7 +553,7 @@ async def _tell_sender(
 async def _assign(c: _Ctx) -> dict[str, Any]:
     handler_id = _required(c.data.handler_id, "handler_id", "承办人")
     plan = _required(c.data.plan, "plan", "调查处理方案")
-    await _check_handler(c.tid, c.cid, handler_id, "handler_id")
+    await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
     if c.data.department_id is not None:
         await _check_department(c.tid, c.data.department_id, "department_id")
     c.flags["assignment"] = {
@@ -558,11 +566,11 @@ async def _assign(c: _Ctx) -> dict[str, Any]:
 
 
 async def _approve_assignment(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.tid, c.cid, c.actor)
+    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
     a = c.flags.pop("assignment", None) or {}
     handler_id = a.get("handler_id")
     if handler_id is not None:
-        await _check_handler(c.tid, c.cid, handler_id, "handler_id")
+        await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
         c.values[PetitionCase.assignee_id] = handler_id
     if a.get("department_id"):
         c.values[PetitionCase.department_id] = a["department_id"]
@@ -584,7 +592,7 @@ async def _retarget_clocks(c: _Ctx, user_id: int | None, department_id: int | No
 
 
 async def _reject_assignment(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.tid, c.cid, c.actor)
+    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
     reason = _required(c.data.reason, "reason", "不批准的理由")
     c.flags.pop("assignment", None)
     return {"reason": reason}
@@ -595,7 +603,7 @@ async def _start_handling(c: _Ctx) -> dict[str, Any]:
     if handler_id is None and "handler" in c.actor.roles:
         handler_id = c.actor.user_id
     handler_id = _required(handler_id, "handler_id", "承办人")
-    await _check_handler(c.tid, c.cid, handler_id, "handler_id")
+    await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
     c.values[PetitionCase.assignee_id] = handler_id
     await _retarget_clocks(c, handler_id, None)
     return {"handler_id": handler_id}
@@ -641,7 +649,7 @@ async def _request_extension(c: _Ctx) -> dict[str, Any]:
 
 
 async def _approve_extension(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.tid, c.cid, c.actor)
+    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
     req = c.flags.pop("extension_request", None)
     if not req:
         raise Conflict("no_extension_request", "没有待批准的延期申请。", field="action")
@@ -667,7 +675,7 @@ async def _approve_extension(c: _Ctx) -> dict[str, Any]:
 
 
 async def _reject_extension(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.tid, c.cid, c.actor)
+    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
     if not c.flags.pop("extension_request", None):
         raise Conflict("no_extension_request", "没有待批准的延期申请。", field="action")
     return {"reason": _required(c.data.reason, "reason", "不批准的理由")}
@@ -680,7 +688,7 @@ async def _report(c: _Ctx) -> dict[str, Any]:
 
 
 async def _close_with_opinion(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.tid, c.cid, c.actor)
+    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
     opinion = _required(c.data.opinion, "opinion", "处理意见（支持/解释说明/不支持）")
     text = _required(c.data.opinion_text, "opinion_text", "处理意见书内容")
     await c.settle(*DECISION_CLOCKS)
@@ -952,4 +960,5 @@ async def archive_of(rt: Runtime, actor: Principal, visitor_id: int) -> list[dic
     by_volume: dict[int, list[dict[str, Any]]] = {v["id"]: [] for v in vols}
     for item in items:
         by_volume[item.pop("archive_volume_id")].append(item)
-    return [{**v, "matters": by_volume[v["id"]]} for v in vols]
+    # A volume holding only hidden matters would tell the accused they exist.
+    return [{**v, "matters": by_volume[v["id"]]} for v in vols if by_volume[v["id"]]]

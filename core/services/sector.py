@@ -38,7 +38,9 @@ class Prepared:
     urgency: str = "normal"
     flags: dict[str, Any] = field(default_factory=dict)
     accused: dict[str, Any] = field(default_factory=dict)
-    """Who must never see the case: {"user_ids": [...], "department_codes": [...]}."""
+    """Who must never see the case: {"user_ids": [...], "department_codes": [...],
+    "staff_names": [...]} — a staff name (e.g. 警号) hides the case from any account
+    with that username or title, now or later."""
     redirect: dict[str, Any] | None = None
     """诉访分离: {"channel": ..., "reason": ..., "notice": ...} when the matter belongs
     elsewhere."""
@@ -198,7 +200,9 @@ async def prepare_case(rt: Runtime, tenant: TenantInfo, actor: Principal, data: 
     host = _host(rt)
     if host is None:
         return prepared
-    for _, route in await host.call(rt, tenant, "xinfang_route_case", data=data, form=form):
+    for _, route in await host.call(
+        rt, tenant, "xinfang_route_case", data=data, form=form, actor=actor
+    ):
         if route.get("department_code") and prepared.department_code is None:
             prepared.department_code = route["department_code"]
         urgency = route.get("urgency")

@@ -13,6 +13,7 @@ from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.principal import ROLES, Principal
 from core.runtime import Runtime
 from core.services.tenants import get_tenant_by_slug
+from core.services.visibility import staff_refs
 
 TOKEN_PREFIX = "xf"
 # Updating last_used_at on every request would turn reads into writes.
@@ -132,7 +133,7 @@ async def get_user(rt: Runtime, tenant_id: int, user_id: int) -> dict[str, Any]:
     return user_out(row)
 
 
-def _principal(tenant_slug: str, row: dict[str, Any]) -> Principal:
+def _principal(rt: Runtime, tenant_slug: str, row: dict[str, Any]) -> Principal:
     return Principal(
         tenant_id=row["tenant_id"],
         tenant_slug=tenant_slug,
@@ -141,6 +142,7 @@ def _principal(tenant_slug: str, row: dict[str, Any]) -> Principal:
         display_name=row["display_name"],
         roles=frozenset(row["roles"] or []),
         department_id=row["department_id"],
+        refs=staff_refs(rt.keys, row["username"], row["title"]),
     )
 
 
@@ -162,7 +164,7 @@ async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> 
         raise bad
     if not security.verify_password(row["password_hash"], password):
         raise bad
-    return _principal(tenant.slug, row)
+    return _principal(rt, tenant.slug, row)
 
 
 async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int) -> Principal:
@@ -171,7 +173,7 @@ async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: 
         row = await _user_row(tenant_id, user_id)
     if row is None or not row["active"]:
         raise NotAuthenticated("session_invalid", "登录已失效，请重新登录。")
-    return _principal(tenant_slug, row)
+    return _principal(rt, tenant_slug, row)
 
 
 async def create_token(
@@ -248,4 +250,4 @@ async def authenticate_token(rt: Runtime, token: str) -> Principal:
             await ApiToken.update({ApiToken.last_used_at: now}).where(
                 (ApiToken.tenant_id == tenant.id) & (ApiToken.id == tok["id"])
             )
-    return _principal(tenant.slug, user)
+    return _principal(rt, tenant.slug, user)

@@ -3,7 +3,8 @@
 - A complaint against an officer (警号, unit) goes to 督察 and is hidden from the
   accused officer (staff account whose username or title is the 警号) and their unit.
 - First visits stay with the station (所队) named in the form or configured; repeat
-  visits of the same petitioner go to the branch (分局) petition office.
+  visits (the same petitioner's same matter, ``core.services.repeats``) go to the
+  branch (分局) petition office.
 - The result must be told to the complainant before a case can be closed: staff record
   it with ``POST /api/v1/plugins/police/cases/{id}/result-told``.
 - Disruptive behaviour / emergency handover is recorded with time and receiving officer
@@ -15,9 +16,10 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.engine import tenant_tx
-from core.db.tables import CaseEvent, Department, PetitionCase, StaffUser
+from core.db.tables import CaseEvent, Department, StaffUser
 from core.errors import Conflict, InvalidInput
 from core.hookspecs import hookimpl
+from core.services import repeats
 from core.services.visitors import SealedPerson, find_existing
 
 NAME = "police"
@@ -98,23 +100,32 @@ def xinfang_pii_fields() -> list[str]:
     return ["officer_badge", "officer_name"]
 
 
-async def _is_repeat(ctx: Any, tenant_id: int, data: Any) -> bool:
+async def _is_repeat(ctx: Any, tenant: Any, data: Any, actor: Any) -> bool:
+    """The same matter again: this person's earlier matter in the category with similar
+    facts, as core repeat detection sees it (never one hidden from the registrar)."""
     visitor_id = data.visitor_id
     if visitor_id is None and data.visitor is not None:
-        found = await find_existing(tenant_id, SealedPerson(ctx.rt, data.visitor, "visitor."))
+        found = await find_existing(tenant.id, SealedPerson(ctx.rt, data.visitor, "visitor."))
         visitor_id = found["id"] if found else None
     if visitor_id is None:
         return False
-    return bool(
-        await PetitionCase.exists().where(
-            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.visitor_id == visitor_id)
-        )
+    accused = data.accused
+    shield = repeats.shield_of(accused.user_ids, accused.department_ids) if accused else None
+    similar = await repeats.find_similar(
+        tenant.id,
+        actor=actor,
+        visitor_id=visitor_id,
+        category=data.category,
+        cause=data.cause,
+        pack=ctx.rt.rule_pack(tenant.rule_pack),
+        shield=shield or frozenset(),
     )
+    return similar.repeat is not None
 
 
 @hookimpl
 async def xinfang_route_case(
-    tenant: Any, ctx: Any, data: Any, form: dict[str, Any]
+    tenant: Any, ctx: Any, data: Any, form: dict[str, Any], actor: Any
 ) -> dict[str, Any] | None:
     if data.category not in CODES:
         return None
@@ -139,9 +150,10 @@ async def xinfang_route_case(
                 "accused": {
                     "user_ids": [o["id"] for o in officers],
                     "department_codes": [unit],
+                    "staff_names": [badge],  # accounts given this badge later, too
                 },
             }
-        if await _is_repeat(ctx, tenant.id, data):
+        if await _is_repeat(ctx, tenant, data, actor):
             return {"department_code": config["branch_code"], "flags": {"visit_level": "branch"}}
     station = form.get("station") or config.get("default_station")
     return {"department_code": station, "flags": {"visit_level": "station"}}
