@@ -358,7 +358,10 @@ async def _check_heartbeat(rt: Any) -> int:
         beat = await redis.get(HEARTBEAT_KEY)
     finally:
         await redis.aclose()
-    click.echo(f"last heartbeat: {beat.decode() if beat else 'none'}")
+    from core.timefmt import zh_datetime
+
+    # The stamp is ISO with an offset; shown in Shanghai time whatever this host's TZ.
+    click.echo(f"最近心跳：{zh_datetime(beat.decode(), seconds=True) if beat else '无'}")
     return 0 if beat else 1
 
 

@@ -59,6 +59,8 @@ class RulePack:
     similarity_threshold: int = 70
     """rapidfuzz token-set ratio (0–100) at which two matters count as the same matter."""
     source: str = ""
+    aliases: tuple[str, ...] = ()
+    """Former names: tenants and stored deadlines that still say one of them load this pack."""
     extra: dict[str, Any] = field(default_factory=dict)
 
     def clock(self, name: str) -> ClockRule:
@@ -135,11 +137,15 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
             )
         )
     repeat = doc.get("repeat", {})
+    aliases = doc.get("aliases", [])
+    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
+        raise _err(source, "aliases", "须为字符串列表。")
     return RulePack(
         name=doc["name"],
         version=doc["version"],
         title_zh=doc["title_zh"],
         source=str(doc.get("source") or ""),
+        aliases=tuple(aliases),
         clocks=clocks,
         group_visit_min_headcount=_int(group, "min_headcount", source, 5, lo=2),
         max_representatives=_int(group, "max_representatives", source, 5),
@@ -157,6 +163,7 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
                 "version",
                 "title_zh",
                 "source",
+                "aliases",
                 "clocks",
                 "group_visit",
                 "repeat",

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from core import links
 from core.db.engine import switch_tenant, tenant_tx
 from core.db.tables import (
     ArchiveVolume,
@@ -718,7 +719,7 @@ async def _chase(c: _Ctx) -> dict[str, Any]:
             payload={
                 "title": f"催办：{c.case['receipt_code']}",
                 "body": note,
-                "link": f"/cases/{c.cid}",
+                "link": links.case_url(c.cid),
             },
         )
     return {"note": note}

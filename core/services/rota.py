@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 
 from msgspec import Meta, Struct
 
+from core import links
 from core.db.engine import get_engine, is_postgres, tenant_tx
 from core.db.tables import ReceptionSession, StaffUser, Tenant
 from core.domain import rota as dr
@@ -564,7 +565,7 @@ async def publish(rt: Runtime, p: Principal, data: PublishIn) -> dict[str, Any]:
                 payload={
                     "title": f"接访排班已发布（{len(slots)} 个时段）",
                     "body": "\n".join(lines),
-                    "link": "/api/v1/rota/slots?mine=1",
+                    "link": links.MY_ROTA,
                 },
                 recipient_id=leader,
                 channel="inbox",
@@ -1107,7 +1108,7 @@ async def create_feed_token(rt: Runtime, p: Principal) -> dict[str, Any]:
             )
         ).returning(FeedToken.id)
     path = feed_path(p.tenant_slug, token)
-    return {"id": rows[0]["id"], "url": f"{rt.settings.base_url}{path}", "path": path}
+    return {"id": rows[0]["id"], "url": links.absolute(rt.settings.base_url, path), "path": path}
 
 
 async def revoke_feed_tokens(rt: Runtime, p: Principal) -> dict[str, int]:

@@ -24,7 +24,7 @@ from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, runtime_of
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.inbox_api import inbox_router
 from core.web.open311 import open311_router
-from core.web.pages import PAGES
+from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.schedule import schedule_router
 
@@ -114,7 +114,11 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             cookie_httponly=False,
             exclude=["/api/", "/open311/", "/healthz", "/readyz"],
         ),
-        template_config=TemplateConfig(directory=HERE / "templates", engine=JinjaTemplateEngine),
+        template_config=TemplateConfig(
+            directory=HERE / "templates",
+            engine=JinjaTemplateEngine,
+            engine_callback=configure_templates,
+        ),
         openapi_config=OpenAPIConfig(
             title="信访接待平台 Xinfang API", version=__version__, path="/schema"
         ),

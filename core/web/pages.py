@@ -1,4 +1,10 @@
-"""zh-CN staff pages: login, the case list of the staff member's own tenant, logout."""
+"""zh-CN staff pages: login, the tenant's case list, the case page, the staff member's
+inbox and rota, logout.
+
+Handlers only call the same service functions as the JSON API (so a page never shows
+what the API would refuse) and pass labels; times go through ``core.timefmt`` filters.
+Every path a message links to is built by ``core.links``.
+"""
 
 from __future__ import annotations
 
@@ -7,28 +13,76 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromPath, FromQuery
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
+from core import links
+from core.domain.lifecycle import ACTIONS, STATUS_ZH
 from core.errors import NotAuthenticated
 from core.principal import ROLE_NAMES_ZH, Principal
-from core.services import cases, sector, tenants, users
+from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH
+from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
+from core.timefmt import FILTERS
 from core.web.auth import requires_staff, runtime_of
 
-STATUS_ZH = {
-    "registered": "已登记",
-    "accepted": "已受理",
-    "not_accepted": "不予受理",
-    "transferring": "转送中",
-    "assignment_pending": "待批准交办",
-    "in_progress": "办理中",
-    "reported": "已回告",
-    "closed": "已办结",
-    "review": "复查中",
-    "rereview": "复核中",
-    "final": "已终结",
-    "archived": "已归档",
+VISIT_KIND_ZH = {"first": "初次来访", "repeat": "重复信访"}
+URGENCY_ZH = {"normal": "一般", "high": "较急", "urgent": "紧急"}
+CLOCK_STATE_ZH = {
+    "open": "计时中",
+    "met": "已完成",
+    "superseded": "已重新计算",
+    "cancelled": "已取消",
 }
+# Event kinds that are not lifecycle actions (those take the action's title).
+EVENT_ZH = {
+    "registered": "登记",
+    "closed_at_first_contact": "当场答复办结",
+    "redirected": "不予受理并告知途径",
+    "deadline_recomputed": "期限重新计算",
+    "transfer_received": "收到转送",
+    "transfer_accepted": "对方已接收转送",
+    "transfer_objected": "对方对转送提出异议",
+    "incident_linked": "合并为同一事件",
+    "open311_submitted": "网上提交",
+}
+# Event details worth a line on the timeline (others stay in the API's event data).
+EVENT_FIELDS_ZH = {
+    "reason": "理由",
+    "note": "说明",
+    "plan": "办理方案",
+    "minutes": "会议纪要",
+    "opinion_text": "处理意见",
+    "answer": "当场答复",
+    "notice": "告知内容",
+    "repeat_of": "重复事项",
+}
+ROTA_STATUS_ZH = {"draft": "草稿", "published": "已发布", "cancelled": "已取消"}
+HALF_ZH = {"am": "上午", "pm": "下午"}
+
+
+def configure_templates(engine: JinjaTemplateEngine) -> None:
+    """Filters and helpers every template may use (registered in ``core.web.app``)."""
+    engine.engine.filters.update(FILTERS)
+    engine.engine.globals["case_url"] = links.case_url
+    engine.engine.globals["links"] = links
+
+
+def event_zh(kind: str) -> str:
+    action = ACTIONS.get(kind)
+    return action.title_zh if action else EVENT_ZH.get(kind, kind)
+
+
+async def _chrome(request: Request[Principal, Any, Any]) -> dict[str, Any]:
+    """What the page frame shows: the tenant and who is logged in."""
+    p = request.user
+    tenant = await tenants.get_tenant(runtime_of(request), p.tenant_id)
+    return {
+        "tenant": tenant,
+        "user": p,
+        "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(p.roles)],
+        "status_zh": STATUS_ZH,
+    }
 
 
 @dataclass
@@ -81,21 +135,69 @@ async def home(
     request: Request[Principal, Any, Any], after: FromQuery[int | None] = None
 ) -> Template:
     rt = runtime_of(request)
+    chrome = await _chrome(request)
+    page = await cases.list_cases(rt, request.user, after=after, limit=50)
+    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(rt, chrome["tenant"])}
+    return Template("home.html", context={**chrome, "page": page, "category_zh": category_zh})
+
+
+@get("/cases/{case_id:int}", include_in_schema=False, guards=[requires_staff])
+async def case_page(request: Request[Principal, Any, Any], case_id: FromPath[int]) -> Template:
+    """One case, read-only: the same detail, clocks and events as the JSON API."""
+    rt = runtime_of(request)
     p = request.user
-    tenant = await tenants.get_tenant(rt, p.tenant_id)
-    page = await cases.list_cases(rt, p, after=after, limit=50)
+    chrome = await _chrome(request)
+    tenant = chrome["tenant"]
+    case = await cases.get_case(rt, p, case_id)  # 404: other tenant, excluded, missing
+    clocks = await deadlines.clocks_of_case(p.tenant_id, case_id)
+    pack = deadlines.pack_for(rt, tenant)
     category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(rt, tenant)}
+    department_zh = {
+        d["id"]: d["name"] for d in await departments.list_departments(rt, p.tenant_id)
+    }
     return Template(
-        "home.html",
+        "case.html",
         context={
-            "tenant": tenant,
-            "user": p,
-            "page": page,
-            "status_zh": STATUS_ZH,
+            **chrome,
+            "case": case,
+            "clocks": clocks,
+            "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
+            "clock_state_zh": CLOCK_STATE_ZH,
             "category_zh": category_zh,
-            "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(p.roles)],
+            "department_zh": department_zh,
+            "visit_kind_zh": VISIT_KIND_ZH,
+            "urgency_zh": URGENCY_ZH,
+            "purpose_zh": PURPOSE_ZH,
+            "legal_category_zh": LEGAL_CATEGORY_ZH,
+            "opinion_zh": OPINION_ZH,
+            "event_zh": event_zh,
+            "event_fields_zh": EVENT_FIELDS_ZH,
         },
     )
 
 
-PAGES = [login_page, login_submit, logout, home]
+@get(links.INBOX, include_in_schema=False, guards=[requires_staff])
+async def inbox_page(
+    request: Request[Principal, Any, Any], before: FromQuery[int | None] = None
+) -> Template:
+    """The staff member's own messages, newest first (read-only for now)."""
+    chrome = await _chrome(request)
+    page = await inbox.list_messages(runtime_of(request), request.user, before=before, limit=50)
+    return Template("inbox.html", context={**chrome, "page": page})
+
+
+@get(links.MY_ROTA, include_in_schema=False, guards=[requires_staff])
+async def rota_page(request: Request[Principal, Any, Any]) -> Template:
+    """The staff member's own reception slots from today on."""
+    rt = runtime_of(request)
+    chrome = await _chrome(request)
+    slots = await rota.list_slots(
+        rt, request.user, start=rt.clock.today(), leader_id=request.user.user_id
+    )
+    return Template(
+        "rota.html",
+        context={**chrome, "slots": slots, "half_zh": HALF_ZH, "rota_status_zh": ROTA_STATUS_ZH},
+    )
+
+
+PAGES = [login_page, login_submit, logout, home, case_page, inbox_page, rota_page]

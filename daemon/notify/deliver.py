@@ -25,8 +25,10 @@ from email.utils import format_datetime
 from typing import Any
 
 from core.db.engine import is_postgres, tenant_tx
+from core.links import absolute
 from core.runtime import Runtime
 from core.settings import MailSettings
+from core.timefmt import shanghai
 from daemon.notify import sql
 
 log = logging.getLogger(__name__)
@@ -242,10 +244,10 @@ async def send_email(
     em["Subject"] = str(msg.get("title", ""))
     domain = mail.sender.rpartition("@")[2] or "localhost"
     em["Message-ID"] = message_id(tenant_id, row["outbox_id"], domain)
-    em["Date"] = format_datetime(now)
+    em["Date"] = format_datetime(shanghai(now))
     body = str(msg.get("body") or "")
     if msg.get("link"):
-        body += f"\n\n{base_url}{msg['link']}"
+        body += f"\n\n{absolute(base_url, str(msg['link']))}"
     em.set_content(body)
 
     def _send() -> None:

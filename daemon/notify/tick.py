@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from core import links
 from core.db.engine import is_postgres, tenant_tx
 from core.domain.workcalendar import WorkCalendar
 from core.settings import TIMEZONE
@@ -115,7 +116,6 @@ class _Run:
     cal: WorkCalendar
     policy: Policy
     audiences: Audiences
-    base_link: str = "/cases/"
     collect_digest: bool = False
     pending: list[Candidate] = field(default_factory=list)
     result: TickResult = field(default_factory=lambda: TickResult(0))
@@ -406,7 +406,7 @@ async def _insert_outbox(run: _Run, items: list[tuple[int, Candidate]]) -> None:
         title, body = rules.message_for(
             c.stage.kind, c.receipt_code, c.due, run.cal, late=c.stage.trigger < run.today
         )
-        link = f"{run.base_link}{c.case_id}" if c.case_id else None
+        link = links.case_url(c.case_id) if c.case_id else None
         payload = json.dumps({"title": title, "body": body, "link": link}, ensure_ascii=False)
         for uid in c.recipients:
             rows.append((f"reminder:{rid}:{uid}", uid, payload))
@@ -484,7 +484,7 @@ async def _digests(run: _Run) -> None:
             {
                 "title": f"每日待办汇总（{run.today.isoformat()}）：{summary}",
                 "body": "\n".join(lines) + more,
-                "link": "/inbox",
+                "link": links.INBOX,
             },
             ensure_ascii=False,
         )

@@ -54,7 +54,7 @@ def test_unimported_year_is_provisional_weekends_only() -> None:
 
 
 def test_every_pack_defines_every_clock() -> None:
-    assert {"cn-2022", "zhejiang", "seed-practice"} <= set(available_packs())
+    assert {"cn-2022", "zhejiang", "grassroots-practice"} <= set(available_packs())
     for name in available_packs():
         pack = load_pack(name)
         assert set(REQUIRED_CLOCKS) <= set(pack.clocks), name
@@ -63,7 +63,7 @@ def test_every_pack_defines_every_clock() -> None:
     zj = load_pack("zhejiang")
     assert (zj.representative_limit(8), zj.representative_limit(20)) == (3, 5)
     assert CN.representative_limit(8) == 5
-    assert load_pack("seed-practice").clock("handle_assigned").days == 90
+    assert load_pack("grassroots-practice").clock("handle_assigned").days == 90
 
 
 def test_a_pack_file_can_be_added_without_code(tmp_path: Path) -> None:

@@ -1,0 +1,23 @@
+"""Every link the product writes for a person (inbox messages, e-mails, plugin channels)
+is built here, and the staff pages (``core.web.pages``) answer exactly these paths, so a
+link cannot drift from its page. Links are site-relative; :func:`absolute` prefixes
+``XINFANG_BASE_URL`` where a message leaves the site (e-mail, SMS, iCal feeds)."""
+
+from __future__ import annotations
+
+INBOX = "/inbox"
+"""The staff member's own messages (daily digests point here)."""
+MY_ROTA = "/rota"
+"""The staff member's own reception-rota slots (rota notices point here)."""
+
+
+def case_url(case_id: int) -> str:
+    """The staff case page."""
+    return f"/cases/{int(case_id)}"
+
+
+def absolute(base_url: str, link: str) -> str:
+    """``link`` as a full URL on this site (left alone when it already is one)."""
+    if link.startswith(("http://", "https://")):
+        return link
+    return f"{base_url.rstrip('/')}/{link.lstrip('/')}"
