@@ -20,6 +20,7 @@ from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser
 from core.errors import InvalidInput
 from core.hookspecs import hookimpl
+from core.links import case_url
 from core.services import events
 
 NAME = "enterprise_logistics"
@@ -332,8 +333,10 @@ async def link_incident(tenant: Any, ctx: Any, case_id: int) -> dict[str, Any] |
                     "lead_case_id": lead,
                     "category": row["category"],
                     "size": len(members),
-                    "message": f"同一楼栋 {int(config['cluster_window_hours'])} 小时内"
+                    "title": "【集中投诉】同一楼栋多件投诉已合并为一个事件",
+                    "body": f"同一楼栋 {int(config['cluster_window_hours'])} 小时内"
                     f"已有 {len(members)} 件投诉，已合并为一个事件，请关注。",
+                    "link": case_url(lead),
                 },
             )
         return {**incident, "size": len(members)}

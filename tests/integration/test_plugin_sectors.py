@@ -10,6 +10,7 @@ import pytest
 from core.db.engine import tenant_tx
 from core.db.tables import Outbox
 from core.services import sector, tenants
+from daemon.notify.jobs import run_tick
 from tests.integration.test_plugin_platform import case_body
 
 pytestmark = pytest.mark.asyncio
@@ -119,6 +120,12 @@ async def test_five_complaints_from_one_building_in_a_day_become_one_incident(
             (Outbox.tenant_id == t.id) & (Outbox.kind == "incident.detected")
         )
     assert [a["recipient_id"] for a in alerts] == [t.users["leader"]["id"]]
+    # Delivered, the leader's message says what happened and opens the lead case's page.
+    await run_tick(rt, tenants=[t.id])
+    inbox = await client.get("/api/v1/inbox", headers=t.headers("leader"))
+    (msg,) = [m for m in inbox.json()["items"] if m["kind"] == "incident.detected"]
+    assert msg["title"].startswith("【集中投诉】") and "5 件投诉" in msg["body"]
+    assert msg["link"] == f"/cases/{ids[0]}"
 
 
 async def test_billing_dispute_carries_amount_and_period(client: Any, make_tenant: Any) -> None:
