@@ -42,7 +42,7 @@ class Runtime:
         settings = settings or load_settings()
         return cls(
             settings=settings,
-            keys=Keys.from_secret(settings.secret_key),
+            keys=Keys.from_secrets(settings.secret_key, settings.previous_secret_keys),
             clock=clock or Clock(),
             plugins=PluginHost.discover(),
         )

@@ -150,6 +150,19 @@ class Keys:
         _, key_index = self._open(token, context)
         return key_index > 0
 
+    def decrypt_for_rotation(self, token: str, *, context: str) -> tuple[str, bool]:
+        """``(plaintext, stale)``: ``stale`` when only a previous key opens the token.
+
+        One decryption for what ``decrypt`` + ``needs_reencrypt`` would need two for.
+        """
+        plaintext, key_index = self._open(token, context)
+        return plaintext, key_index > 0
+
+    @property
+    def previous_count(self) -> int:
+        """How many previous keys are still accepted."""
+        return len(self._previous)
+
     def _open(self, token: str, context: str) -> tuple[str, int]:
         raw = _decode_token(token)
         nonce, sealed = raw[:_NONCE_BYTES], raw[_NONCE_BYTES:]

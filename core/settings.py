@@ -97,6 +97,9 @@ class Settings:
     log_level: str = "INFO"
     session_max_age: int = 8 * 3600
     """Seconds a staff login lasts."""
+    previous_secret_keys: tuple[str, ...] = ()
+    """Former secret keys, still accepted for decryption and lookups while
+    ``xinfang keys rotate`` moves the data to ``secret_key`` (docs/security.md, "Keys")."""
 
     @property
     def embedded_redis(self) -> bool:
@@ -125,6 +128,19 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         raise SystemExit(
             "XINFANG_SECRET_KEY 至少需要 32 个字符（建议用 `openssl rand -base64 48` 生成）。"
         )
+    # Secrets are base64/URL-safe text, so a comma cannot be part of one.
+    previous = tuple(
+        dict.fromkeys(
+            p.strip()
+            for p in env.get("XINFANG_PREVIOUS_SECRET_KEYS", "").split(",")
+            if p.strip() and p.strip() != secret
+        )
+    )
+    if any(len(p) < 32 for p in previous):
+        raise SystemExit(
+            "XINFANG_PREVIOUS_SECRET_KEYS 中的每个旧密钥都至少需要 32 个字符"
+            "（多个旧密钥用英文逗号分隔）。"
+        )
     db_url = env.get("DATABASE_URL") or f"sqlite:///{data_dir / 'xinfang.sqlite'}"
     if db_url.startswith("postgres://"):
         db_url = "postgresql://" + db_url[len("postgres://") :]
@@ -140,6 +156,7 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
     return Settings(
         data_dir=data_dir,
         secret_key=secret,
+        previous_secret_keys=previous,
         database=DatabaseSettings(
             url=db_url,
             admin_url=env.get("DATABASE_ADMIN_URL") or None,

@@ -106,6 +106,8 @@ class Visitor(Table, tablename="visitor"):
     phone_masked = Varchar(length=32, default="")
     address_enc = Text(null=True, default=None)
     address_masked = Varchar(length=200, default="")
+    email_enc = Text(null=True, default=None)
+    """Contact email given through Open311; nothing shows it yet, so no masked form."""
     gender = Varchar(length=8, default="")
     flags = JSONB(default={})
     created_at = Timestamptz()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db.engine import global_tx, tenant_tx
-from core.db.tables import PetitionCase, StaffUser, Tenant
+from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotAuthenticated
 from core.plugins import TenantInfo
@@ -241,12 +241,16 @@ async def submit(rt: Runtime, tenant: TenantInfo, fields: dict[str, Any]) -> dic
     )
     case = await cases.register_case(rt, actor, tenant, data)
     extra: dict[str, Any] = {}
-    if email:
-        extra["email_enc"] = rt.keys.encrypt(email, context="visitor.email")
     for key in ("lat", "long", "device_id"):
         if fields.get(key):
             extra[key] = str(fields[key])[:64]
     async with tenant_tx(tenant.id):
+        if email:
+            # On the visitor, not in the append-only event log: a key rotation must be
+            # able to re-encrypt it (docs/security.md, "Keys").
+            await Visitor.update(
+                {Visitor.email_enc: rt.keys.encrypt(email, context="visitor.email")}
+            ).where((Visitor.tenant_id == tenant.id) & (Visitor.id == case["visitor"]["id"]))
         await events.record_event(
             tenant.id,
             case["id"],

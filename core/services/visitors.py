@@ -86,22 +86,43 @@ class SealedPerson:
         self.phone_masked = identity.mask_phone(self.phone) if self.phone else ""
         self.address_masked = identity.mask_address(self.address) if self.address else ""
         self.gender = identity.gender_from_id(self.id_number) if self.id_number else ""
+        # Stored rows may still be indexed under a previous key while a rotation runs.
+        self.name_lookup = keys.blind_index_candidates(
+            identity.normalize_for_lookup("name", self.name), purpose="name"
+        )
+        self.id_number_lookup = (
+            keys.blind_index_candidates(
+                identity.normalize_for_lookup("id_number", self.id_number), purpose="id_number"
+            )
+            if self.id_number
+            else ()
+        )
+        self.phone_lookup = (
+            keys.blind_index_candidates(
+                identity.normalize_for_lookup("phone", self.phone), purpose="phone"
+            )
+            if self.phone
+            else ()
+        )
 
 
 async def find_existing(tenant_id: int, person: SealedPerson) -> dict[str, Any] | None:
     """Same person: same ID number, else same name and phone (only when no ID is given)."""
     query = Visitor.select(*LIST_COLUMNS).where(Visitor.tenant_id == tenant_id)
-    if person.id_number_hash:
+    if person.id_number_lookup:
         return (
-            await query.where(Visitor.id_number_hash == person.id_number_hash)
+            await query.where(Visitor.id_number_hash.is_in(list(person.id_number_lookup)))
+            .order_by(Visitor.id)
             .output(load_json=True)
             .first()
         )
-    if person.phone_hash:
+    if person.phone_lookup:
         return (
             await query.where(
-                (Visitor.name_hash == person.name_hash) & (Visitor.phone_hash == person.phone_hash)
+                Visitor.name_hash.is_in(list(person.name_lookup))
+                & Visitor.phone_hash.is_in(list(person.phone_lookup))
             )
+            .order_by(Visitor.id)
             .output(load_json=True)
             .first()
         )
@@ -183,20 +204,19 @@ async def list_visitors(
     phone: str | None = None,
 ) -> list[dict[str, Any]]:
     query = Visitor.select(*LIST_COLUMNS).where(Visitor.tenant_id == tenant_id)
+    # Candidates: rows not yet moved by `xinfang keys rotate` carry the previous key's hash.
     if id_number:
         norm = identity.normalize_id_number(id_number, today=rt.clock.today())
-        query = query.where(
-            Visitor.id_number_hash
-            == rt.keys.blind_index(
-                identity.normalize_for_lookup("id_number", norm), purpose="id_number"
-            )
+        hashes = rt.keys.blind_index_candidates(
+            identity.normalize_for_lookup("id_number", norm), purpose="id_number"
         )
+        query = query.where(Visitor.id_number_hash.is_in(list(hashes)))
     if phone:
         norm = identity.normalize_phone(phone)
-        query = query.where(
-            Visitor.phone_hash
-            == rt.keys.blind_index(identity.normalize_for_lookup("phone", norm), purpose="phone")
+        hashes = rt.keys.blind_index_candidates(
+            identity.normalize_for_lookup("phone", norm), purpose="phone"
         )
+        query = query.where(Visitor.phone_hash.is_in(list(hashes)))
     if after is not None:
         query = query.where(Visitor.id < after)
     async with tenant_tx(tenant_id, write=False):
