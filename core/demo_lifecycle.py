@@ -1,4 +1,7 @@
-"""Move the demo cases along the lifecycle so every list shows several states."""
+"""Move the demo cases along the lifecycle so every list shows several states.
+
+As a real office would, the written notice (告知) follows each decision to accept or
+transfer; the matter left 已登记 has none yet (nothing decided to tell)."""
 
 from __future__ import annotations
 
@@ -18,9 +21,14 @@ log = logging.getLogger(__name__)
 # Per case index within a tenant: the steps (action, role, fields) to take.
 PLANS: list[list[tuple[str, str, dict[str, Any]]]] = [
     [],  # stays 已登记
-    [("accept", "clerk", {}), ("start_handling", "clerk", {"handler": True})],
     [
         ("accept", "clerk", {}),
+        ("notify", "clerk", {"note": "受理告知书"}),
+        ("start_handling", "clerk", {"handler": True}),
+    ],
+    [
+        ("accept", "clerk", {}),
+        ("notify", "clerk", {"note": "受理告知书"}),
         ("start_handling", "clerk", {"handler": True}),
         ("report", "handler", {"note": "已现场核实并处理，信访人表示认可。"}),
         (
@@ -31,6 +39,8 @@ PLANS: list[list[tuple[str, str, dict[str, Any]]]] = [
     ],
 ]
 TRANSFERS = {"petition-bureau": "north-heating"}
+# How the notice reaches a petitioner who came by this channel.
+NOTICE_BY_CHANNEL = {"visit": "in_person", "letter": "post", "phone": "sms", "online": "online"}
 
 
 async def _principals(rt: Runtime, tenant_id: int, slug: str) -> dict[str, Principal]:
@@ -61,13 +71,20 @@ async def advance(rt: Runtime, tenant_id: int, slug: str) -> None:
         steps = list(PLANS[index % len(PLANS)])
         if index == 1 and slug in TRANSFERS:
             steps = [
-                ("transfer", "clerk", {"to_tenant": TRANSFERS[slug], "note": "属供热企业职责"})
+                ("transfer", "clerk", {"to_tenant": TRANSFERS[slug], "note": "属供热企业职责"}),
+                ("notify", "clerk", {"note": "转送告知书"}),
             ]
         for action, role, fields in steps:
             data = dict(fields)
             if data.pop("handler", False):
                 data["handler_id"] = people["handler"].user_id
             try:
+                if action == "notify":
+                    notice = lifecycle.Notice(
+                        NOTICE_BY_CHANNEL[case["channel"]], rt.clock.today(), data["note"]
+                    )
+                    await lifecycle.record_notice(rt, people[role], case["id"], notice)
+                    continue
                 await lifecycle.perform(rt, people[role], case["id"], action, ActionIn(**data))
             except DomainError as exc:
                 # A sector rule may require a step the demo does not take; keep the state.

@@ -139,6 +139,13 @@ REDIRECT_CHANNEL_ZH = {
     "administrative_litigation": "行政诉讼",
     "other": "其他法定途径",
 }
+NoticeChannel = Literal["in_person", "post", "sms", "online"]
+NOTICE_CHANNEL_ZH = {
+    "in_person": "当面送达",
+    "post": "邮寄送达",
+    "sms": "短信告知",
+    "online": "网上告知（信访信息系统）",
+}
 Opinion = Literal["support", "explain", "not_support"]
 OPINION_ZH = {"support": "支持", "explain": "解释说明", "not_support": "不支持"}
 
@@ -168,3 +175,14 @@ class ActionIn(Strict):
     """回访: the petitioner's satisfaction with the outcome."""
     version: int | None = None
     """Optimistic concurrency: the case version the clerk saw; stale → 409."""
+
+
+class NoticeIn(Strict):
+    """书面告知: the written notice of acceptance / non-acceptance / transfer, as given."""
+
+    channel: NoticeChannel
+    """in_person 当面送达, post 邮寄, sms 短信, online 网上."""
+    given_on: date
+    """The day the notice was given (not in the future, not before receipt)."""
+    note: LongText = ""
+    version: int | None = None

@@ -59,6 +59,15 @@ ACTIONS: dict[str, Action] = {
         _a("transfer", "转送", {"registered", "accepted"}, "transferring", REGISTRARS),
         _a("accept_transfer", "接收转送", {"transferring"}, "accepted", REGISTRARS),
         _a("object_transfer", "对转送提出异议（退回）", {"transferring"}, None, REGISTRARS),
+        # 书面告知: reports a decision (受理、不予受理、转送), so none before one is made;
+        # late notices stay possible in every later state until the file is archived.
+        _a(
+            "notify",
+            "书面告知信访人",
+            set(STATUS_ZH) - {"registered", "archived"},
+            None,
+            REGISTRARS,
+        ),
         _a("assign", "立案交办", {"accepted"}, "assignment_pending", {"clerk", "supervisor"}),
         _a("approve_assignment", "批准交办", {"assignment_pending"}, "in_progress", {"leader"}),
         _a("reject_assignment", "不批准交办", {"assignment_pending"}, "accepted", {"leader"}),

@@ -38,6 +38,10 @@ class ClockRule:
     title_zh: str
     basis: str = ""
     """Where the number comes from (article), shown in explanations."""
+    petitioner: bool = False
+    """The window belongs to the petitioner (review, re-review, retrial requests): it is
+    shown, but nobody on the staff has to act before it runs out, so it is never
+    reminded, chased or escalated."""
 
     @property
     def mode_zh(self) -> str:
@@ -87,6 +91,11 @@ class RulePack:
     def extension_max_days(self) -> int:
         return self.clocks["extension"].days
 
+    @property
+    def petitioner_windows(self) -> frozenset[str]:
+        """Names of the clocks that belong to the petitioner (never staff reminders)."""
+        return frozenset(name for name, rule in self.clocks.items() if rule.petitioner)
+
 
 def _err(source: str, key: str, why: str) -> InvalidInput:
     return InvalidInput("invalid_rule_pack", f"规则包 {source}：{key} {why}", field=key)
@@ -114,12 +123,16 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
         mode = spec.get("mode")
         if mode not in MODE_ZH:
             raise _err(source, f"{where}.mode", "只能是 calendar、working 或 months。")
+        petitioner = spec.get("petitioner", False)
+        if not isinstance(petitioner, bool):
+            raise _err(source, f"{where}.petitioner", "只能是 true 或 false。")
         clocks[name] = ClockRule(
             name=name,
             days=_int(spec, "days", source, 0),
             mode=mode,
             title_zh=str(spec.get("title_zh") or name),
             basis=str(spec.get("basis") or ""),
+            petitioner=petitioner,
         )
     missing = [c for c in REQUIRED_CLOCKS if c not in clocks]
     if missing:

@@ -132,13 +132,19 @@ async def _store(
     )
 
 
+RUNNING = ("open", "paused")
+"""Clock states still to be met: ``open`` runs (the tick reminds it), ``paused`` is stopped
+by a hearing or appraisal until resumed, then superseded by a recount."""
+
+
 async def open_clocks(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
+    """The case's clocks still to be met, running or paused."""
     return list(
         await CaseDeadline.select(*COLUMNS)
         .where(
             (CaseDeadline.tenant_id == tenant_id)
             & (CaseDeadline.case_id == case_id)
-            & (CaseDeadline.state == "open")
+            & CaseDeadline.state.is_in(list(RUNNING))
         )
         .order_by(CaseDeadline.id)
         .output(load_json=True)
@@ -152,21 +158,42 @@ async def settle(
     *,
     now: datetime,
     state: str = "met",
-) -> None:
-    """Mark the case's open ``clocks`` (``None``: all of them) met, cancelled or
-    superseded."""
+    met_at: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Mark the case's running or paused ``clocks`` (``None``: all of them) met,
+    cancelled or superseded; ``met_at`` when it happened earlier than ``now`` (a notice
+    recorded the day after it was given). Returns the rows settled (id, clock, due)."""
     if clocks is not None and not clocks:
-        return
+        return []
     where = (
         (CaseDeadline.tenant_id == tenant_id)
         & (CaseDeadline.case_id == case_id)
-        & (CaseDeadline.state == "open")
+        & CaseDeadline.state.is_in(list(RUNNING))
     )
     if clocks is not None:
         where = where & CaseDeadline.clock.is_in(list(clocks))
-    await CaseDeadline.update(
-        {CaseDeadline.state: state, CaseDeadline.met_at: now, CaseDeadline.updated_at: now}
-    ).where(where)
+    return list(
+        await CaseDeadline.update(
+            {
+                CaseDeadline.state: state,
+                CaseDeadline.met_at: met_at or now,
+                CaseDeadline.updated_at: now,
+            }
+        )
+        .where(where)
+        .returning(CaseDeadline.id, CaseDeadline.clock, CaseDeadline.due)
+    )
+
+
+async def pause(tenant_id: int, case_id: int, clocks: Sequence[str], *, now: datetime) -> None:
+    """Stop the case's running ``clocks`` (hearing, appraisal): the tick reminds only
+    ``open`` clocks; resuming supersedes each with a recount that excludes the pause."""
+    await CaseDeadline.update({CaseDeadline.state: "paused", CaseDeadline.updated_at: now}).where(
+        (CaseDeadline.tenant_id == tenant_id)
+        & (CaseDeadline.case_id == case_id)
+        & (CaseDeadline.state == "open")
+        & CaseDeadline.clock.is_in(list(clocks))
+    )
 
 
 async def recompute(

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import date, datetime
+from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 import msgspec
@@ -30,7 +31,7 @@ from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.plugins import TenantInfo
 from core.principal import Principal
 from core.runtime import Runtime
-from core.schemas import OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
+from core.schemas import NOTICE_CHANNEL_ZH, OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
 from core.services import deadlines, events, sector
 from core.services.cases import get_case, new_receipt_code
 from core.services.tenants import get_tenant
@@ -160,8 +161,21 @@ def _today(rt: Runtime) -> date:
 
 
 async def perform(
-    rt: Runtime, actor: Principal, case_id: int, action: str, data: ActionIn
+    rt: Runtime,
+    actor: Principal,
+    case_id: int,
+    action: str,
+    data: ActionIn,
+    *,
+    notice: Notice | None = None,
 ) -> dict[str, Any]:
+    """One handling step, all of it in one transaction (joins the caller's, if any)."""
+    if action == "notify" and notice is None:
+        raise InvalidInput(
+            "notice_required",
+            "登记书面告知请填写告知方式（channel）和告知日期（given_on）。",
+            field="channel",
+        )
     tenant = await get_tenant(rt, actor.tenant_id)
     now = rt.clock.now()
     async with tenant_tx(actor.tenant_id):
@@ -174,8 +188,9 @@ async def perform(
                 current_version=case["version"],
             )
         step = lifecycle.plan(case["status"], action, actor.roles)
-        await sector.before_transition(rt, tenant, case, action, _payload(data))
-        ctx = _Ctx(rt, actor, tenant, case, data, now, step.to_status)
+        payload = _payload(data) if notice is None else notice.payload()
+        await sector.before_transition(rt, tenant, case, action, payload)
+        ctx = _Ctx(rt, actor, tenant, case, data, now, step.to_status, notice)
         handler = _HANDLERS[action]
         event_data = await handler(ctx)
         await ctx.save()
@@ -209,8 +224,10 @@ class _Ctx:
         data: ActionIn,
         now: datetime,
         to_status: str,
+        notice: Notice | None = None,
     ) -> None:
         self.rt = rt
+        self.notice = notice
         self.actor = actor
         self.tenant = tenant
         self.case = case
@@ -272,11 +289,51 @@ class _Ctx:
         return "handle"
 
 
+@dataclass(frozen=True)
+class Notice:
+    """书面告知 as given: how, on which day, and (when printed) which document."""
+
+    channel: str
+    given_on: date
+    note: str = ""
+    document: dict[str, Any] | None = None
+    """The issued document (e.g. ``{"code": ..., "id": ...}``) when a printed notice."""
+
+    def payload(self) -> dict[str, Any]:
+        return {
+            "channel": self.channel,
+            "given_on": self.given_on.isoformat(),
+            "note": self.note,
+            "document": self.document,
+        }
+
+
+async def record_notice(
+    rt: Runtime,
+    actor: Principal,
+    case_id: int,
+    notice: Notice,
+    *,
+    version: int | None = None,
+) -> dict[str, Any]:
+    """Record that the written notice (告知) was given — in person, by post, SMS or
+    online, on ``given_on`` — as a ``notify`` event, and meet the ``notify`` clock.
+
+    Issuing a printed notice calls this with ``document`` set, inside its own
+    transaction (``tenant_tx`` nests), so the document and the met clock commit
+    together."""
+    return await perform(rt, actor, case_id, "notify", ActionIn(version=version), notice=notice)
+
+
 # ---- the steps ------------------------------------------------------------------------
 
 
+# The notice clock (告知, 15 days) is met only by ``notify`` — a notice actually given —
+# never by the decision it reports (accept, not_accept, transfer).
+
+
 async def _accept(c: _Ctx) -> dict[str, Any]:
-    await c.settle("accept", "notify")
+    await c.settle("accept")
     clock = await c.start(c.handle_clock())
     return {"note": c.data.note, "deadline": clock}
 
@@ -284,13 +341,62 @@ async def _accept(c: _Ctx) -> dict[str, Any]:
 async def _not_accept(c: _Ctx) -> dict[str, Any]:
     channel = _required(c.data.channel, "channel", "应当告知的途径（诉讼、仲裁、行政复议等）")
     reason = _required(c.data.reason, "reason", "不予受理的理由")
-    await c.settle("accept", "notify")
+    await c.settle("accept")
     c.values[PetitionCase.opinion_at] = c.now
     notice = (
         f"您反映的事项属于应当通过{REDIRECT_CHANNEL_ZH[channel]}途径解决的事项，"
         f"本机关不予受理，请依法向有关机关提出。理由：{reason}"
     )
     return {"channel": channel, "reason": reason, "notice": notice}
+
+
+async def _notify(c: _Ctx) -> dict[str, Any]:
+    n = c.notice
+    assert n is not None  # perform() refuses "notify" without one
+    if n.channel not in NOTICE_CHANNEL_ZH:
+        raise InvalidInput(
+            "invalid_choice",
+            f"告知方式只能是：{'、'.join(f'{k}（{v}）' for k, v in NOTICE_CHANNEL_ZH.items())}。",
+            field="channel",
+        )
+    received = c.case["received_at"].astimezone(TIMEZONE).date()
+    if n.given_on > _today(c.rt):
+        raise InvalidInput(
+            "notice_in_future", "告知日期不能晚于今天：请在实际告知后登记。", field="given_on"
+        )
+    if n.given_on < received:
+        raise InvalidInput(
+            "notice_before_receipt",
+            f"告知日期不能早于收到信访事项的日期（{received.isoformat()}）。",
+            field="given_on",
+        )
+    met_at = c.now
+    if n.given_on < _today(c.rt):
+        met_at = datetime.combine(n.given_on, time.min, tzinfo=TIMEZONE)
+    settled = await deadlines.settle(c.tid, c.cid, ["notify"], now=c.now, met_at=met_at)
+    if not settled:
+        given = await _earlier_notice(c)
+        if given is not None:
+            raise Conflict(
+                "notice_already_given",
+                f"已于 {given['given_on']} 以“{given['channel_zh']}”方式告知信访人，无需重复登记。",
+                field="action",
+            )
+        raise Conflict("no_notice_due", "该事项没有待书面告知的期限。", field="action")
+    due = settled[0]["due"]
+    return {
+        **n.payload(),
+        "channel_zh": NOTICE_CHANNEL_ZH[n.channel],
+        "due": due.isoformat(),
+        "late": n.given_on > due,
+    }
+
+
+async def _earlier_notice(c: _Ctx) -> dict[str, Any] | None:
+    for e in reversed(await events.events_of(c.tid, c.cid)):
+        if e["kind"] == "notify":
+            return dict(e["data"])
+    return None
 
 
 async def _transfer(c: _Ctx) -> dict[str, Any]:
@@ -301,7 +407,7 @@ async def _transfer(c: _Ctx) -> dict[str, Any]:
             "请选择转送的部门（to_department_id）或机构（to_tenant），二选一。",
             field="to_department_id",
         )
-    await c.settle("accept", "notify")
+    await c.settle("accept")
     c.flags["transfer_return_status"] = c.case["status"]
     if d.to_department_id is not None:
         await _check_department(c.tid, d.to_department_id, "to_department_id")
@@ -380,6 +486,9 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
         d = await deadlines.start_clock(
             c.rt, receiver, their_case, "objection", _today(c.rt), now=c.now
         )
+        # The receiving unit decides and tells the visitor itself (Art 23), 15 days from
+        # receiving the transfer; a returned transfer cancels it.
+        await deadlines.start_clock(c.rt, receiver, their_case, "notify", _today(c.rt), now=c.now)
         await CaseTransfer.insert(
             CaseTransfer(
                 tenant_id=receiver.id,
@@ -496,6 +605,7 @@ async def _object_transfer(c: _Ctx) -> dict[str, Any]:
     ).where((CaseTransfer.tenant_id == c.tid) & (CaseTransfer.id == tr["id"]))
     if tr["direction"] == "in":
         c.to_status = "returned"
+        await c.settle("notify", state="cancelled")  # the sender tells the visitor again
         await _tell_sender(c, tr, "objected", None, {"reason": reason})
     else:
         c.to_status = c.flags.pop("transfer_return_status", "registered")
@@ -622,7 +732,17 @@ async def _coordinate(c: _Ctx) -> dict[str, Any]:
     }
 
 
+def _not_paused(c: _Ctx) -> None:
+    if c.flags.get("paused"):
+        raise Conflict(
+            "paused",
+            "计时中止期间不能延期：中止的时间本就不计入期限，请先恢复计时。",
+            field="action",
+        )
+
+
 async def _request_extension(c: _Ctx) -> dict[str, Any]:
+    _not_paused(c)
     pack = deadlines.pack_for(c.rt, c.tenant)
     days = _required(c.data.days, "days", "延长天数")
     reason = _required(c.data.reason, "reason", "延期理由（将告知信访人）")
@@ -651,6 +771,7 @@ async def _request_extension(c: _Ctx) -> dict[str, Any]:
 
 async def _approve_extension(c: _Ctx) -> dict[str, Any]:
     await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    _not_paused(c)
     req = c.flags.pop("extension_request", None)
     if not req:
         raise Conflict("no_extension_request", "没有待批准的延期申请。", field="action")
@@ -693,6 +814,7 @@ async def _close_with_opinion(c: _Ctx) -> dict[str, Any]:
     opinion = _required(c.data.opinion, "opinion", "处理意见（支持/解释说明/不支持）")
     text = _required(c.data.opinion_text, "opinion_text", "处理意见书内容")
     await c.settle(*DECISION_CLOCKS)
+    c.flags.pop("paused", None)  # the decision ends a hearing/appraisal pause
     c.values.update(
         {
             PetitionCase.opinion: opinion,
@@ -808,6 +930,7 @@ async def _pause(c: _Ctx) -> dict[str, Any]:
         raise Conflict("already_paused", "计时已中止，请先恢复。", field="action")
     since = c.data.on or _today(c.rt)
     c.flags["paused"] = {"kind": kind, "since": since.isoformat(), "reason": c.data.reason}
+    await deadlines.pause(c.tid, c.cid, DECISION_CLOCKS, now=c.now)
     return {"kind": kind, "since": since.isoformat(), "reason": c.data.reason}
 
 
@@ -860,6 +983,13 @@ async def _recuse(c: _Ctx) -> dict[str, Any]:
 async def _archive(c: _Ctx) -> dict[str, Any]:
     if c.flags.get("paused"):
         raise Conflict("paused", "计时中止中的事项不能归档。", field="action")
+    if any(r["clock"] == "notify" for r in await deadlines.open_clocks(c.tid, c.cid)):
+        # Archiving would cancel the clock and hide a notice the law requires.
+        raise Conflict(
+            "notice_not_given",
+            "尚未登记对信访人的书面告知：请先登记告知（方式与日期）再归档。",
+            field="action",
+        )
     when = c.case["closed_at"] or c.case["opinion_at"] or c.now
     year = when.astimezone(TIMEZONE).year
     visitor_id = c.case["visitor_id"]
@@ -918,6 +1048,7 @@ _HANDLERS: dict[str, Any] = {
     "resume_clock": _resume,
     "recuse": _recuse,
     "archive": _archive,
+    "notify": _notify,
 }
 assert set(_HANDLERS) == set(lifecycle.ACTIONS), set(lifecycle.ACTIONS) ^ set(_HANDLERS)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ from core.db.tables import ApiToken, Department, StaffUser
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.principal import ROLES, Principal
 from core.runtime import Runtime
+from core.security import Keys
 from core.services.tenants import get_tenant_by_slug
 from core.services.visibility import staff_refs
 
@@ -133,17 +135,26 @@ async def get_user(rt: Runtime, tenant_id: int, user_id: int) -> dict[str, Any]:
     return user_out(row)
 
 
-def _principal(rt: Runtime, tenant_slug: str, row: dict[str, Any]) -> Principal:
+def principal_from_row(keys: Keys, tenant_slug: str, row: Mapping[str, Any]) -> Principal:
+    """A staff row as the Principal the web builds for it — also for the daemon, which
+    must judge what a recipient may hear about exactly as the case page does."""
+    roles = row["roles"]
+    if isinstance(roles, str):  # raw SQL rows carry JSON text
+        roles = json.loads(roles)
     return Principal(
         tenant_id=row["tenant_id"],
         tenant_slug=tenant_slug,
         user_id=row["id"],
         username=row["username"],
         display_name=row["display_name"],
-        roles=frozenset(row["roles"] or []),
+        roles=frozenset(roles or []),
         department_id=row["department_id"],
-        refs=staff_refs(rt.keys, row["username"], row["title"]),
+        refs=staff_refs(keys, row["username"], row["title"] or ""),
     )
+
+
+def _principal(rt: Runtime, tenant_slug: str, row: dict[str, Any]) -> Principal:
+    return principal_from_row(rt.keys, tenant_slug, row)
 
 
 async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> Principal:

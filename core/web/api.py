@@ -12,7 +12,16 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from core.domain.deadlines import parse_pause
 from core.principal import Principal
 from core.runtime import Runtime
-from core.schemas import ActionIn, CaseIn, DepartmentIn, SessionIn, TokenIn, UserIn, VisitorIn
+from core.schemas import (
+    ActionIn,
+    CaseIn,
+    DepartmentIn,
+    NoticeIn,
+    SessionIn,
+    TokenIn,
+    UserIn,
+    VisitorIn,
+)
 from core.services import (
     cases,
     deadlines,
@@ -189,6 +198,15 @@ class CaseController(Controller):
         """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
         rt, p = _ctx(request)
         return await lifecycle.perform(rt, p, case_id, action, data)
+
+    @post("/{case_id:int}/actions/notify", status_code=HTTP_200_OK)
+    async def notify(
+        self, request: Req, case_id: FromPath[int], data: JSONBody[NoticeIn]
+    ) -> dict[str, Any]:
+        """书面告知: record the notice as given (channel, date); meets the 15-day clock."""
+        rt, p = _ctx(request)
+        notice = lifecycle.Notice(data.channel, data.given_on, data.note)
+        return await lifecycle.record_notice(rt, p, case_id, notice, version=data.version)
 
     @get("/{case_id:int}/deadlines")
     async def case_deadlines(self, request: Req, case_id: FromPath[int]) -> list[dict[str, Any]]:

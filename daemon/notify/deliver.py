@@ -10,6 +10,10 @@ channels, mark the outbox rows sent. All of it commits together or not at all.
 Phase 2, per delivery row: lock it, send, mark it sent in the same transaction. A worker
 killed after the send and before the commit sends it again (outside systems cannot take
 part in our transaction); emails carry a stable Message-ID for that case.
+
+Both phases first ask whether the recipient may see the cases the message is about
+(:mod:`daemon.notify.privacy`, the case page's rule, evaluated now): a message about a
+检举控告 never reaches the accused — no inbox message, no e-mail, no SMS.
 """
 
 from __future__ import annotations
@@ -27,9 +31,11 @@ from typing import Any
 from core.db.engine import is_postgres, tenant_tx
 from core.links import absolute
 from core.runtime import Runtime
+from core.security import Keys
 from core.settings import MailSettings
 from core.timefmt import shanghai
 from daemon.notify import sql
+from daemon.notify.privacy import CaseSecrecy, cases_of, principal_of
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +75,7 @@ async def deliver_tenant(
 ) -> DeliverResult:
     result = DeliverResult()
     channels = external_channels(rt, tenant_settings)
-    while await _phase_one(tenant_id, now, channels, result):
+    while await _phase_one(rt.keys, tenant_id, now, channels, result):
         pass
     if channels:
         await _phase_two(rt, tenant_id, now, result)
@@ -77,7 +83,7 @@ async def deliver_tenant(
 
 
 async def _phase_one(
-    tenant_id: int, now: datetime, channels: list[str], result: DeliverResult
+    keys: Keys, tenant_id: int, now: datetime, channels: list[str], result: DeliverResult
 ) -> bool:
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
     async with tenant_tx(tenant_id):
@@ -91,6 +97,8 @@ async def _phase_one(
         if not rows:
             return False
         users = await _users(tenant_id, {r["recipient_id"] for r in rows if r["recipient_id"]})
+        secrecy = CaseSecrecy()
+        await secrecy.load(principal_of(keys, u["slug"], u) for u in users.values())
         inbox: list[tuple[Any, ...]] = []
         deliveries: list[tuple[Any, ...]] = []
         for r in rows:
@@ -98,6 +106,8 @@ async def _phase_one(
             if uid not in users:
                 continue  # no such (active) user: nothing to deliver, the row is done
             p = _load(r["payload"])
+            if secrecy.hides(uid, cases_of(p)):
+                continue  # about a case hidden from them: never delivered, the row is done
             title = str(p.get("title") or r["kind"])[:200]
             link = p.get("link")
             inbox.append(
@@ -154,8 +164,10 @@ async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:
         return {}
     marks = ", ".join(f"${i + 2}" for i in range(len(ids)))
     rows = await sql.fetch(
-        "SELECT id, display_name, email FROM staff_user"
-        f" WHERE tenant_id = $1 AND active AND id IN ({marks})",
+        "SELECT u.id, u.tenant_id, u.username, u.title, u.display_name, u.email, u.roles,"
+        " u.department_id, t.slug"
+        " FROM staff_user u JOIN tenant t ON t.id = u.tenant_id"
+        f" WHERE u.tenant_id = $1 AND u.active AND u.id IN ({marks})",
         tenant_id,
         *sorted(ids),
     )
@@ -164,14 +176,18 @@ async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:
 
 async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: DeliverResult) -> None:
     tenant: Any = None
+    secrecy = CaseSecrecy()
     lock = " FOR UPDATE OF d SKIP LOCKED" if is_postgres() else ""
     while True:
         async with tenant_tx(tenant_id):
             rows = await sql.fetch(
                 "SELECT d.id, d.outbox_id, d.channel, d.user_id, d.attempts, o.kind, o.payload,"
-                " u.display_name, u.email FROM notify_delivery d"
+                " u.id AS uid, u.tenant_id, u.username, u.title, u.display_name, u.email, u.roles,"
+                " u.department_id,"
+                " t.slug FROM notify_delivery d"
                 " JOIN outbox o ON o.id = d.outbox_id AND o.tenant_id = d.tenant_id"
                 " JOIN staff_user u ON u.id = d.user_id AND u.tenant_id = d.tenant_id"
+                " JOIN tenant t ON t.id = d.tenant_id"
                 " WHERE d.tenant_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2"
                 f" ORDER BY d.id LIMIT 1{lock}",
                 tenant_id,
@@ -182,6 +198,17 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
             r = rows[0]
             message = _load(r["payload"])
             message.setdefault("title", r["kind"])
+            # Re-asked at send time: retries can come hours later, the accused set may
+            # have grown meanwhile.
+            await secrecy.load([principal_of(rt.keys, r["slug"], {**r, "id": r["uid"]})])
+            if secrecy.hides(r["user_id"], cases_of(message)):
+                await sql.execute(
+                    "UPDATE notify_delivery SET state = 'skipped', last_error = 'hidden',"
+                    " sent_at = $2 WHERE id = $1",
+                    r["id"],
+                    now,
+                )
+                continue
             try:
                 if r["channel"] == "email":
                     await send_email(

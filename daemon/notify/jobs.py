@@ -13,7 +13,9 @@ from typing import Any
 
 from core.db.tables import Tenant
 from core.runtime import Runtime
+from core.services import deadlines
 from core.services.calendar import load_calendar
+from core.services.tenants import get_tenant
 from daemon.notify.deliver import deliver_tenant
 from daemon.notify.tick import tick_tenant
 
@@ -36,7 +38,14 @@ async def run_tick(
     totals = {"tenants": 0, "scanned": 0, "reminders": 0, "notifications": 0, "digests": 0}
     for t in await active_tenants(tenants):
         try:
-            res = await tick_tenant(t["id"], t["settings"], cal, now)
+            res = await tick_tenant(
+                t["id"],
+                t["settings"],
+                cal,
+                now,
+                keys=rt.keys,
+                petitioner_windows=await _windows(rt, t["id"]),
+            )
         except Exception:  # one tenant's failure must not starve the others
             log.exception("tick failed for tenant %s", t["id"])
             continue
@@ -45,6 +54,12 @@ async def run_tick(
             totals[key] += getattr(res, key)
     totals["delivered"] = (await run_deliver(rt, tenants=tenants, now=now))["inbox"]
     return totals
+
+
+async def _windows(rt: Runtime, tenant_id: int) -> frozenset[str]:
+    """The clocks the tenant's rule pack and sector plugins mark as the petitioner's."""
+    pack = deadlines.pack_for(rt, await get_tenant(rt, tenant_id))
+    return pack.petitioner_windows
 
 
 async def run_deliver(

@@ -25,8 +25,6 @@ CLOCK_ZH = {
     "rereview_request": "复核申请",
     "rereview_decide": "复核决定",
 }
-NO_REMIND_CLOCKS = frozenset({"review_request", "rereview_request"})
-"""The visitor's own windows: nobody on the staff has to act before they run out."""
 
 STAGE_ZH = {
     "approaching": "即将到期",
@@ -103,9 +101,8 @@ def back_workdays(cal: WorkCalendar, d: date, n: int) -> date:
 def deadline_stages(
     clock: str, due: date, today: date, cal: WorkCalendar, policy: Policy
 ) -> list[Stage]:
-    """Stages of one open statutory clock reached by ``today``."""
-    if clock in NO_REMIND_CLOCKS:
-        return []
+    """Stages of one open statutory clock reached by ``today``. Windows that belong to
+    the petitioner (``ClockRule.petitioner``) never get here: the tick skips them."""
     candidates = [
         Stage(f"{clock}:approaching", 1, HANDLER, back_workdays(cal, due, policy.approach_days)),
         Stage(f"{clock}:due_today", 2, HANDLER, due),

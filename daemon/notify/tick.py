@@ -12,6 +12,10 @@ Per tenant, in one ``tenant_tx`` (row-level security allows no other way):
    case, kind, due date); only the rows this tick created get outbox rows, in the same
    transaction, keyed ``reminder:<id>:<recipient>``. A crash anywhere rolls all of it
    back; the next tick derives the same set again. Nothing is lost or doubled.
+
+Only ``open`` clocks are reminded (a ``paused`` one waits for its recount), never the
+windows the rule pack marks as the petitioner's own, and never to a recipient the case
+is hidden from (:mod:`daemon.notify.privacy`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from __future__ import annotations
 import json
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -27,8 +31,11 @@ from typing import Any
 from core import links
 from core.db.engine import is_postgres, tenant_tx
 from core.domain.workcalendar import WorkCalendar
+from core.principal import Principal
+from core.security import Keys
 from core.settings import TIMEZONE
 from daemon.notify import rules, sql
+from daemon.notify.privacy import CaseSecrecy, principal_of
 from daemon.notify.rules import Policy, Stage
 
 log = logging.getLogger(__name__)
@@ -44,6 +51,7 @@ class Staff:
     id: int
     roles: frozenset[str]
     department_id: int | None
+    who: Principal
 
 
 class Audiences:
@@ -68,6 +76,9 @@ class Audiences:
             if found:
                 return found
         return self._with("clerk")
+
+    def principals(self, ids: Iterable[int]) -> list[Principal]:
+        return [self.staff[i].who for i in ids if i in self.staff]
 
     def resolve(self, audience: str, user: int | None, dept: int | None) -> tuple[int, ...]:
         key = (audience, user, dept)
@@ -116,10 +127,13 @@ class _Run:
     cal: WorkCalendar
     policy: Policy
     audiences: Audiences
+    petitioner_windows: Collection[str] = ()
     collect_digest: bool = False
     pending: list[Candidate] = field(default_factory=list)
+    digest_pending: list[Candidate] = field(default_factory=list)
+    secrecy: CaseSecrecy = field(default_factory=CaseSecrecy)
     result: TickResult = field(default_factory=lambda: TickResult(0))
-    digest: dict[int, list[tuple[int, str]]] = field(default_factory=lambda: defaultdict(list))
+    digest: dict[int, list[tuple[int, str, int]]] = field(default_factory=lambda: defaultdict(list))
     digest_counts: dict[int, dict[str, int]] = field(
         default_factory=lambda: defaultdict(lambda: defaultdict(int))
     )
@@ -133,20 +147,21 @@ class _Run:
             self.digest_counts[uid][label] += 1
             items = self.digest[uid]
             if len(items) < DIGEST_ITEMS:
-                items.append((c.stage.level, f"{c.receipt_code} {c.subject}：{label}"))
+                items.append((c.stage.level, f"{c.receipt_code} {c.subject}：{label}", c.case_id))
 
 
-async def load_staff(tenant_id: int) -> list[Staff]:
+async def load_staff(keys: Keys, tenant_id: int) -> list[Staff]:
     rows = await sql.fetch(
-        "SELECT id, roles, department_id FROM staff_user WHERE tenant_id = $1 AND active",
+        "SELECT u.id, u.tenant_id, u.username, u.title, u.display_name, u.roles,"
+        " u.department_id, t.slug"
+        " FROM staff_user u JOIN tenant t ON t.id = u.tenant_id"
+        " WHERE u.tenant_id = $1 AND u.active",
         tenant_id,
     )
     out = []
     for r in rows:
-        roles = r["roles"]
-        if isinstance(roles, str):
-            roles = json.loads(roles)
-        out.append(Staff(r["id"], frozenset(roles or ()), r["department_id"]))
+        who = principal_of(keys, r["slug"], r)
+        out.append(Staff(r["id"], who.roles, r["department_id"], who))
     return out
 
 
@@ -156,9 +171,12 @@ async def tick_tenant(
     cal: WorkCalendar,
     now: datetime,
     *,
+    keys: Keys,
+    petitioner_windows: Collection[str],
     force_full: bool = False,
 ) -> TickResult:
-    """One tick for one tenant, in one transaction."""
+    """One tick for one tenant, in one transaction. ``petitioner_windows``: the clocks
+    the tenant's rule pack (with its plugins' clocks) marks as the petitioner's own."""
     now = now.astimezone(TIMEZONE)
     today = now.date()
     try:
@@ -192,7 +210,15 @@ async def tick_tenant(
             or digest_due
         )
         since = None if full else st["last_tick_at"] - SLACK  # type: ignore[index]
-        run = _Run(tenant_id, now, today, cal, policy, Audiences(await load_staff(tenant_id)))
+        run = _Run(
+            tenant_id,
+            now,
+            today,
+            cal,
+            policy,
+            Audiences(await load_staff(keys, tenant_id)),
+            frozenset(petitioner_windows),
+        )
         run.result = TickResult(tenant_id, mode="full" if full else "incremental")
         run.collect_digest = bool(digest_due)
         await _deadlines(run, since)
@@ -221,6 +247,8 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
     async for rows in sql.stream(query, *args):
         for r in rows:
             run.result.scanned += 1
+            if r["clock"] in run.petitioner_windows:
+                continue  # nobody on the staff has to act before it runs out
             due = r["due"]
             stages = rules.deadline_stages(r["clock"], due, run.today, run.cal, run.policy)
             for stage in stages:
@@ -236,7 +264,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
                 run.add(c)
             if run.collect_digest and stages:
                 for s in _latest_per_audience(stages):
-                    run.note_for_digest(
+                    run.digest_pending.append(
                         Candidate(
                             r["case_id"],
                             rules.CLOCK_ZH.get(r["clock"], r["clock"]),
@@ -247,7 +275,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
                             run.audiences.resolve(s.audience, r["uid"], r["dept"]),
                         )
                     )
-        if len(run.pending) >= FLUSH_AT:
+        if len(run.pending) + len(run.digest_pending) >= FLUSH_AT:
             await _flush(run)
 
 
@@ -324,11 +352,34 @@ async def _extensions(run: _Run, since: datetime | None) -> None:
             )
 
 
+async def _screen(run: _Run, batch: list[Candidate]) -> None:
+    """Drop every recipient the case is hidden from (检举控告: the accused, their unit).
+    When that leaves nobody, the desk (clerks, supervisors) who may see it is told."""
+    await run.secrecy.load(run.audiences.principals({u for c in batch for u in c.recipients}))
+    if not run.secrecy.anything_hidden:
+        return
+    desk = run.audiences.resolve(rules.DESK, None, None)
+    await run.secrecy.load(run.audiences.principals(desk))
+    for c in batch:
+        if not c.case_id:
+            continue
+        kept = tuple(u for u in c.recipients if not run.secrecy.hides(u, (c.case_id,)))
+        if not kept and c.recipients:
+            kept = tuple(u for u in desk if not run.secrecy.hides(u, (c.case_id,)))
+        c.recipients = kept
+
+
 async def _flush(run: _Run) -> None:
     """Insert the pending reminders; notify only those this transaction created."""
-    if not run.pending:
+    if not run.pending and not run.digest_pending:
         return
     batch, run.pending = run.pending, []
+    digest, run.digest_pending = run.digest_pending, []
+    await _screen(run, batch + digest)
+    for c in digest:
+        run.note_for_digest(c)
+    if not batch:
+        return
     created = await _insert_reminders(run, batch)
     if not created:
         return
@@ -407,7 +458,10 @@ async def _insert_outbox(run: _Run, items: list[tuple[int, Candidate]]) -> None:
             c.stage.kind, c.receipt_code, c.due, run.cal, late=c.stage.trigger < run.today
         )
         link = links.case_url(c.case_id) if c.case_id else None
-        payload = json.dumps({"title": title, "body": body, "link": link}, ensure_ascii=False)
+        payload = json.dumps(
+            {"title": title, "body": body, "link": link, "case_id": c.case_id or None},
+            ensure_ascii=False,
+        )
         for uid in c.recipients:
             rows.append((f"reminder:{rid}:{uid}", uid, payload))
     await write_outbox(run.tenant_id, "reminder", rows, run.now)
@@ -477,7 +531,8 @@ async def _digests(run: _Run) -> None:
             continue
         rid = next(iter(created))
         summary = "，".join(f"{k} {v} 件" for k, v in sorted(counts.items()))
-        lines = [text for _, text in sorted(run.digest[uid], key=lambda x: -x[0])]
+        items = sorted(run.digest[uid], key=lambda x: -x[0])
+        lines = [text for _, text, _ in items]
         total = sum(counts.values())
         more = f"\n……另有 {total - len(lines)} 件" if total > len(lines) else ""
         payload = json.dumps(
@@ -485,6 +540,7 @@ async def _digests(run: _Run) -> None:
                 "title": f"每日待办汇总（{run.today.isoformat()}）：{summary}",
                 "body": "\n".join(lines) + more,
                 "link": links.INBOX,
+                "case_ids": sorted({case_id for _, _, case_id in items}),
             },
             ensure_ascii=False,
         )

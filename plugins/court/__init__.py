@@ -7,8 +7,10 @@
   执行异议).
 - Routing: 立案庭 (filing), 执行局/庭 (execution) or the trial division by case type;
   conduct complaints to the discipline office. Department codes are tenant settings.
-- Clocks: retrial petition (six months after the judgment takes effect), execution
-  objection review (15 days); the 四接访 rota templates.
+- Clocks: the retrial petition window (six months after the judgment takes effect) —
+  the petitioner's own, shown but never reminded to staff; the 四接访 rota templates.
+  No execution-objection clock: a written objection is reviewed (15 days) in the
+  execution procedure, which 诉访分离 keeps out of the petition track (docs/plugins.md).
 """
 
 from __future__ import annotations
@@ -211,13 +213,7 @@ def xinfang_extra_clocks() -> dict[str, Any]:
             mode="months",
             title_zh="申请再审期限（裁判生效后六个月）",
             basis="《民事诉讼法》第二百一十六条",
-        ),
-        "execution_objection": ClockRule(
-            name="execution_objection",
-            days=15,
-            mode="calendar",
-            title_zh="执行异议审查期限",
-            basis="《民事诉讼法》第二百三十六条（收到书面异议之日起十五日内审查）",
+            petitioner=True,
         ),
     }
 
@@ -226,7 +222,8 @@ def xinfang_extra_clocks() -> dict[str, Any]:
 async def xinfang_case_event(
     tenant: Any, ctx: Any, case: dict[str, Any], kind: str, data: dict[str, Any]
 ) -> None:
-    """A retrial petition with the judgment's effective date starts the six-month clock."""
+    """A retrial matter with the judgment's effective date shows the petitioner's
+    six-month window (redirected or not: it is theirs, never a staff clock)."""
     if kind != "registered" or case.get("category") != "retrial":
         return
     from datetime import date

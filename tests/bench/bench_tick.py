@@ -169,6 +169,7 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                 cal = await load_calendar()
                 ts = await active_tenants()
                 horizon = rules.horizon(now.date(), cal, rules.Policy())
+                windows = rt.rule_pack("cn-2022").petitioner_windows
                 floor_s, floor_rows = await _floor(app_url, [t["id"] for t in ts], horizon)
                 print(
                     f"  floor (raw asyncpg, candidate SELECT only): {floor_s:.2f} s,"
@@ -181,7 +182,14 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                     scanned = made = notes = 0
                     modes = set()
                     for i, t in enumerate(ts):
-                        res = await tick_tenant(t["id"], t["settings"], cal, now)
+                        res = await tick_tenant(
+                            t["id"],
+                            t["settings"],
+                            cal,
+                            now,
+                            keys=rt.keys,
+                            petitioner_windows=windows,
+                        )
                         scanned += res.scanned
                         made += res.reminders
                         notes += res.notifications

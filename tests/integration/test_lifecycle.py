@@ -74,7 +74,11 @@ async def test_full_path_from_registration_to_final_and_archive(
 
     case = await act(client, t, cid, "accept", "clerk")
     handle = open_clock(case, "handle")
-    assert handle["due"] == "2026-11-16" and len(case["deadlines"]) == 1
+    assert handle["due"] == "2026-11-16"
+    # Accepting is not telling the visitor: the notice clock runs until a notice is given.
+    assert {d["clock"] for d in case["deadlines"]} == {"handle", "notify"}
+    case = await act(client, t, cid, "notify", "clerk", channel="in_person", given_on="2026-09-16")
+    assert [d["clock"] for d in case["deadlines"]] == ["handle"]
 
     err = await act(client, t, cid, "assign", "clerk", 422, handler_id=t.users["handler"]["id"])
     assert err["error"]["field"] == "plan"
@@ -147,7 +151,7 @@ async def test_full_path_from_registration_to_final_and_archive(
     ).json()
     assert vols[0]["year"] == 2026 and vols[0]["matters"][0]["receipt_code"] == case["receipt_code"]
     kinds = [e["kind"] for e in case["events"]]
-    assert kinds[:4] == ["registered", "accept", "assign", "approve_assignment"]
+    assert kinds[:5] == ["registered", "accept", "notify", "assign", "approve_assignment"]
 
 
 async def test_illegal_transition_lists_allowed_steps_and_writes_nothing(

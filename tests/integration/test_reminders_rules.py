@@ -55,13 +55,12 @@ def test_overdue_and_escalation_fall_on_working_days_in_order(
     assert stages["handle:escalated"] >= stages["handle:overdue"] or policy.escalate_after < 1
 
 
-def test_visitor_windows_produce_no_reminders() -> None:
-    assert (
-        rules.deadline_stages(
-            "review_request", date(2026, 1, 1), date(2026, 3, 1), CAL, rules.Policy()
-        )
-        == []
-    )
+def test_the_visitors_windows_are_marked_in_every_built_in_pack() -> None:
+    """The tick skips what the pack marks as the petitioner's (no list of its own)."""
+    from core.rulepacks import available_packs, load_pack
+
+    for name in available_packs():
+        assert load_pack(name).petitioner_windows == {"review_request", "rereview_request"}, name
 
 
 def test_spring_festival_makeup_saturday_counts_as_a_working_day() -> None:

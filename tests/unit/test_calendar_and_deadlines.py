@@ -90,6 +90,28 @@ def test_broken_pack_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert err.value.code == "unknown_rule_pack"
 
 
+def test_a_pack_marks_the_windows_that_belong_to_the_petitioner(tmp_path: Path) -> None:
+    text = Path("core/rulepacks/packs/cn-2022.toml").read_text(encoding="utf-8")
+    local = text.replace('name = "cn-2022"', 'name = "local"').replace(
+        '[clocks.objection]\ndays = 5\nmode = "working"',
+        '[clocks.objection]\ndays = 5\nmode = "working"\npetitioner = true',
+    )
+    (tmp_path / "local.toml").write_text(local, encoding="utf-8")
+    assert load_pack("local", extra_dirs=[tmp_path]).petitioner_windows == {
+        "review_request",
+        "rereview_request",
+        "objection",
+    }
+    assert not CN.clock("handle").petitioner and CN.clock("review_request").petitioner
+    broken = text.replace('name = "cn-2022"', 'name = "broken"').replace(
+        "petitioner = true", 'petitioner = "yes"', 1
+    )
+    (tmp_path / "broken.toml").write_text(broken, encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        load_pack("broken", extra_dirs=[tmp_path])
+    assert err.value.field == "clocks.review_request.petitioner"
+
+
 def test_calendar_days_start_day_not_counted_and_rest_day_rolls_forward() -> None:
     d = compute_deadline(CN, "accept", date(2026, 9, 16), CAL)
     # 15th day is 2026-10-01 (National Day) → first working day after the holiday.
