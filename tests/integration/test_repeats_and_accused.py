@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from core.settings import TIMEZONE
 from tests.conftest import valid_id_number
 from tests.integration.test_lifecycle import act, body, register
 from tests.integration.test_plugin_platform import case_body
@@ -203,6 +204,8 @@ async def test_officer_account_created_after_the_complaint_never_sees_it(
     )
     _, as_unit = await staff(client, rt, t, "li", ["handler"], department_id=deps["station-hx"])
     await act(client, t, case["id"], "accept", "clerk")
+    today = rt.clock.now().astimezone(TIMEZONE).date().isoformat()
+    await act(client, t, case["id"], "notify", "clerk", channel="in_person", given_on=today)
     err = await act(client, t, case["id"], "start_handling", "clerk", 422, handler_id=officer["id"])
     assert err["error"]["code"] == "recused"
     told = await client.post(
