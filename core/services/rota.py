@@ -28,6 +28,7 @@ from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_fo
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.principal import Principal
 from core.runtime import Runtime
+from core.services import audit
 from core.services.calendar import load_calendar
 from core.services.events import enqueue
 from core.services.tenants import get_tenant_by_slug
@@ -233,6 +234,7 @@ async def create_template(rt: Runtime, p: Principal, data: TemplateIn) -> dict[s
                 updated_at=now,
             )
         ).returning(RotaTemplateRow.id)
+        await audit.append(rt, p.tenant_id, "rota.template_created", target=f"rota:{data.key}")
         row = (
             await RotaTemplateRow.select()
             .where(
@@ -538,6 +540,7 @@ async def publish(rt: Runtime, p: Principal, data: PublishIn) -> dict[str, Any]:
                 for s in drafts
             ]
         ).returning(ReceptionSession.id, ReceptionSession.slot_key)
+        await audit.append(rt, tid, "rota.published", detail={"slots": len(drafts)})
         session_of = {r["slot_key"]: r["id"] for r in sessions}
         for s in drafts:
             await RotaSlot.update(
@@ -699,6 +702,7 @@ async def request_swap(rt: Runtime, p: Principal, slot_id: int, data: SwapIn) ->
                 created_at=now,
             )
         ).returning(RotaChange.id)
+        await audit.append(rt, p.tenant_id, "rota.swap_requested", target=f"slot:{slot_id}")
         row = (
             await RotaChange.select()
             .where((RotaChange.tenant_id == p.tenant_id) & (RotaChange.id == rows[0]["id"]))
@@ -749,6 +753,9 @@ async def decide_swap(
                 RotaChange.data: data,
             }
         ).where((RotaChange.tenant_id == p.tenant_id) & (RotaChange.id == change_id))
+        await audit.append(
+            rt, p.tenant_id, f"rota.swap_{status}", target=f"slot:{change['slot_id']}"
+        )
     return {**change, "status": status, "decided_by": p.user_id, "data": data}
 
 
@@ -790,6 +797,13 @@ async def override(rt: Runtime, p: Principal, slot_id: int, data: OverrideIn) ->
                 created_at=now,
                 decided_at=now,
             )
+        )
+        await audit.append(
+            rt,
+            p.tenant_id,
+            "rota.override",
+            target=f"slot:{slot_id}",
+            detail={"cancel": data.cancel, "leader_id": data.leader_id},
         )
     return new
 
@@ -835,6 +849,7 @@ async def add_leave(rt: Runtime, p: Principal, data: LeaveIn) -> dict[str, Any]:
                 created_at=now,
             )
         ).returning(LeaderLeave.id)
+        await audit.append(rt, tid, "rota.leave_added", target=f"user:{user_id}")
         leave = await _leave_map(tid, data.first_day)
         affected = (
             await RotaSlot.select(*SLOT_COLUMNS)
@@ -1106,6 +1121,7 @@ async def create_feed_token(rt: Runtime, p: Principal) -> dict[str, Any]:
                 created_at=now,
             )
         ).returning(FeedToken.id)
+        await audit.append(rt, p.tenant_id, "token.created", target=f"feed_token:{rows[0]['id']}")
     path = feed_path(p.tenant_slug, token)
     return {"id": rows[0]["id"], "url": f"{rt.settings.base_url}{path}", "path": path}
 
@@ -1122,6 +1138,8 @@ async def revoke_feed_tokens(rt: Runtime, p: Principal) -> dict[str, int]:
             )
             .returning(FeedToken.id)
         )
+        for row in rows:
+            await audit.append(rt, p.tenant_id, "token.revoked", target=f"feed_token:{row['id']}")
     return {"revoked": len(rows)}
 
 
