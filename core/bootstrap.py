@@ -62,8 +62,11 @@ async def migrate(settings: Settings, *, quiet: bool = True) -> list[str]:
     done.append("migrations applied")
     if isinstance(engine, PostgresEngine):
         done += await ensure_app_role(engine, settings)
+    from core.security import Keys
+    from core.services import audit
     from core.services.calendar import seed_calendar
 
+    audit.bind_keys(Keys.from_secret(settings.secret_key))  # seeding is audited
     years = await seed_calendar()
     if years:
         done.append(f"work calendar seeded for {min(years)}–{max(years)}")
@@ -105,6 +108,8 @@ async def ensure_app_role(engine: PostgresEngine, settings: Settings) -> list[st
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {ident}",
         # The event log is append-only for the application.
         f"REVOKE UPDATE, DELETE ON case_event FROM {ident}",
+        f"REVOKE UPDATE, DELETE ON audit_log FROM {ident}",
+        f"REVOKE DELETE ON audit_head FROM {ident}",
         f"REVOKE ALL ON migration FROM {ident}",
         f"GRANT SELECT ON migration TO {ident}",
     ):

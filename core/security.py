@@ -51,6 +51,7 @@ _TAG_BYTES = 16
 _HKDF_SALT = b"xinfang/keys/v1"
 _INFO_ENCRYPTION = b"xinfang/v1/field-encryption/aes-256-gcm"
 _INFO_BLIND_INDEX = b"xinfang/v1/blind-index/hmac-sha256"
+_INFO_AUDIT = b"xinfang/v1/audit-chain/hmac-sha256"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -75,11 +76,12 @@ def _check_secret(secret: str, name: str) -> None:
 class _KeySet:
     """Subkeys derived from one secret; separate keys so one use cannot attack the other."""
 
-    __slots__ = ("aead", "blind_key")
+    __slots__ = ("aead", "audit_key", "blind_key")
 
     def __init__(self, secret: str) -> None:
         self.aead = AESGCM(_derive(secret, _INFO_ENCRYPTION))
         self.blind_key = _derive(secret, _INFO_BLIND_INDEX)
+        self.audit_key = _derive(secret, _INFO_AUDIT)
 
     def blind_index(self, value: str, purpose: str) -> str:
         message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")
@@ -192,6 +194,19 @@ class Keys:
         """Blind index under the current key, then under each previous key."""
         _check_purpose(purpose)
         return tuple(k.blind_index(value, purpose) for k in (self._current, *self._previous))
+
+    def audit_mac(self, message: bytes) -> str:
+        """Hex HMAC-SHA256 linking an audit row into its chain: without the application
+        secret, a database owner cannot recompute a consistent chain."""
+        return hmac.new(self._current.audit_key, message, hashlib.sha256).hexdigest()
+
+    def audit_mac_candidates(self, message: bytes) -> tuple[str, ...]:
+        """The audit MAC under the current key, then under each previous key (rows
+        written before a rotation keep verifying)."""
+        return tuple(
+            hmac.new(k.audit_key, message, hashlib.sha256).hexdigest()
+            for k in (self._current, *self._previous)
+        )
 
 
 def _check_purpose(purpose: str) -> None:

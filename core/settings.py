@@ -100,6 +100,16 @@ class Settings:
     previous_secret_keys: tuple[str, ...] = ()
     """Former secret keys, still accepted for decryption and lookups while
     ``xinfang keys rotate`` moves the data to ``secret_key`` (docs/security.md, "Keys")."""
+    audit_heads_file: Path | None = None
+    """Where the daily job appends the audit chain heads (``XINFANG_AUDIT_HEADS_FILE``;
+    default ``<data dir>/audit/heads.jsonl``). Copy it off the database host."""
+    audit_syslog: str | None = None
+    """Also send the heads to syslog: ``/dev/log`` or ``host:port`` (UDP)
+    (``XINFANG_AUDIT_SYSLOG``)."""
+
+    @property
+    def audit_heads_path(self) -> Path:
+        return self.audit_heads_file or self.data_dir / "audit" / "heads.jsonl"
 
     @property
     def embedded_redis(self) -> bool:
@@ -168,4 +178,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rulepack_dirs=rp_dirs,
         debug=env.get("XINFANG_DEBUG", "") in {"1", "true", "yes"},
         log_level=env.get("XINFANG_LOG_LEVEL", "INFO").upper(),
+        audit_heads_file=Path(env["XINFANG_AUDIT_HEADS_FILE"])
+        if env.get("XINFANG_AUDIT_HEADS_FILE")
+        else None,
+        audit_syslog=env.get("XINFANG_AUDIT_SYSLOG") or None,
     )

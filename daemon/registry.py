@@ -58,3 +58,19 @@ CRON_JOBS += [
     ),
     cron(notify_deliver, second={15}, unique=True, timeout=600, max_tries=1),
 ]
+
+# Audit (daemon/audit_jobs.py): the chain heads leave the database once a day.
+from daemon.audit_jobs import audit_export_heads  # noqa: E402
+
+FUNCTIONS += [audit_export_heads]
+CRON_JOBS += [
+    cron(
+        audit_export_heads,
+        hour={0},
+        minute={10},
+        run_at_startup=True,
+        unique=True,
+        timeout=600,
+        max_tries=1,
+    ),
+]

@@ -320,6 +320,36 @@ class ArchiveVolume(Table, tablename="archive_volume"):
     created_at = Timestamptz()
 
 
+class AuditLog(Table, tablename="audit_log"):
+    """Append-only, hash-chained record of who did what (``core/services/audit.py``).
+
+    One chain per tenant; ``tenant_id`` 0 is the deployment's own chain (events without a
+    tenant: a login for an unknown organization, tenant creation, calendar import), so
+    it is a plain integer, not a foreign key. ``detail`` is canonical JSON text, hashed
+    as stored; it never holds personal data, passwords or tokens."""
+
+    id: Serial
+    tenant_id = Integer()
+    seq = Integer()
+    at = Timestamptz()
+    actor_id = Integer(null=True, default=None)
+    actor = Varchar(length=127, default="")
+    action = Varchar(length=63)
+    target = Varchar(length=127, default="")
+    detail = Text(default="{}")
+    prev_hash = Varchar(length=64)
+    hash = Varchar(length=64)
+
+
+class AuditHead(Table, tablename="audit_head"):
+    """The newest link of each tenant's audit chain; its row lock serializes appends."""
+
+    id: Serial
+    tenant_id = Integer()
+    seq = Integer(default=0)
+    hash = Varchar(length=64)
+
+
 TENANT_TABLES: tuple[type[Table], ...] = (
     TenantPlugin,
     Department,
@@ -335,6 +365,8 @@ TENANT_TABLES: tuple[type[Table], ...] = (
     CaseTransfer,
     CaseExclusion,
     ArchiveVolume,
+    AuditLog,
+    AuditHead,
 )
 GLOBAL_TABLES: tuple[type[Table], ...] = (Tenant, WorkCalendarDay, WorkCalendarYear)
 ALL_TABLES: tuple[type[Table], ...] = GLOBAL_TABLES + TENANT_TABLES

@@ -9,6 +9,7 @@ from typing import Any
 from core.db.engine import global_tx
 from core.db.tables import WorkCalendarDay, WorkCalendarYear
 from core.domain.workcalendar import CalendarEntry, WorkCalendar, entries_from_chinese_calendar
+from core.services import audit
 from core.settings import TIMEZONE
 
 SEED_YEARS = range(2004, 2027)
@@ -38,6 +39,14 @@ async def import_year(year: int, entries: list[CalendarEntry], *, source: str) -
         await WorkCalendarYear.delete().where(WorkCalendarYear.year == year)
         await WorkCalendarYear.insert(
             WorkCalendarYear(year=year, source=source[:200], imported_at=now)
+        )
+        await audit.append(
+            None,
+            audit.DEPLOYMENT,
+            "calendar.imported",
+            target=f"calendar:{year}",
+            detail={"source": source[:200], "days": len(entries)},
+            at=now,
         )
 
 

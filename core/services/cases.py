@@ -488,7 +488,7 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
         history = await events.events_of(tenant_id, case_id)
         earlier = await matters_of(actor, row["visitor_id"], exclude=case_id, limit=20)
         clocks = await deadlines.open_clocks(tenant_id, case_id)
-    row = {**row, "form": sector.unseal_form(rt, row.get("form"))}
+    row = {**row, "form": await sector.reveal_form(rt, actor, case_id, row.get("form"))}
     out = case_out(row)
     out["visitor"] = visitor_out(visitor) if visitor else None
     out["representatives"] = [

@@ -9,6 +9,7 @@ from core.db.tables import Department
 from core.errors import Conflict, InvalidInput, NotFound
 from core.runtime import Runtime
 from core.schemas import DepartmentIn
+from core.services import audit
 
 COLUMNS = (Department.id, Department.code, Department.name, Department.kind, Department.parent_id)
 
@@ -33,6 +34,13 @@ async def create_department(rt: Runtime, tenant_id: int, data: DepartmentIn) -> 
                 created_at=rt.clock.now(),
             )
         ).returning(*COLUMNS)
+        await audit.append(
+            rt,
+            tenant_id,
+            "department.created",
+            target=f"department:{rows[0]['id']}",
+            detail={"code": data.code, "kind": data.kind, "parent_id": data.parent_id},
+        )
     return rows[0]
 
 

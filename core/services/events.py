@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any
 
 from core.db.tables import CaseEvent, Outbox
+from core.services import audit
 
 
 async def record_event(
@@ -19,7 +20,7 @@ async def record_event(
     to_status: str = "",
     data: dict[str, Any] | None = None,
 ) -> None:
-    await CaseEvent.insert(
+    rows = await CaseEvent.insert(
         CaseEvent(
             tenant_id=tenant_id,
             case_id=case_id,
@@ -30,6 +31,16 @@ async def record_event(
             data=data or {},
             at=at,
         )
+    ).returning(CaseEvent.id)
+    # Every case write is audited with its event; the event's data (free text) is not.
+    await audit.append(
+        None,
+        tenant_id,
+        audit.case_action(kind),
+        actor_id=actor_id,
+        target=f"case:{case_id}",
+        detail={"event_id": rows[0]["id"], "from": from_status, "to": to_status},
+        at=at,
     )
 
 

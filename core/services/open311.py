@@ -11,7 +11,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Any
 
-from core.db.engine import global_tx, tenant_tx
+from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotAuthenticated
@@ -19,7 +19,7 @@ from core.plugins import TenantInfo
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CaseIn, VisitorIn
-from core.services import cases, events, sector, tenants, users
+from core.services import audit, cases, events, sector, tenants, users
 
 SERVICE_USERNAME = "open311"
 CLOSED = {"closed", "final", "archived", "not_accepted"}
@@ -50,8 +50,9 @@ async def create_key(rt: Runtime, slug: str) -> str:
     Also ensures the service account cases submitted through Open311 are registered by."""
     tenant = await tenants.get_tenant_by_slug(rt, slug)
     key = "o311_" + secrets.token_urlsafe(24)
-    async with global_tx():
+    async with tenant_tx(tenant.id):
         await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tenant.id)
+        await audit.append(rt, tenant.id, "open311.key_created", target=f"tenant:{tenant.id}")
     await _service_user(rt, tenant)
     return key
 

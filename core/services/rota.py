@@ -29,6 +29,7 @@ from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_fo
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.principal import Principal
 from core.runtime import Runtime
+from core.services import audit
 from core.services.calendar import load_calendar
 from core.services.events import enqueue
 from core.services.tenants import get_tenant_by_slug
@@ -234,6 +235,7 @@ async def create_template(rt: Runtime, p: Principal, data: TemplateIn) -> dict[s
                 updated_at=now,
             )
         ).returning(RotaTemplateRow.id)
+        await audit.append(rt, p.tenant_id, "rota.template_created", target=f"rota:{data.key}")
         row = (
             await RotaTemplateRow.select()
             .where(
@@ -539,6 +541,7 @@ async def publish(rt: Runtime, p: Principal, data: PublishIn) -> dict[str, Any]:
                 for s in drafts
             ]
         ).returning(ReceptionSession.id, ReceptionSession.slot_key)
+        await audit.append(rt, tid, "rota.published", detail={"slots": len(drafts)})
         session_of = {r["slot_key"]: r["id"] for r in sessions}
         for s in drafts:
             await RotaSlot.update(
@@ -700,6 +703,7 @@ async def request_swap(rt: Runtime, p: Principal, slot_id: int, data: SwapIn) ->
                 created_at=now,
             )
         ).returning(RotaChange.id)
+        await audit.append(rt, p.tenant_id, "rota.swap_requested", target=f"slot:{slot_id}")
         row = (
             await RotaChange.select()
             .where((RotaChange.tenant_id == p.tenant_id) & (RotaChange.id == rows[0]["id"]))
@@ -750,6 +754,9 @@ async def decide_swap(
                 RotaChange.data: data,
             }
         ).where((RotaChange.tenant_id == p.tenant_id) & (RotaChange.id == change_id))
+        await audit.append(
+            rt, p.tenant_id, f"rota.swap_{status}", target=f"slot:{change['slot_id']}"
+        )
     return {**change, "status": status, "decided_by": p.user_id, "data": data}
 
 
@@ -791,6 +798,13 @@ async def override(rt: Runtime, p: Principal, slot_id: int, data: OverrideIn) ->
                 created_at=now,
                 decided_at=now,
             )
+        )
+        await audit.append(
+            rt,
+            p.tenant_id,
+            "rota.override",
+            target=f"slot:{slot_id}",
+            detail={"cancel": data.cancel, "leader_id": data.leader_id},
         )
     return new
 
@@ -836,6 +850,7 @@ async def add_leave(rt: Runtime, p: Principal, data: LeaveIn) -> dict[str, Any]:
                 created_at=now,
             )
         ).returning(LeaderLeave.id)
+        await audit.append(rt, tid, "rota.leave_added", target=f"user:{user_id}")
         leave = await _leave_map(tid, data.first_day)
         affected = (
             await RotaSlot.select(*SLOT_COLUMNS)
@@ -1107,6 +1122,7 @@ async def create_feed_token(rt: Runtime, p: Principal) -> dict[str, Any]:
                 created_at=now,
             )
         ).returning(FeedToken.id)
+        await audit.append(rt, p.tenant_id, "token.created", target=f"feed_token:{rows[0]['id']}")
     path = feed_path(p.tenant_slug, token)
     return {"id": rows[0]["id"], "url": links.absolute(rt.settings.base_url, path), "path": path}
 
@@ -1123,6 +1139,8 @@ async def revoke_feed_tokens(rt: Runtime, p: Principal) -> dict[str, int]:
             )
             .returning(FeedToken.id)
         )
+        for row in rows:
+            await audit.append(rt, p.tenant_id, "token.revoked", target=f"feed_token:{row['id']}")
     return {"revoked": len(rows)}
 
 

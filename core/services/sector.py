@@ -17,6 +17,7 @@ from core.plugins import TenantInfo
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CaseIn
+from core.services import audit
 
 CORE_CATEGORIES: list[dict[str, Any]] = [
     {"code": "general", "title_zh": "综合", "group": "综合", "description": "一般信访事项"},
@@ -306,6 +307,18 @@ async def seal_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> di
         out[key] = mask_value(value)
     if sealed:
         out[SEALED] = sealed
+    return out
+
+
+async def reveal_form(
+    rt: Runtime, p: Principal, case_id: int, form: dict[str, Any] | None
+) -> dict[str, Any]:
+    """``unseal_form`` for showing the case to ``p``, audited (``reveal.case_form``) each
+    time sealed fields are shown in clear."""
+    sealed = sorted((form or {}).get(SEALED) or {})
+    out = unseal_form(rt, form)
+    if sealed:
+        await audit.record_reveal(rt, p, f"case:{case_id}", sealed, action="reveal.case_form")
     return out
 
 

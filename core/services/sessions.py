@@ -11,6 +11,7 @@ from core.errors import InvalidInput, NotFound
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import SessionIn
+from core.services import audit
 from core.services.visibility import hidden_from
 
 COLUMNS = (
@@ -70,6 +71,7 @@ async def create_session(rt: Runtime, tenant_id: int, data: SessionIn) -> dict[s
                 updated_at=now,
             )
         ).returning(*COLUMNS)
+        await audit.append(rt, tenant_id, "session.created", target=f"session:{rows[0]['id']}")
     return rows[0]
 
 

@@ -10,6 +10,7 @@ from core.db.tables import Tenant, TenantPlugin
 from core.errors import Conflict, InvalidInput, NotFound
 from core.plugins import TenantInfo
 from core.runtime import Runtime
+from core.services import audit
 
 SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 
@@ -55,13 +56,21 @@ async def create_tenant(
             )
         ).returning(Tenant.id)
         tenant_id = rows[0]["id"]
+        detail = {"slug": slug, "rule_pack": rule_pack, "plugins": sorted(plugins)}
+        await audit.append(
+            rt, audit.DEPLOYMENT, "tenant.created", target=f"tenant:{tenant_id}", detail=detail
+        )
     async with tenant_tx(tenant_id):
+        await audit.append(
+            rt, tenant_id, "tenant.created", target=f"tenant:{tenant_id}", detail=detail
+        )
         for plugin in plugins:
             await TenantPlugin.insert(
                 TenantPlugin(
                     tenant_id=tenant_id, plugin=plugin, enabled=True, config={}, updated_at=now
                 )
             )
+            await audit.append(rt, tenant_id, "plugin.enabled", target=f"plugin:{plugin}")
     return await get_tenant(rt, tenant_id)
 
 
@@ -132,7 +141,7 @@ async def set_plugin(
     now = rt.clock.now()
     async with tenant_tx(tenant_id):
         existing = (
-            await TenantPlugin.select(TenantPlugin.id, TenantPlugin.config)
+            await TenantPlugin.select(TenantPlugin.id, TenantPlugin.enabled, TenantPlugin.config)
             .where(TenantPlugin.tenant_id == tenant_id)
             .where(TenantPlugin.plugin == plugin)
             .output(load_json=True)
@@ -156,5 +165,19 @@ async def set_plugin(
                 TenantPlugin.update(values)
                 .where(TenantPlugin.id == existing["id"])
                 .where(TenantPlugin.tenant_id == tenant_id)
+            )
+        if enabled != bool(existing and existing["enabled"]):
+            action = "plugin.enabled" if enabled else "plugin.disabled"
+            await audit.append(rt, tenant_id, action, target=f"plugin:{plugin}")
+        if config is not None and (existing is None or existing["config"] != config):
+            # Setting names only: values may be credentials (webhook secrets, SMTP…).
+            old = (existing or {}).get("config") or {}
+            changed = {k for k in {*config, *old} if config.get(k) != old.get(k)}
+            await audit.append(
+                rt,
+                tenant_id,
+                "plugin.settings_changed",
+                target=f"plugin:{plugin}",
+                detail={"keys": sorted(changed)},
             )
     return await get_tenant(rt, tenant_id)

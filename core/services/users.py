@@ -14,6 +14,7 @@ from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.principal import ROLES, Principal
 from core.runtime import Runtime
 from core.security import Keys
+from core.services import audit
 from core.services.tenants import get_tenant_by_slug
 from core.services.visibility import staff_refs
 
@@ -102,6 +103,18 @@ async def create_user(
                 created_at=rt.clock.now(),
             )
         ).returning(*StaffUser.all_columns())
+        await audit.append(
+            rt,
+            tenant_id,
+            "user.created",
+            target=f"user:{rows[0]['id']}",
+            detail={
+                "username": username,
+                "roles": roles,
+                "department_id": department_id,
+                "active": active,
+            },
+        )
     return user_out(rows[0])
 
 
@@ -162,6 +175,7 @@ async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> 
     try:
         tenant = await get_tenant_by_slug(rt, tenant_slug)
     except NotFound:
+        await _audit_login(rt, audit.DEPLOYMENT, None, "unknown_tenant")
         raise bad from None
     async with tenant_tx(tenant.id, write=False):
         row = (
@@ -172,10 +186,30 @@ async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> 
         )
     if row is None or not row["active"]:
         security.verify_password(_dummy_hash(), password)  # same timing as a real check
+        await _audit_login(rt, tenant.id, row, "unknown_user" if row is None else "inactive")
         raise bad
     if not security.verify_password(row["password_hash"], password):
+        await _audit_login(rt, tenant.id, row, "wrong_password")
         raise bad
+    await _audit_login(rt, tenant.id, row, None)
     return _principal(rt, tenant.slug, row)
+
+
+async def _audit_login(
+    rt: Runtime, tenant_id: int, row: dict[str, Any] | None, failure: str | None
+) -> None:
+    """A login attempt in the tenant's chain (the deployment's for an unknown
+    organization). The typed name is kept only when it is a real account: a password
+    typed into the name field must never reach the log."""
+    await audit.append(
+        rt,
+        tenant_id,
+        "login.failure" if failure else "login.success",
+        actor_id=row["id"] if row else None,
+        actor=row["username"] if row else "anonymous",
+        target=f"user:{row['id']}" if row else "",
+        detail={"reason": failure} if failure else {},
+    )
 
 
 async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int) -> Principal:
@@ -217,14 +251,25 @@ async def create_token(
                 expires_at=expires,
             )
         ).returning(ApiToken.id)
+        await audit.append(
+            rt,
+            tenant_id,
+            "token.created",
+            target=f"token:{rows[0]['id']}",
+            detail={"user_id": user_id, "name": name or "api", "ttl_days": ttl_days},
+        )
     return token, {"id": rows[0]["id"], "name": name, "expires_at": expires}
 
 
 async def revoke_token(rt: Runtime, tenant_id: int, token_id: int) -> None:
     async with tenant_tx(tenant_id):
-        await ApiToken.update({ApiToken.revoked_at: rt.clock.now()}).where(
-            (ApiToken.tenant_id == tenant_id) & (ApiToken.id == token_id)
+        rows = (
+            await ApiToken.update({ApiToken.revoked_at: rt.clock.now()})
+            .where((ApiToken.tenant_id == tenant_id) & (ApiToken.id == token_id))
+            .returning(ApiToken.id)
         )
+        if rows:
+            await audit.append(rt, tenant_id, "token.revoked", target=f"token:{token_id}")
 
 
 async def authenticate_token(rt: Runtime, token: str) -> Principal:

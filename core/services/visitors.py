@@ -15,6 +15,7 @@ from core.errors import InvalidInput, NotFound
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import PersonIn, VisitorIn
+from core.services import audit
 from core.services.visibility import matters_of
 
 LIST_COLUMNS = (
@@ -157,6 +158,16 @@ async def upsert_visitor(
         await Visitor.update(values).where(
             (Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"])
         )
+        changed = [
+            k for k, v in (("phone", person.phone_enc), ("address", person.address_enc)) if v
+        ]
+        await audit.append(
+            rt,
+            tenant_id,
+            "visitor.updated",
+            target=f"visitor:{existing['id']}",
+            detail={"fields": changed},
+        )
         row = (
             await Visitor.select(*LIST_COLUMNS)
             .where((Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"]))
@@ -184,6 +195,7 @@ async def upsert_visitor(
             updated_at=now,
         )
     ).returning(*LIST_COLUMNS)
+    await audit.append(rt, tenant_id, "visitor.registered", target=f"visitor:{rows[0]['id']}")
     return visitor_out(rows[0]), True
 
 

@@ -17,7 +17,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 from core.errors import NotAuthenticated, PermissionDenied
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.runtime import Runtime
-from core.services import users
+from core.services import audit, users
 
 PUBLIC_PREFIXES = (
     "/healthz",
@@ -37,6 +37,14 @@ def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        # The audit log's "who" for this request: nobody until authenticated.
+        token = audit.set_actor(audit.SYSTEM)
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            audit.reset_actor(token)
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
@@ -47,6 +55,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             if scheme.lower() != "bearer" or not token.strip():
                 raise NotAuthenticated("token_invalid", "Authorization 头应为 “Bearer <令牌>”。")
             principal = await users.authenticate_token(rt, token.strip())
+            audit.set_actor(audit.actor_of(principal))
             return AuthenticationResult(user=principal, auth="token")
         session: dict[str, Any] = connection.scope.get("session") or {}  # type: ignore[assignment]
         if session.get("user_id") and session.get("tenant_id"):
@@ -58,6 +67,7 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
             principal = await users.principal_for(
                 rt, session["tenant_slug"], session["tenant_id"], session["user_id"]
             )
+            audit.set_actor(audit.actor_of(principal))
             return AuthenticationResult(user=principal, auth="session")
         raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
 

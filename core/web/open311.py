@@ -17,7 +17,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath
 
 from core.errors import DomainError, InvalidInput
-from core.services import open311, tenants
+from core.services import audit, open311, tenants
 from core.web.auth import runtime_of
 
 Req = Request[Any, Any, Any]
@@ -195,7 +195,8 @@ async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
         t = await _tenant(request, tenant)
         fields = await _fields(request)
         await open311.check_key(t, fields.get("api_key") or request.query_params.get("api_key"))
-        return [await open311.submit(runtime_of(request), t, fields)]
+        with audit.acting(audit.OPEN311):
+            return [await open311.submit(runtime_of(request), t, fields)]
 
     return await _answer(_fmt(request.url.path), "service_requests", "request", work(), status=201)
 

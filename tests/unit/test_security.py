@@ -326,3 +326,19 @@ def test_token_hash_is_sha256_hex_and_verifies() -> None:
 @given(st.text(max_size=20), st.text(max_size=20))
 def test_constant_time_equals_agrees_with_equality(a: str, b: str) -> None:
     assert constant_time_equals(a, b) == (a == b)
+
+
+def test_audit_mac_is_keyed_separately_and_survives_rotation() -> None:
+    import hashlib
+    import hmac
+
+    message = b"0" * 64 + b'\n{"action":"login.success"}'
+    mac = keys.audit_mac(message)
+    assert len(mac) == 64 and mac != hashlib.sha256(message).hexdigest()
+    assert mac != Keys.from_secret(OTHER_SECRET).audit_mac(message)
+    # Its own HKDF subkey: not the blind-index key under another name.
+    blind_key = security._derive(SECRET, security._INFO_BLIND_INDEX)
+    assert mac != hmac.new(blind_key, message, hashlib.sha256).hexdigest()
+    rotated = Keys.from_secrets(OTHER_SECRET, previous=[SECRET])
+    assert rotated.audit_mac(message) != mac
+    assert rotated.audit_mac_candidates(message) == (rotated.audit_mac(message), mac)
