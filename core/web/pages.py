@@ -13,6 +13,7 @@ from litestar.response import Redirect, Template
 from core.errors import NotAuthenticated
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.services import cases, sector, tenants, users
+from core.web.api import After
 from core.web.auth import requires_staff, runtime_of
 
 STATUS_ZH = {
@@ -77,9 +78,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", include_in_schema=False, guards=[requires_staff])
-async def home(
-    request: Request[Principal, Any, Any], after: FromQuery[int | None] = None
-) -> Template:
+async def home(request: Request[Principal, Any, Any], after: After = None) -> Template:
     rt = runtime_of(request)
     p = request.user
     tenant = await tenants.get_tenant(rt, p.tenant_id)
