@@ -162,7 +162,9 @@ def _from_json(text: str) -> tuple[int | None, list[tuple[str, DayIn]]]:
     except msgspec.ValidationError as exc:
         err = error_of(exc)
         if err.field is None:
-            raise _bad("file", f'JSON 需为 {{"year": 2027, "days": [...]}}：{err.message}') from None
+            raise _bad(
+                "file", f'JSON 需为 {{"year": 2027, "days": [...]}}：{err.message}'
+            ) from None
         raise _bad(err.field, err.message) from None
     except (msgspec.DecodeError, RecursionError):
         raise _bad("file", 'JSON 格式错误，应为 {"year": 2027, "days": [...]}。') from None
