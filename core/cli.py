@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -17,18 +16,22 @@ from core.settings import Settings, load_settings
 T = TypeVar("T")
 
 
+def _refusal(exc: DomainError) -> click.ClickException:
+    where = f"（{exc.field}）" if exc.field else ""
+    return click.ClickException(f"{exc.message}{where} [{exc.code}]")
+
+
 def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
     try:
         return asyncio.run(coro_factory())  # type: ignore[arg-type]
     except DomainError as exc:
-        where = f"（{exc.field}）" if exc.field else ""
-        raise click.ClickException(f"{exc.message}{where} [{exc.code}]") from None
+        raise _refusal(exc) from None
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from core import logsafe
+
+    logsafe.configure(settings.log_level)
 
 
 async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -353,6 +356,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     import uvicorn
 
+    from core import logsafe
+
     settings = load_settings()
     _logging(settings)
     count = workers or int(os.environ.get("XINFANG_WEB_CONCURRENCY", "1"))
@@ -362,6 +367,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
         port=port,
         workers=count,
         log_level=settings.log_level.lower(),
+        log_config=logsafe.uvicorn_config(),
         proxy_headers=True,
     )
 
@@ -446,6 +452,7 @@ def run(host: str, port: int) -> None:
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from core import logsafe
     from core.bootstrap import open_resources
     from core.runtime import Runtime
     from core.web.app import create_app
@@ -455,7 +462,13 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
     async with open_resources(rt, web=True):
         app = create_app(rt, manage_resources=False)
         server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower())
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                log_config=logsafe.uvicorn_config(),
+            )
         )
         worker = build_worker(rt, own_resources=False)
         click.echo(f"信访接待平台已启动：http://{host}:{port}  （按 Ctrl+C 停止）")
@@ -568,19 +581,21 @@ def calendar_import(file: str, fmt: str | None) -> None:
 
     path = Path(file)
     kind = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
-    text = path.read_text(encoding="utf-8")
+    try:  # the parser decodes (strict UTF-8) and checks the whole file first
+        year, entries = parse_calendar_import(path.read_bytes(), kind)  # type: ignore[arg-type]
+    except DomainError as exc:
+        raise _refusal(exc) from None
 
     async def go(rt: Any) -> tuple[int, int, int, int]:
         from core.services import calendar as cal_service
         from core.services import deadlines, rota
 
-        year, entries = parse_calendar_import(text, kind)  # type: ignore[arg-type]
         await cal_service.import_year(year, entries, source=f"import:{path.name}")
         recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
         slots = await rota.reevaluate_provisional(rt, year)
         return year, len(entries), recounted, slots
 
-    year, n, recounted, slots = _run(lambda: _with_db(load_settings(), go))
+    _, n, recounted, slots = _run(lambda: _with_db(load_settings(), go))
     click.echo(
         f"已导入 {year} 年工作日历（{n} 条）；重新计算期限 {recounted} 个，重新核定排班 {slots} 个。"
     )

@@ -20,6 +20,7 @@ import pluggy
 
 from core import hookspecs
 from core.errors import DomainError, PluginFailure
+from core.logsafe import Verbatim
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -151,7 +152,7 @@ class PluginHost:
             hook,
             tenant.slug,
             type(exc).__name__,
-            "".join(traceback.format_tb(exc.__traceback__)),
+            Verbatim("".join(traceback.format_tb(exc.__traceback__))),
         )
         title = self.info(name).get("title_zh", name)
         return PluginFailure(

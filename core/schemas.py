@@ -8,9 +8,19 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
+from litestar.params import Parameter
 from msgspec import Meta, Struct
 
-Name = Annotated[str, Meta(min_length=1, max_length=100)]
+from core.validation import VISIBLE
+
+MAX_ID = 2**31 - 1
+"""Ids are PostgreSQL ``integer`` columns: anything larger is refused before a query."""
+Id = Annotated[int, Meta(ge=1, le=MAX_ID), Parameter(ge=1, le=MAX_ID)]
+"""The one id type for path and query parameters (Parameter) and Struct fields (Meta)."""
+OptionalId = Annotated[Id | None, Parameter(ge=1, le=MAX_ID)]
+
+Name = Annotated[str, Meta(min_length=1, max_length=100, pattern=VISIBLE)]
+"""A person's or a thing's name: must show at least one visible character."""
 ShortText = Annotated[str, Meta(max_length=200)]
 LongText = Annotated[str, Meta(max_length=5000)]
 Code = Annotated[str, Meta(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -40,9 +50,9 @@ class Strict(Struct, forbid_unknown_fields=True):
 
 class DepartmentIn(Strict):
     code: Code
-    name: Annotated[str, Meta(min_length=1, max_length=200)]
+    name: Annotated[str, Meta(min_length=1, max_length=200, pattern=VISIBLE)]
     kind: DepartmentKind = "office"
-    parent_id: int | None = None
+    parent_id: OptionalId = None
 
 
 class UserIn(Strict):
@@ -50,7 +60,7 @@ class UserIn(Strict):
     display_name: Name
     password: Annotated[str, Meta(min_length=1, max_length=200)]
     roles: Annotated[list[str], Meta(min_length=1, max_length=5)]
-    department_id: int | None = None
+    department_id: OptionalId = None
     title: ShortText = ""
     email: Annotated[str, Meta(max_length=254)] = ""
 
@@ -76,8 +86,8 @@ class PersonIn(Strict):
 class AccusedIn(Strict):
     """检举控告: who is accused. They (and their department) never see the case."""
 
-    user_ids: Annotated[list[int], Meta(max_length=20)] = []
-    department_ids: Annotated[list[int], Meta(max_length=20)] = []
+    user_ids: Annotated[list[Id], Meta(max_length=20)] = []
+    department_ids: Annotated[list[Id], Meta(max_length=20)] = []
     description: ShortText = ""
 
 
@@ -85,7 +95,7 @@ class CaseIn(Strict):
     channel: Channel
     cause: Annotated[str, Meta(min_length=1, max_length=5000)]
     visitor: VisitorIn | None = None
-    visitor_id: int | None = None
+    visitor_id: OptionalId = None
     received_at: datetime | None = None
     headcount: Annotated[int, Meta(ge=1, le=100000)] = 1
     representatives: Annotated[list[PersonIn], Meta(max_length=50)] = []
@@ -95,8 +105,8 @@ class CaseIn(Strict):
     locality: ShortText = ""
     demand: LongText = ""
     form: dict[str, Any] = {}
-    department_id: int | None = None
-    session_id: int | None = None
+    department_id: OptionalId = None
+    session_id: OptionalId = None
     skip_level: bool = False
     """越级访: the visitor bypassed the competent lower level."""
     assigned_from_above: bool = False
@@ -118,8 +128,8 @@ class SessionIn(Strict):
     place: Annotated[str, Meta(min_length=1, max_length=200)]
     topics: Annotated[list[ShortText], Meta(max_length=20)] = []
     kind: Code = "leader_day"
-    leader_id: int | None = None
-    department_id: int | None = None
+    leader_id: OptionalId = None
+    department_id: OptionalId = None
     note: LongText = ""
 
 
@@ -157,23 +167,23 @@ class ActionIn(Strict):
     reason: LongText = ""
     note: LongText = ""
     channel: RedirectChannel | None = None
-    to_department_id: int | None = None
+    to_department_id: OptionalId = None
     to_tenant: Annotated[str, Meta(max_length=63)] | None = None
-    handler_id: int | None = None
-    department_id: int | None = None
+    handler_id: OptionalId = None
+    department_id: OptionalId = None
     plan: LongText = ""
     minutes: LongText = ""
-    department_ids: Annotated[list[int], Meta(max_length=30)] = []
+    department_ids: Annotated[list[Id], Meta(max_length=30)] = []
     days: Annotated[int, Meta(ge=1, le=365)] | None = None
     opinion: Opinion | None = None
     opinion_text: LongText = ""
     on: date | None = None
     """The day it happened (review requested, pause began/ended); default today."""
     pause_kind: Literal["hearing", "appraisal", "other"] | None = None
-    user_id: int | None = None
+    user_id: OptionalId = None
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
     """回访: the petitioner's satisfaction with the outcome."""
-    version: int | None = None
+    version: Annotated[int, Meta(ge=0, le=MAX_ID)] | None = None
     """Optimistic concurrency: the case version the clerk saw; stale → 409."""
 
 

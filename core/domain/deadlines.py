@@ -17,6 +17,7 @@ from typing import Any
 from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
 from core.errors import InvalidInput
+from core.validation import FIRST_DAY, LAST_DAY, check_day
 
 Pause = tuple[date, date]
 MAX_DAYS = 3660  # no statutory clock is longer than ten years; guards bad pack data
@@ -63,6 +64,8 @@ def parse_pause(text: str) -> Pause:
 
 
 def check_pause(pause: Pause) -> Pause:
+    for day in pause:
+        check_day(day, FIRST_DAY, LAST_DAY, field="paused", what="暂停区间的日期")
     if pause[1] < pause[0]:
         raise InvalidInput(
             "invalid_pause",
@@ -95,6 +98,7 @@ def compute_deadline(
     ``days`` overrides the pack's number (an approved extension shorter than the
     maximum); the counting mode always comes from the pack.
     """
+    check_day(start, FIRST_DAY, LAST_DAY, field="start", what="起算日")
     rule = pack.clock(clock)
     n = rule.days if days is None else days
     if not 0 < n <= MAX_DAYS:

@@ -11,13 +11,15 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any, Literal
+from typing import Annotated, Literal
 
-from core.errors import InvalidInput
+import msgspec
+
+from core.errors import DomainError, InvalidInput
+from core.validation import FIRST_DAY, LAST_DAY, convert, error_of
 
 DayKind = Literal["holiday", "workday"]
 WEEKDAY_ZH = ("周一", "周二", "周三", "周四", "周五", "周六", "周日")
@@ -120,57 +122,120 @@ def entries_from_chinese_calendar(year: int) -> list[CalendarEntry]:
     return sorted(entries, key=lambda e: e.day)
 
 
+# A real State Council notice lists every rest day of the holiday periods (22–33 a
+# year for 2004–2026) and a few make-up Saturdays/Sundays (5–12). A file far outside
+# that is a wrong file, and importing it would mark the year "official".
+MIN_HOLIDAYS = 11  # the statutory holiday days alone (13 since 2025)
+MAX_HOLIDAYS = 45
+MAX_WORKDAYS = 15
+
+
+class DayIn(msgspec.Struct, forbid_unknown_fields=True):
+    date: date
+    kind: DayKind
+    name: Annotated[str, msgspec.Meta(max_length=63)] = ""
+
+
+class CalendarFileIn(msgspec.Struct, forbid_unknown_fields=True):
+    days: Annotated[list[DayIn], msgspec.Meta(min_length=1, max_length=400)]
+    year: int | None = None
+
+
 def _bad(field: str, message: str) -> InvalidInput:
     return InvalidInput("invalid_calendar_file", message, field=field)
 
 
+def _text(data: str | bytes) -> str:
+    if isinstance(data, bytes):
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise _bad("file", f"文件不是 UTF-8 编码（第 {exc.start + 1} 个字节）。") from None
+    if "\x00" in data:
+        raise _bad("file", "文件中含有空字符（\\0），不是日历文本文件。")
+    return data.lstrip("\ufeff")
+
+
+def _from_json(text: str) -> tuple[int | None, list[tuple[str, DayIn]]]:
+    try:
+        doc = msgspec.json.decode(text, type=CalendarFileIn)
+    except msgspec.ValidationError as exc:
+        err = error_of(exc)
+        if err.field is None:
+            raise _bad(
+                "file", f'JSON 需为 {{"year": 2027, "days": [...]}}：{err.message}'
+            ) from None
+        raise _bad(err.field, err.message) from None
+    except (msgspec.DecodeError, RecursionError):
+        raise _bad("file", 'JSON 格式错误，应为 {"year": 2027, "days": [...]}。') from None
+    return doc.year, [(f"days[{i}]", d) for i, d in enumerate(doc.days)]
+
+
+def _from_csv(text: str) -> list[tuple[str, DayIn]]:
+    reader = csv.DictReader(io.StringIO(text))
+    rows = []
+    try:
+        header = reader.fieldnames
+        if header is None or {"date", "kind"} - set(header):
+            raise _bad("header", "CSV 第一行须为表头 date,kind,name。")
+        if extra := [c for c in header if c not in ("date", "kind", "name")]:
+            raise _bad("header", f"CSV 表头只能有 date、kind、name，多出：{'、'.join(extra)}。")
+        for i, row in enumerate(reader):
+            where = f"第 {i + 2} 行"
+            if None in row:
+                raise _bad(where, f"{where}：列数多于表头。")
+            try:
+                day = convert({k: v.strip() for k, v in row.items() if v is not None}, DayIn)
+            except DomainError as exc:
+                raise _bad(f"{where}.{exc.field}", f"{where}：{exc.message}") from None
+            rows.append((where, day))
+    except csv.Error as exc:
+        raise _bad("file", f"CSV 格式错误：{exc}。") from None
+    return rows
+
+
 def parse_calendar_import(
-    text: str, fmt: Literal["csv", "json"]
+    data: str | bytes, fmt: Literal["csv", "json"]
 ) -> tuple[int, list[CalendarEntry]]:
     """Parse a year's State Council notice. See docs/calendar.md for the format."""
-    rows: list[tuple[str, dict[str, Any]]] = []
-    if fmt == "json":
-        try:
-            doc = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise _bad("file", f"JSON 格式错误（第 {exc.lineno} 行）。") from None
-        if not isinstance(doc, dict) or not isinstance(doc.get("days"), list):
-            raise _bad("days", 'JSON 需为 {"year": 2027, "days": [...]}。')
-        rows = [(f"days[{i}]", r if isinstance(r, dict) else {}) for i, r in enumerate(doc["days"])]
-        declared = doc.get("year")
-    else:
-        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
-        if reader.fieldnames is None or {"date", "kind"} - set(reader.fieldnames):
-            raise _bad("header", "CSV 第一行须为表头 date,kind,name。")
-        rows = [(f"第 {i + 2} 行", dict(r)) for i, r in enumerate(reader)]
-        declared = None
+    text = _text(data)
+    declared, rows = _from_json(text) if fmt == "json" else (None, _from_csv(text))
     if not rows:
         raise _bad("days", "文件中没有任何日期。")
     entries: list[CalendarEntry] = []
     seen: set[date] = set()
     for where, row in rows:
-        try:
-            day = date.fromisoformat(str(row.get("date", "")).strip())
-        except ValueError:
-            raise _bad(f"{where}.date", f"{where}：日期应为 YYYY-MM-DD 格式。") from None
-        kind = str(row.get("kind", "")).strip()
-        if kind not in ("holiday", "workday"):
-            raise _bad(
-                f"{where}.kind", f"{where}：kind 只能是 holiday（放假）或 workday（调休上班）。"
-            )
+        day = row.date
         if day in seen:
             raise _bad(f"{where}.date", f"{where}：日期 {day} 重复出现。")
-        if kind == "workday" and day.weekday() < 5:
+        if row.kind == "workday" and day.weekday() < 5:
             raise _bad(
                 f"{where}.kind",
                 f"{where}：{day} 本来就是工作日，调休上班（workday）只能是周六或周日。",
             )
         seen.add(day)
-        entries.append(CalendarEntry(day, kind, str(row.get("name") or "").strip()[:63]))  # type: ignore[arg-type]
+        entries.append(CalendarEntry(day, row.kind, row.name.strip()))
     years = {e.day.year for e in entries}
     if len(years) != 1:
         raise _bad("days", f"一个文件只能包含一个年份，发现：{sorted(years)}。")
     year = years.pop()
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise _bad("days", f"年份应在 {FIRST_DAY.year}–{LAST_DAY.year} 之间，文件中是 {year} 年。")
     if declared is not None and declared != year:
         raise _bad("year", f"year 为 {declared}，但日期属于 {year} 年。")
+    holidays = sum(1 for e in entries if e.kind == "holiday")
+    workdays = len(entries) - holidays
+    if not MIN_HOLIDAYS <= holidays <= MAX_HOLIDAYS:
+        raise _bad(
+            "days",
+            f"{year} 年有 {holidays} 个放假日（holiday）；国务院通知每年列出的放假日"
+            f"应在 {MIN_HOLIDAYS}–{MAX_HOLIDAYS} 个之间（含法定节假日 11–13 天），"
+            "请确认导入的是完整的全年通知。",
+        )
+    if workdays > MAX_WORKDAYS:
+        raise _bad(
+            "days",
+            f"{year} 年有 {workdays} 个调休上班日（workday），超过 {MAX_WORKDAYS} 个，"
+            "请确认文件内容。",
+        )
     return year, sorted(entries, key=lambda e: e.day)

@@ -27,6 +27,7 @@ from core.services.visibility import hidden_from, matters_of, staff_ref, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
 from core.settings import TIMEZONE
+from core.validation import check_received_at
 
 # Crockford base32 without look-alikes: receipt codes are read aloud over the phone.
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
@@ -160,15 +161,7 @@ async def register_case(
         for i, p in enumerate(data.representatives)
     ]
     now = rt.clock.now()
-    received_at = data.received_at or now
-    if received_at.tzinfo is None:
-        raise InvalidInput(
-            "timezone_required",
-            "来访时间需带时区，例如 2026-11-23T09:30:00+08:00。",
-            field="received_at",
-        )
-    if received_at > now:
-        raise InvalidInput("received_in_future", "来访时间不能晚于当前时间。", field="received_at")
+    received_at = check_received_at(data.received_at, now)
     async with tenant_tx(tenant_id):
         await _check_refs(tenant_id, data)
         await _check_accused(tenant_id, data)

@@ -6,20 +6,24 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Annotated, Any
+
+from msgspec import Meta, Struct
 
 from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
-from core.errors import InvalidInput, NotAuthenticated
+from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.plugins import TenantInfo
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CaseIn, VisitorIn
 from core.services import audit, cases, events, sector, tenants, users
+from core.validation import has_visible
 
 SERVICE_USERNAME = "open311"
 CLOSED = {"closed", "final", "archived", "not_accepted"}
@@ -132,6 +136,9 @@ def _attribute(f: dict[str, Any]) -> dict[str, Any]:
 
 
 async def definition(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]:
+    """A service's definition; an unknown service is 404, like an unknown request."""
+    if code not in {c["code"] for c in await sector.categories(rt, tenant)}:
+        raise NotFound("service_not_found", "没有该服务（service_code）。", field="service_code")
     fields = await sector.form_schema(rt, tenant, code)
     return {"service_code": code, "attributes": [_attribute(f) for f in fields]}
 
@@ -203,25 +210,73 @@ async def list_requests(
     return out
 
 
-async def submit(rt: Runtime, tenant: TenantInfo, fields: dict[str, Any]) -> dict[str, Any]:
+Text = Annotated[str, Meta(max_length=200)]
+
+
+class RequestIn(Struct):
+    """A GeoReport v2 ``POST requests`` body (form or JSON). Fields are text, as the spec
+    has them; JSON ``lat``/``long`` may also be numbers. Unknown fields are ignored
+    (clients send spec fields we do not use)."""
+
+    service_code: Annotated[str, Meta(max_length=63)] = ""
+    api_key: Text | None = None
+    jurisdiction_id: Text | None = None
+    description: Annotated[str, Meta(max_length=5000)] | None = None
+    """Same limit as the cause of a case registered by staff."""
+    first_name: Annotated[str, Meta(max_length=50)] | None = None
+    last_name: Annotated[str, Meta(max_length=50)] | None = None
+    phone: Annotated[str, Meta(max_length=40)] | None = None
+    email: Annotated[str, Meta(max_length=254)] | None = None
+    address_string: Text | None = None
+    address_id: Text | None = None
+    lat: float | Text | None = None
+    long: float | Text | None = None
+    device_id: Annotated[str, Meta(max_length=64)] | None = None
+    account_id: Text | None = None
+    media_url: Annotated[str, Meta(max_length=2000)] | None = None
+    attribute: dict[Annotated[str, Meta(max_length=63)], Text | list[Text]] = {}
+
+
+def _coordinate(value: float | str | None, field: str, limit: int) -> float | None:
+    """A WGS84 degree within ±limit; text as forms send it, or a JSON number."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and -limit <= number <= limit):
+        raise InvalidInput(
+            "coordinate_invalid",
+            f"{field} 应为 -{limit} 到 {limit} 之间的十进制度数，例如 39.9042。",
+            field=field,
+        )
+    return number
+
+
+async def submit(rt: Runtime, tenant: TenantInfo, fields: RequestIn) -> dict[str, Any]:
     """A public submission: validate, then register through the staff registration
     service with channel ``online``; the submitter becomes the visitor."""
-    code = str(fields.get("service_code") or "")
+    code = fields.service_code.strip()
     if not code:
         raise InvalidInput("service_code_required", "缺少 service_code。", field="service_code")
     await sector.category(rt, tenant, code)
-    description = str(fields.get("description") or "").strip()
-    if not description:
+    description = (fields.description or "").strip()
+    if not has_visible(description):
         raise InvalidInput(
             "description_required", "请填写诉求内容（description）。", field="description"
         )
-    name = (str(fields.get("last_name") or "") + str(fields.get("first_name") or "")).strip()
-    if not name:
+    name = ((fields.last_name or "") + (fields.first_name or "")).strip()
+    if not has_visible(name):
         raise InvalidInput(
-            "name_required", "请填写姓名（first_name/last_name）。", field="first_name"
+            "name_required",
+            "请填写姓名（first_name/last_name），不能只有空格或不可见字符。",
+            field="first_name",
         )
-    phone = str(fields.get("phone") or "").strip() or None
-    email = str(fields.get("email") or "").strip() or None
+    lat = _coordinate(fields.lat, "lat", 90)
+    long = _coordinate(fields.long, "long", 180)
+    phone = (fields.phone or "").strip() or None
+    email = (fields.email or "").strip() or None
     if phone:
         phone = identity.normalize_phone(phone, field="phone")
     if email and not _EMAIL.fullmatch(email):
@@ -230,21 +285,24 @@ async def submit(rt: Runtime, tenant: TenantInfo, fields: dict[str, Any]) -> dic
         raise InvalidInput(
             "contact_required", "请至少留下手机号或电子邮箱，以便告知办理结果。", field="phone"
         )
-    address = str(fields.get("address_string") or "").strip()[:200] or None
+    address = (fields.address_string or "").strip() or None
     actor = await _service_user(rt, tenant)
     data = CaseIn(
         channel="online",
-        cause=description[:5000],
-        visitor=VisitorIn(name=name[:100], phone=phone, address=address),
+        cause=description,
+        visitor=VisitorIn(name=name, phone=phone, address=address),
         category=code,
         locality=address or "",
-        form=fields.get("attributes") or {},
+        form=dict(fields.attribute),
     )
     case = await cases.register_case(rt, actor, tenant, data)
     extra: dict[str, Any] = {}
-    for key in ("lat", "long", "device_id"):
-        if fields.get(key):
-            extra[key] = str(fields[key])[:64]
+    if lat is not None:
+        extra["lat"] = lat
+    if long is not None:
+        extra["long"] = long
+    if fields.device_id:
+        extra["device_id"] = fields.device_id
     async with tenant_tx(tenant.id):
         if email:
             # On the visitor, not in the append-only event log: a key rotation must be

@@ -39,6 +39,18 @@ def _validate_config(rt: Runtime, name: str, config: dict[str, Any]) -> dict[str
     host = _host(rt)
     if not isinstance(config, dict):
         raise InvalidInput("config_format", "插件设置应为 JSON 对象。", field="config")
+    # The plugin's defaults name every setting it has: anything else is a typo that would
+    # be stored and silently never read.
+    known = host.default_config(name)
+    for key in config:
+        if key not in known:
+            choices = "、".join(sorted(known)) or "（无）"
+            raise InvalidInput(
+                "unknown_setting",
+                f"插件 {name} 没有设置项“{key}”；可设置的有：{choices}。",
+                field=key,
+                plugin=name,
+            )
     for plugin, fn in host.impls("xinfang_validate_config"):
         if plugin == name:
             result = fn(config=config)

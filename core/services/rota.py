@@ -29,11 +29,13 @@ from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_fo
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.principal import Principal
 from core.runtime import Runtime
+from core.schemas import Id, OptionalId
 from core.services import audit
 from core.services.calendar import load_calendar
 from core.services.events import enqueue
 from core.services.tenants import get_tenant_by_slug
 from core.settings import TIMEZONE
+from core.validation import check_day, schedule_window
 from daemon.tables import FeedToken, LeaderLeave, RotaChange, RotaSlot, RotaTemplateRow
 
 EVE_REMINDER_AT = time(16, 0)
@@ -59,14 +61,14 @@ class SlotIn(Strict):
 class TemplateIn(Strict):
     key: Annotated[str, Meta(min_length=1, max_length=64)]
     title_zh: Annotated[str, Meta(min_length=1, max_length=200)]
-    leaders: Annotated[list[int], Meta(max_length=100)]
+    leaders: Annotated[list[Id], Meta(max_length=100)]
     place: Text200 = ""
     role: Annotated[str, Meta(min_length=1, max_length=63)] = "leader_day"
     pattern: Literal["weekly", "every_workday"] = "weekly"
     weekdays: Annotated[list[int], Meta(max_length=7)] = []
     slots: Annotated[list[SlotIn], Meta(max_length=2)] | None = None
     topics: Annotated[list[Text200], Meta(max_length=20)] = []
-    standby: Annotated[list[int], Meta(max_length=100)] = []
+    standby: Annotated[list[Id], Meta(max_length=100)] = []
     holiday_policy: Literal["skip", "previous_workday", "next_workday", "keep"] = "skip"
     makeup_workdays: bool = False
     leaders_per_slot: Annotated[int, Meta(ge=1, le=20)] = 1
@@ -77,18 +79,18 @@ class TemplateIn(Strict):
 class LeaveIn(Strict):
     first_day: date
     last_day: date
-    user_id: int | None = None
+    user_id: OptionalId = None
     reason: Text200 = ""
 
 
 class SwapIn(Strict):
-    to_leader_id: int
+    to_leader_id: Id
     reason: Annotated[str, Meta(min_length=1, max_length=500)]
 
 
 class OverrideIn(Strict):
     reason: Annotated[str, Meta(min_length=1, max_length=500)]
-    leader_id: int | None = None
+    leader_id: OptionalId = None
     cancel: bool = False
 
 
@@ -828,6 +830,9 @@ async def add_leave(rt: Runtime, p: Principal, data: LeaveIn) -> dict[str, Any]:
     user_id = data.user_id or p.user_id
     if user_id != p.user_id and not p.has_any("admin", "supervisor"):
         raise PermissionDenied("leave_for_others", "只有管理员可以为他人登记请假。")
+    first, last = schedule_window(rt.clock.today())
+    check_day(data.first_day, first, last, field="first_day", what="请假开始日期")
+    check_day(data.last_day, first, last, field="last_day", what="请假结束日期")
     if data.last_day < data.first_day:
         raise InvalidInput(
             "leave_range_reversed", "请假结束日期不能早于开始日期。", field="last_day"

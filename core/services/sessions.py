@@ -13,6 +13,7 @@ from core.runtime import Runtime
 from core.schemas import SessionIn
 from core.services import audit
 from core.services.visibility import hidden_from
+from core.validation import check_day, schedule_window
 
 COLUMNS = (
     ReceptionSession.id,
@@ -33,6 +34,8 @@ COLUMNS = (
 
 
 async def create_session(rt: Runtime, tenant_id: int, data: SessionIn) -> dict[str, Any]:
+    first, last = schedule_window(rt.clock.today())
+    check_day(data.day, first, last, field="day", what="接待日期")
     starts_at, ends_at = time.fromisoformat(data.starts_at), time.fromisoformat(data.ends_at)
     if ends_at <= starts_at:
         raise InvalidInput("invalid_time_range", "结束时间必须晚于开始时间。", field="ends_at")

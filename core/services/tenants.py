@@ -12,11 +12,11 @@ from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.services import audit
 
-SLUG_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
 
 def check_slug(slug: str) -> str:
-    if not SLUG_RE.match(slug or ""):
+    if not SLUG_RE.fullmatch(slug or ""):
         raise InvalidInput(
             "invalid_slug",
             "机构标识只能包含小写字母、数字和连字符，且不能以连字符开头或结尾（最长 63 个字符）。",
@@ -109,6 +109,8 @@ async def get_tenant(rt: Runtime, tenant_id: int) -> TenantInfo:
 
 
 async def get_tenant_by_slug(rt: Runtime, slug: str) -> TenantInfo:
+    if not SLUG_RE.fullmatch(slug):  # cannot exist; spares the database odd text
+        raise NotFound("tenant_not_found", "机构不存在或已停用。", field="tenant")
     row = (
         await Tenant.select()
         .where(Tenant.slug == slug)

@@ -13,9 +13,11 @@ from core.domain.deadlines import parse_pause
 from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import (
+    MAX_ID,
     ActionIn,
     CaseIn,
     DepartmentIn,
+    Id,
     NoticeIn,
     SessionIn,
     TokenIn,
@@ -43,7 +45,9 @@ from core.web.auth import (
 
 Req = Request[Principal, Any, Any]
 Limit = Annotated[int, Parameter(ge=1, le=200, description="每页条数")]
-After = Annotated[int | None, Parameter(ge=1, description="上一页最后一条的 id（键集分页）")]
+After = Annotated[
+    Id | None, Parameter(ge=1, le=MAX_ID, description="上一页最后一条的 id（键集分页）")
+]
 
 
 def _ctx(request: Req) -> tuple[Runtime, Principal]:
@@ -92,7 +96,7 @@ class DepartmentController(Controller):
         return await departments.create_department(rt, p.tenant_id, data)
 
     @get("/{department_id:int}")
-    async def get_department(self, request: Req, department_id: FromPath[int]) -> dict[str, Any]:
+    async def get_department(self, request: Req, department_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await departments.get_department(rt, p.tenant_id, department_id)
 
@@ -122,7 +126,7 @@ class UserController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def get_user(self, request: Req, user_id: FromPath[int]) -> dict[str, Any]:
+    async def get_user(self, request: Req, user_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await users.get_user(rt, p.tenant_id, user_id)
 
@@ -152,14 +156,12 @@ class VisitorController(Controller):
         return {**visitor, "created": created}
 
     @get("/{visitor_id:int}")
-    async def get_visitor(self, request: Req, visitor_id: FromPath[int]) -> dict[str, Any]:
+    async def get_visitor(self, request: Req, visitor_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await visitors.get_visitor(rt, p, visitor_id)
 
     @get("/{visitor_id:int}/archive")
-    async def visitor_archive(
-        self, request: Req, visitor_id: FromPath[int]
-    ) -> list[dict[str, Any]]:
+    async def visitor_archive(self, request: Req, visitor_id: Id) -> list[dict[str, Any]]:
         """立卷归档: the petitioner's volumes by year, matters in chronological order."""
         rt, p = _ctx(request)
         return await lifecycle.archive_of(rt, p, visitor_id)
@@ -187,13 +189,13 @@ class CaseController(Controller):
         return await cases.register_case(rt, p, tenant, data)
 
     @get("/{case_id:int}")
-    async def get_case(self, request: Req, case_id: FromPath[int]) -> dict[str, Any]:
+    async def get_case(self, request: Req, case_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await cases.get_case(rt, p, case_id)
 
     @post("/{case_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
     async def act(
-        self, request: Req, case_id: FromPath[int], action: FromPath[str], data: JSONBody[ActionIn]
+        self, request: Req, case_id: Id, action: FromPath[str], data: JSONBody[ActionIn]
     ) -> dict[str, Any]:
         """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
         rt, p = _ctx(request)
@@ -201,7 +203,7 @@ class CaseController(Controller):
 
     @post("/{case_id:int}/actions/notify", status_code=HTTP_200_OK)
     async def notify(
-        self, request: Req, case_id: FromPath[int], data: JSONBody[NoticeIn]
+        self, request: Req, case_id: Id, data: JSONBody[NoticeIn]
     ) -> dict[str, Any]:
         """书面告知: record the notice as given (channel, date); meets the 15-day clock."""
         rt, p = _ctx(request)
@@ -209,7 +211,7 @@ class CaseController(Controller):
         return await lifecycle.record_notice(rt, p, case_id, notice, version=data.version)
 
     @get("/{case_id:int}/deadlines")
-    async def case_deadlines(self, request: Req, case_id: FromPath[int]) -> list[dict[str, Any]]:
+    async def case_deadlines(self, request: Req, case_id: Id) -> list[dict[str, Any]]:
         """Every clock of the case (running, met, superseded) with how it was counted."""
         rt, p = _ctx(request)
         await cases.get_case(rt, p, case_id)  # 404 when not visible
@@ -243,7 +245,9 @@ class CalendarController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/{year:int}")
-    async def show(self, request: Req, year: FromPath[int]) -> dict[str, Any]:
+    async def show(
+        self, request: Req, year: Annotated[int, Parameter(ge=1, le=9999)]
+    ) -> dict[str, Any]:
         """The official calendar of a year: holidays, make-up working days, provisional?"""
         cal = await deadlines.work_calendar()
         return calendar_year(cal, year)
@@ -266,7 +270,7 @@ class SessionController(Controller):
         return await sessions.create_session(rt, p.tenant_id, data)
 
     @get("/{session_id:int}")
-    async def get_session(self, request: Req, session_id: FromPath[int]) -> dict[str, Any]:
+    async def get_session(self, request: Req, session_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await sessions.get_session(rt, p, session_id)
 

@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -20,8 +19,9 @@ from litestar.template import TemplateConfig
 from core import __version__
 from core.runtime import Runtime
 from core.web.api import api_router
-from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, runtime_of
+from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, SessionConfig, runtime_of
 from core.web.errors import EXCEPTION_HANDLERS
+from core.web.guard import check_request
 from core.web.inbox_api import inbox_router
 from core.web.open311 import open311_router
 from core.web.pages import PAGES, configure_templates
@@ -81,7 +81,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         async with open_resources(rt, web=True):
             yield
 
-    session = CookieBackendConfig(
+    session = SessionConfig(
         secret=secret,
         key="xf_session",
         max_age=rt.settings.session_max_age,
@@ -104,6 +104,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
+        before_request=check_request,
         middleware=[
             session.middleware,
             DefineMiddleware(AuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PREFIXES]),

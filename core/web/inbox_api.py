@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, post
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 
 from core.principal import Principal
+from core.schemas import MAX_ID, Id
 from core.services import inbox
 from core.web.auth import requires_staff, runtime_of
 
@@ -23,7 +24,9 @@ class InboxController(Controller):
         self,
         request: Req,
         unread: Annotated[bool, Parameter(description="只看未读")] = False,
-        before: Annotated[int | None, Parameter(ge=1, description="上一页最后一条的 id")] = None,
+        before: Annotated[
+            Id | None, Parameter(ge=1, le=MAX_ID, description="上一页最后一条的 id")
+        ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200, description="每页条数")] = 50,
     ) -> dict[str, Any]:
         return await inbox.list_messages(
@@ -35,7 +38,7 @@ class InboxController(Controller):
         return {"unread": await inbox.unread_count(runtime_of(request), request.user)}
 
     @post("/{message_id:int}/read", status_code=200)
-    async def mark_read(self, request: Req, message_id: FromPath[int]) -> dict[str, Any]:
+    async def mark_read(self, request: Req, message_id: Id) -> dict[str, Any]:
         return await inbox.mark_read(runtime_of(request), request.user, message_id)
 
     @post("/read-all", status_code=200)

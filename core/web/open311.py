@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
 from litestar import Request, Response, Router, get, post
-from litestar.params import FromPath
+from litestar.params import FromPath, Parameter
 
 from core.errors import DomainError, InvalidInput
 from core.services import audit, open311, tenants
+from core.validation import FIRST_DAY, LAST_DAY, check_day, convert
 from core.web.auth import runtime_of
 
 Req = Request[Any, Any, Any]
@@ -60,19 +61,25 @@ def _strip(name: str) -> tuple[str, str]:
     return name, "json"
 
 
+def georeport_error(path: str, status: int, error: dict[str, Any]) -> Response[Any]:
+    """An error in the GeoReport shape ``[{code, description}]`` (plus ``field`` when one
+    is to blame); a missing or wrong api_key is 403 as the spec says."""
+    code = {401: 403}.get(status, status)
+    item: dict[str, Any] = {"code": code, "description": error["message"]}
+    if error.get("field"):
+        item["field"] = error["field"]
+    if _fmt(path) == "xml":
+        return Response(_xml("errors", "error", [item]), status_code=code, media_type="text/xml")
+    return Response([item], status_code=code)
+
+
 async def _answer(
     fmt: str, root: str, item: str | None, work: Awaitable[Any], status: int = 200
 ) -> Response[Any]:
     try:
         body = await work
     except DomainError as exc:
-        code = {401: 403}.get(exc.status, exc.status)
-        errors = [{"code": code, "description": exc.message}]
-        if fmt == "xml":
-            return Response(
-                _xml("errors", "error", errors), status_code=code, media_type="text/xml"
-            )
-        return Response(errors, status_code=code)
+        return georeport_error(f".{fmt}", exc.status, exc.as_dict())
     if fmt == "xml":
         return Response(_xml(root, item, body), status_code=status, media_type="text/xml")
     return Response(body, status_code=status)
@@ -118,27 +125,39 @@ def _date(value: str | None, field: str) -> datetime | None:
         ) from None
     if parsed.tzinfo is None:
         raise InvalidInput("timezone_required", f"{field} 需带时区。", field=field)
+    check_day(parsed.date(), FIRST_DAY, LAST_DAY, field=field, what=field)
     return parsed
 
 
+Query = Annotated[str | None, Parameter(max_length=2000)]
+
+
 @get(["/requests.json", "/requests.xml"])
-async def list_requests(request: Req, tenant: FromPath[str]) -> Response[Any]:
+async def list_requests(
+    request: Req,
+    tenant: FromPath[str],
+    service_request_id: Query = None,
+    api_key: Query = None,
+    service_code: Query = None,
+    status: Query = None,
+    start_date: Query = None,
+    end_date: Query = None,
+) -> Response[Any]:
     """GeoReport v2: request status by service_request_id (public), or a list (api_key)."""
-    q = request.query_params
 
     async def work() -> Any:
         rt = runtime_of(request)
         t = await _tenant(request, tenant)
-        if q.get("service_request_id"):
-            return await open311.requests_by_id(rt, t, q["service_request_id"].split(","))
-        await open311.check_key(t, q.get("api_key"))
+        if service_request_id:
+            return await open311.requests_by_id(rt, t, service_request_id.split(","))
+        await open311.check_key(t, api_key)
         return await open311.list_requests(
             rt,
             t,
-            service_code=q.get("service_code"),
-            status=q.get("status"),
-            start=_date(q.get("start_date"), "start_date"),
-            end=_date(q.get("end_date"), "end_date"),
+            service_code=service_code,
+            status=status,
+            start=_date(start_date, "start_date"),
+            end=_date(end_date, "end_date"),
         )
 
     return await _answer(_fmt(request.url.path), "service_requests", "request", work())
@@ -161,30 +180,25 @@ async def get_request(request: Req, tenant: FromPath[str], name: FromPath[str]) 
     return await _answer(fmt, "service_requests", "request", work())
 
 
-async def _fields(request: Req) -> dict[str, Any]:
-    if request.headers.get("content-type", "").startswith("application/json"):
-        raw = await request.json()
-        if not isinstance(raw, dict):
-            raise InvalidInput("body_format", "请求体应为 JSON 对象。")
-        fields = dict(raw)
-        fields.setdefault("attributes", dict(raw.get("attribute") or {}))
-        fields.pop("attribute", None)
-        return fields
+async def _fields(request: Req) -> open311.RequestIn:
+    """The submission as typed fields: JSON as sent, or the form with its
+    ``attribute[code]`` / ``attribute[code][]`` keys gathered into ``attribute``."""
+    if request.content_type[0] == "application/json":
+        return convert(await request.json(), open311.RequestIn)
     form = await request.form()
-    fields = {}
+    fields: dict[str, Any] = {}
     attributes: dict[str, Any] = {}
     for key in form:
-        values = form.getall(key)
+        values = [v for v in form.getall(key) if isinstance(v, str)]
+        if not values:
+            continue
         if key.startswith("attribute[") and "]" in key:
             code = key[len("attribute[") : key.index("]")]
-            if key.endswith("[]"):
-                attributes[code] = [str(v) for v in values]
-            else:
-                attributes[code] = str(values[-1])
+            attributes[code] = values if key.endswith("[]") else values[-1]
         else:
-            fields[key] = str(values[-1])
-    fields["attributes"] = attributes
-    return fields
+            fields[key] = values[-1]
+    fields["attribute"] = attributes
+    return convert(fields, open311.RequestIn)
 
 
 @post(["/requests.json", "/requests.xml"], status_code=201)
@@ -194,7 +208,7 @@ async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
     async def work() -> Any:
         t = await _tenant(request, tenant)
         fields = await _fields(request)
-        await open311.check_key(t, fields.get("api_key") or request.query_params.get("api_key"))
+        await open311.check_key(t, fields.api_key or request.query_params.get("api_key"))
         with audit.acting(audit.OPEN311):
             return [await open311.submit(runtime_of(request), t, fields)]
 

@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from litestar import Request, get, post
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromPath, FromQuery
+from litestar.params import Body, FromQuery
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
@@ -21,9 +21,10 @@ from core import links
 from core.domain.lifecycle import ACTIONS, STATUS_ZH
 from core.errors import NotAuthenticated
 from core.principal import ROLE_NAMES_ZH, Principal
-from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH
+from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
 from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
 from core.timefmt import FILTERS
+from core.web.api import After
 from core.web.auth import requires_staff, runtime_of
 
 VISIT_KIND_ZH = {"first": "初次来访", "repeat": "重复信访"}
@@ -131,9 +132,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", include_in_schema=False, guards=[requires_staff])
-async def home(
-    request: Request[Principal, Any, Any], after: FromQuery[int | None] = None
-) -> Template:
+async def home(request: Request[Principal, Any, Any], after: After = None) -> Template:
     rt = runtime_of(request)
     chrome = await _chrome(request)
     page = await cases.list_cases(rt, request.user, after=after, limit=50)
@@ -142,7 +141,7 @@ async def home(
 
 
 @get("/cases/{case_id:int}", include_in_schema=False, guards=[requires_staff])
-async def case_page(request: Request[Principal, Any, Any], case_id: FromPath[int]) -> Template:
+async def case_page(request: Request[Principal, Any, Any], case_id: Id) -> Template:
     """One case, read-only: the same detail, clocks and events as the JSON API."""
     rt = runtime_of(request)
     p = request.user
@@ -178,7 +177,7 @@ async def case_page(request: Request[Principal, Any, Any], case_id: FromPath[int
 
 @get(links.INBOX, include_in_schema=False, guards=[requires_staff])
 async def inbox_page(
-    request: Request[Principal, Any, Any], before: FromQuery[int | None] = None
+    request: Request[Principal, Any, Any], before: After = None
 ) -> Template:
     """The staff member's own messages, newest first (read-only for now)."""
     chrome = await _chrome(request)

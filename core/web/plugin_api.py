@@ -19,7 +19,7 @@ from core.errors import NotFound
 from core.principal import Principal
 from core.runtime import Runtime
 from core.services import plugin_admin, sector, tenants
-from core.web.auth import requires_admin, requires_staff, runtime_of
+from core.web.auth import principal_of, requires_admin, requires_staff, runtime_of
 
 Req = Request[Principal, Any, Any]
 CodeParam = Annotated[str, Parameter(max_length=63, pattern=r"^[A-Za-z0-9_.-]+$")]
@@ -90,7 +90,9 @@ async def sector_list(request: Req, kind: FromPath[str]) -> list[dict[str, Any]]
 
 def plugin_enabled(name: str) -> Any:
     async def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal: Principal = connection.user
+        principal = principal_of(connection)
+        if principal is None:
+            return
         tenant = await tenants.get_tenant(runtime_of(connection), principal.tenant_id)
         if name not in tenant.plugins:
             raise NotFound("plugin_not_enabled", "此功能未启用。", plugin=name)

@@ -16,11 +16,12 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from core.errors import NotFound
 from core.principal import Principal
 from core.runtime import Runtime
+from core.schemas import Id
 from core.services import rota
 from core.web.auth import requires, requires_admin, requires_scheduler, requires_staff, runtime_of
 
 Req = Request[Principal, Any, Any]
-ICS = "text/calendar; charset=utf-8"
+ICS = "text/calendar"  # Litestar appends "; charset=utf-8" to text types itself
 requires_leader = requires("leader")
 
 
@@ -70,14 +71,14 @@ class RotaController(Controller):
 
     @post("/slots/{slot_id:int}/swap", guards=[requires_leader], status_code=HTTP_201_CREATED)
     async def request_swap(
-        self, request: Req, slot_id: FromPath[int], data: JSONBody[rota.SwapIn]
+        self, request: Req, slot_id: Id, data: JSONBody[rota.SwapIn]
     ) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.request_swap(rt, p, slot_id, data)
 
     @post("/slots/{slot_id:int}/override", guards=[requires_admin], status_code=HTTP_200_OK)
     async def override(
-        self, request: Req, slot_id: FromPath[int], data: JSONBody[rota.OverrideIn]
+        self, request: Req, slot_id: Id, data: JSONBody[rota.OverrideIn]
     ) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.override(rt, p, slot_id, data)
@@ -90,12 +91,12 @@ class RotaController(Controller):
         return await rota.list_changes(rt, p, status=status)
 
     @post("/changes/{change_id:int}/approve", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def approve(self, request: Req, change_id: FromPath[int]) -> dict[str, Any]:
+    async def approve(self, request: Req, change_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.decide_swap(rt, p, change_id, approve=True)
 
     @post("/changes/{change_id:int}/reject", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def reject(self, request: Req, change_id: FromPath[int]) -> dict[str, Any]:
+    async def reject(self, request: Req, change_id: Id) -> dict[str, Any]:
         rt, p = _ctx(request)
         return await rota.decide_swap(rt, p, change_id, approve=False)
 

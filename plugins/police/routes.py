@@ -6,13 +6,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from litestar import Request, post
-from litestar.params import FromPath, JSONBody
+from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta, Struct
 
 from core.db.engine import tenant_tx
 from core.errors import InvalidInput
 from core.principal import Principal
+from core.schemas import Id
 from core.services import cases, events
 from core.web.auth import requires, runtime_of
 
@@ -62,9 +63,7 @@ async def _record(request: Req, case_id: int, kind: str, data: dict[str, Any]) -
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def result_told(
-    request: Req, case_id: FromPath[int], data: JSONBody[ResultToldIn]
-) -> dict[str, Any]:
+async def result_told(request: Req, case_id: Id, data: JSONBody[ResultToldIn]) -> dict[str, Any]:
     """登记处理结果已告知信访人（办结前的必经步骤）。"""
     at = _when(runtime_of(request), data.told_at, "told_at")
     return await _record(
@@ -80,9 +79,7 @@ async def result_told(
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def handover(
-    request: Req, case_id: FromPath[int], data: JSONBody[HandoverIn]
-) -> dict[str, Any]:
+async def handover(request: Req, case_id: Id, data: JSONBody[HandoverIn]) -> dict[str, Any]:
     """登记现场过激行为/紧急情况的移交：时间与接收民警。"""
     at = _when(runtime_of(request), data.at, "at")
     return await _record(

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from tests.calendar_notice import ROWS_2027, notice_2027_csv
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -80,13 +82,10 @@ def test_calendar_import_makes_a_year_official_and_recounts(tmp_path: Path) -> N
     shown = _xinfang("calendar", "show", "2027", env=env)
     assert "临时" in shown.stdout
     notice = tmp_path / "2027.csv"
-    notice.write_text(
-        "date,kind,name\n2027-01-01,holiday,元旦\n2027-01-02,holiday,元旦\n2027-01-03,holiday,元旦\n",
-        encoding="utf-8",
-    )
+    notice.write_text(notice_2027_csv(), encoding="utf-8")
     imported = _xinfang("calendar", "import", str(notice), env=env)
     assert imported.returncode == 0, imported.stderr
-    assert "已导入 2027 年工作日历（3 条）" in imported.stdout
+    assert f"已导入 2027 年工作日历（{len(ROWS_2027)} 条）" in imported.stdout
     after = json.loads(
         _xinfang(
             "deadline",

@@ -414,6 +414,7 @@ async def test_calendar_import_recomputes_provisional_deadlines(
     from core.db.tables import WorkCalendarDay, WorkCalendarYear
     from core.domain.workcalendar import parse_calendar_import
     from core.services import calendar, deadlines
+    from tests.calendar_notice import notice_2027_csv
 
     t = await make_tenant()
     clock.set(datetime(2026, 11, 20, 9, 0, tzinfo=TIMEZONE))
@@ -421,7 +422,7 @@ async def test_calendar_import_recomputes_provisional_deadlines(
     case = await act(client, t, case["id"], "accept", "clerk")
     handle = open_clock(case, "handle")
     assert handle["provisional"] and handle["due"] == "2027-01-19"
-    year, entries = parse_calendar_import("date,kind,name\n2027-01-19,holiday,假想假日\n", "csv")
+    year, entries = parse_calendar_import(notice_2027_csv("2027-01-19,holiday,假想假日"), "csv")
     try:
         await calendar.import_year(year, entries, source="test")
         n = await deadlines.recompute_provisional(rt, 2027, now=clock.now())

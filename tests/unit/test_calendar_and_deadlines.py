@@ -3,6 +3,7 @@ packs, and the deadline counting rules — examples and properties."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from core.domain.rulepacks import REQUIRED_CLOCKS
 from core.domain.workcalendar import WorkCalendar, parse_calendar_import
 from core.errors import InvalidInput
 from core.rulepacks import available_packs, load_pack
+from tests.calendar_notice import ROWS_2027, notice_2027_csv
 
 CAL = WorkCalendar.from_chinese_calendar()
 CN = load_pack("cn-2022")
@@ -160,17 +162,13 @@ def test_bad_pause_and_unknown_clock_are_clear_errors() -> None:
 
 
 def test_calendar_import_formats_and_errors() -> None:
-    year, entries = parse_calendar_import(
-        "date,kind,name\n2027-01-01,holiday,元旦\n2027-02-20,workday,春节调休上班\n", "csv"
-    )
-    assert year == 2027 and len(entries) == 2
+    year, entries = parse_calendar_import(notice_2027_csv(), "csv")
+    assert year == 2027 and len(entries) == len(ROWS_2027)
     cal = CAL.with_year(year, entries)
     assert not cal.is_workday(date(2027, 1, 1)) and cal.is_workday(date(2027, 2, 20))
-    year, entries = parse_calendar_import(
-        '{"year": 2027, "days": [{"date": "2027-10-01", "kind": "holiday", "name": "国庆节"}]}',
-        "json",
-    )
-    assert entries[0].name == "国庆节"
+    days = [dict(zip(("date", "kind", "name"), r.split(","), strict=True)) for r in ROWS_2027]
+    year, entries = parse_calendar_import(json.dumps({"year": 2027, "days": days}), "json")
+    assert next(e for e in entries if e.day == date(2027, 10, 1)).name == "国庆节"
     for text, field in (
         ("date,kind\n2027-01-04,workday\n", "第 2 行.kind"),  # a Monday cannot be "make-up"
         ("date,kind\n2027-13-01,holiday\n", "第 2 行.date"),
