@@ -46,6 +46,21 @@ async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
         await close_engine(engine)
 
 
+async def _with_owner_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(rt)`` on the owner connection (DATABASE_ADMIN_URL on PostgreSQL)."""
+    from core.db.engine import bind_engine, close_engine, make_engine, open_engine
+    from core.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    engine = make_engine(settings.database, admin=True)
+    bind_engine(engine)
+    await open_engine(engine, pool_size=2)
+    try:
+        return await fn(rt)
+    finally:
+        await close_engine(engine)
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="xinfang")
 def main() -> None:
@@ -77,6 +92,51 @@ def init() -> None:
 
     for line in asyncio.run(do_migrate(settings)):
         click.echo(line)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tenant", "slug", default=None, help="Only this tenant (slug); default all.")
+def backup(file: Path, slug: str | None) -> None:
+    """Write a backup of every tenant (or one) to FILE, as the owner (DATABASE_ADMIN_URL).
+
+    A gzip file of JSON lines; personal data stays encrypted, so keep the secret key
+    apart from it. See deploy/README.md, "Backup and restore"."""
+    from core.services import backup as svc
+
+    res = _run(
+        lambda: _with_owner_db(load_settings(), lambda rt: svc.backup(rt, file, tenant_slug=slug))
+    )
+    what = f"机构 {slug}" if slug else f"{len(res.tenants)} 个机构"
+    click.echo(f"已备份 {what}：{len(res.rows)} 张表，{res.total} 行 → {res.path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tenant",
+    "slug",
+    default=None,
+    help="Replace only this tenant's data (from a one-tenant or a full backup).",
+)
+@click.option(
+    "--allow-other-key",
+    is_flag=True,
+    help="Restore although the backup was written under another secret key "
+    "(its encrypted personal data will not decrypt).",
+)
+def restore(file: Path, slug: str | None, allow_other_key: bool) -> None:
+    """Restore FILE: the whole backup into a freshly migrated empty database, or with
+    --tenant one tenant's data, leaving every other tenant as it is."""
+    from core.services import backup as svc
+
+    res = _run(
+        lambda: _with_owner_db(
+            load_settings(),
+            lambda rt: svc.restore(rt, file, tenant_slug=slug, allow_other_key=allow_other_key),
+        )
+    )
+    click.echo(f"已恢复 {'、'.join(res.tenants) or '（无机构）'}：{res.total} 行")
 
 
 @main.command()
