@@ -31,8 +31,16 @@ def _logging(settings: Settings) -> None:
     )
 
 
-async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``fn(rt)`` with the database bound (no Redis needed)."""
+async def _with_db(
+    settings: Settings, fn: Callable[[Any], Awaitable[T]], *, redis: bool = False
+) -> T:
+    """Run ``fn(rt)`` with the database bound (and Redis, the embedded one if so set)."""
+    if redis:
+        from core.bootstrap import open_resources
+        from core.runtime import Runtime
+
+        async with open_resources(Runtime.build(settings), web=False) as rt:
+            return await fn(rt)
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.runtime import Runtime
 
@@ -181,6 +189,28 @@ def createuser(
 
     user = _run(lambda: _with_db(load_settings(), go))
     click.echo(f"已创建用户 {user['username']}（id {user['id']}）")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("unlock")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.argument("username")
+def user_unlock(tenant: str, username: str) -> None:
+    """Lift the lock on USERNAME after too many failed logins (clears the failure count)."""
+    from core.services import tenants, users
+
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        user_id = await users.user_id_of(rt, t.id, username)
+        return await users.unlock_login(rt, t.slug, t.id, user_id)
+
+    res = _run(lambda: _with_db(load_settings(), go, redis=True))
+    state = "已解除锁定" if res["was_locked"] else "未被锁定；已清除失败计数"
+    click.echo(f"{tenant}: {username} {state}")
 
 
 @main.group()

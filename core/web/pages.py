@@ -10,7 +10,7 @@ from litestar.enums import RequestEncodingType
 from litestar.params import Body, FromQuery
 from litestar.response import Redirect, Template
 
-from core.errors import NotAuthenticated
+from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.services import cases, sector, tenants, users
 from core.web.auth import requires_staff, runtime_of
@@ -51,7 +51,21 @@ async def login_submit(
 ) -> Template | Redirect:
     rt = runtime_of(request)
     try:
-        principal = await users.login(rt, data.tenant.strip(), data.username.strip(), data.password)
+        principal = await users.login(
+            rt,
+            data.tenant.strip(),
+            data.username.strip(),
+            data.password,
+            address=request.client.host if request.client else None,
+        )
+    except TooManyRequests as exc:
+        data.password = ""
+        return Template(
+            "login.html",
+            context={"next": data.next, "error": exc.message, "form": data},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except NotAuthenticated as exc:
         data.password = ""
         return Template(
