@@ -34,8 +34,16 @@ def _logging(settings: Settings) -> None:
     logsafe.configure(settings.log_level)
 
 
-async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
-    """Run ``fn(rt)`` with the database bound (no Redis needed)."""
+async def _with_db(
+    settings: Settings, fn: Callable[[Any], Awaitable[T]], *, redis: bool = False
+) -> T:
+    """Run ``fn(rt)`` with the database bound (and Redis, the embedded one if so set)."""
+    if redis:
+        from core.bootstrap import open_resources
+        from core.runtime import Runtime
+
+        async with open_resources(Runtime.build(settings), web=False) as rt:
+            return await fn(rt)
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.runtime import Runtime
     from core.services import audit
@@ -47,6 +55,21 @@ async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     try:
         with audit.acting(audit.CLI):
             return await fn(rt)
+    finally:
+        await close_engine(engine)
+
+
+async def _with_owner_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
+    """Run ``fn(rt)`` on the owner connection (DATABASE_ADMIN_URL on PostgreSQL)."""
+    from core.db.engine import bind_engine, close_engine, make_engine, open_engine
+    from core.runtime import Runtime
+
+    rt = Runtime.build(settings)
+    engine = make_engine(settings.database, admin=True)
+    bind_engine(engine)
+    await open_engine(engine, pool_size=2)
+    try:
+        return await fn(rt)
     finally:
         await close_engine(engine)
 
@@ -82,6 +105,51 @@ def init() -> None:
 
     for line in asyncio.run(do_migrate(settings)):
         click.echo(line)
+
+
+@main.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tenant", "slug", default=None, help="Only this tenant (slug); default all.")
+def backup(file: Path, slug: str | None) -> None:
+    """Write a backup of every tenant (or one) to FILE, as the owner (DATABASE_ADMIN_URL).
+
+    A gzip file of JSON lines; personal data stays encrypted, so keep the secret key
+    apart from it. See deploy/README.md, "Backup and restore"."""
+    from core.services import backup as svc
+
+    res = _run(
+        lambda: _with_owner_db(load_settings(), lambda rt: svc.backup(rt, file, tenant_slug=slug))
+    )
+    what = f"机构 {slug}" if slug else f"{len(res.tenants)} 个机构"
+    click.echo(f"已备份 {what}：{len(res.rows)} 张表，{res.total} 行 → {res.path}")
+
+
+@main.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--tenant",
+    "slug",
+    default=None,
+    help="Replace only this tenant's data (from a one-tenant or a full backup).",
+)
+@click.option(
+    "--allow-other-key",
+    is_flag=True,
+    help="Restore although the backup was written under another secret key "
+    "(its encrypted personal data will not decrypt).",
+)
+def restore(file: Path, slug: str | None, allow_other_key: bool) -> None:
+    """Restore FILE: the whole backup into a freshly migrated empty database, or with
+    --tenant one tenant's data, leaving every other tenant as it is."""
+    from core.services import backup as svc
+
+    res = _run(
+        lambda: _with_owner_db(
+            load_settings(),
+            lambda rt: svc.restore(rt, file, tenant_slug=slug, allow_other_key=allow_other_key),
+        )
+    )
+    click.echo(f"已恢复 {'、'.join(res.tenants) or '（无机构）'}：{res.total} 行")
 
 
 @main.command()
@@ -126,6 +194,28 @@ def createuser(
 
     user = _run(lambda: _with_db(load_settings(), go))
     click.echo(f"已创建用户 {user['username']}（id {user['id']}）")
+
+
+@main.group()
+def user() -> None:
+    """Staff accounts."""
+
+
+@user.command("unlock")
+@click.option("--tenant", required=True, help="Tenant slug.")
+@click.argument("username")
+def user_unlock(tenant: str, username: str) -> None:
+    """Lift the lock on USERNAME after too many failed logins (clears the failure count)."""
+    from core.services import tenants, users
+
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        user_id = await users.user_id_of(rt, t.id, username)
+        return await users.unlock_login(rt, t.slug, t.id, user_id)
+
+    res = _run(lambda: _with_db(load_settings(), go, redis=True))
+    state = "已解除锁定" if res["was_locked"] else "未被锁定；已清除失败计数"
+    click.echo(f"{tenant}: {username} {state}")
 
 
 @main.group()

@@ -74,6 +74,16 @@ class Conflict(DomainError):
     status = 409
 
 
+class TooManyRequests(DomainError):
+    """Refused for now: too many attempts (login throttling). ``retry_after`` in seconds."""
+
+    status = 429
+
+    def __init__(self, code: str, message: str, *, retry_after: int, **details: Any) -> None:
+        super().__init__(code, message, retry_after=retry_after, **details)
+        self.retry_after = retry_after
+
+
 class PluginFailure(DomainError):
     """A sector plugin raised; the message names the plugin."""
 

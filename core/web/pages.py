@@ -19,7 +19,7 @@ from litestar.response import Redirect, Template
 
 from core import links
 from core.domain.lifecycle import ACTIONS, STATUS_ZH
-from core.errors import NotAuthenticated
+from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
 from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
@@ -106,7 +106,21 @@ async def login_submit(
 ) -> Template | Redirect:
     rt = runtime_of(request)
     try:
-        principal = await users.login(rt, data.tenant.strip(), data.username.strip(), data.password)
+        principal = await users.login(
+            rt,
+            data.tenant.strip(),
+            data.username.strip(),
+            data.password,
+            address=request.client.host if request.client else None,
+        )
+    except TooManyRequests as exc:
+        data.password = ""
+        return Template(
+            "login.html",
+            context={"next": data.next, "error": exc.message, "form": data},
+            status_code=429,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     except NotAuthenticated as exc:
         data.password = ""
         return Template(

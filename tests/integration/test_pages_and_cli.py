@@ -85,6 +85,9 @@ async def test_wrong_password_and_missing_csrf(client: Any, make_tenant: Any) ->
         ["token", "create"],
         ["migrate"],
         ["tenant", "create"],
+        ["backup"],
+        ["restore"],
+        ["user", "unlock"],
     ],
 )
 def test_every_command_explains_itself(command: list[str]) -> None:
