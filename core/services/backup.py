@@ -476,9 +476,12 @@ async def _restore_all(db: _Db, reader: _Reader, specs: dict[str, _Spec]) -> Res
             "目标数据库已有机构数据：整库恢复只能恢复到新建并已迁移（xinfang migrate）的空数据库；"
             "恢复单个机构请加 --tenant。",
         )
-    for spec in reversed(list(specs.values())):
-        await db.execute(f"DELETE FROM {_q(spec.name)}")  # the seeded work calendar
-    rows = await _load(db, reader, specs, keep=lambda spec, row: True)
+    # A freshly migrated database already holds the seeded work calendar and the audit
+    # rows of that seeding (append-only: its trigger is lifted for the replacement).
+    async with _triggers_off(db, list(specs)):
+        for spec in reversed(list(specs.values())):
+            await db.execute(f"DELETE FROM {_q(spec.name)}")
+        rows = await _load(db, reader, specs, keep=lambda spec, row: True)
     tenants = [str(r[0]) for r in await db.fetch("SELECT slug FROM tenant ORDER BY id")]
     return RestoreResult("all", tenants, rows)
 
