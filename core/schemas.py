@@ -173,6 +173,8 @@ class ActionIn(Strict):
     user_id: int | None = None
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
     """回访: the petitioner's satisfaction with the outcome."""
+    fields: Annotated[list[Literal["phone", "address"]], Meta(max_length=2)] = []
+    """adopt_contact: which fields of the transferred copy to adopt (default: all)."""
     version: int | None = None
     """Optimistic concurrency: the case version the clerk saw; stale → 409."""
 
