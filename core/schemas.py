@@ -183,6 +183,8 @@ class ActionIn(Strict):
     user_id: OptionalId = None
     satisfaction: Literal["satisfied", "basically_satisfied", "unsatisfied"] | None = None
     """回访: the petitioner's satisfaction with the outcome."""
+    fields: Annotated[list[Literal["phone", "address"]], Meta(max_length=2)] = []
+    """adopt_contact: which fields of the transferred copy to adopt (default: all)."""
     version: Annotated[int, Meta(ge=0, le=MAX_ID)] | None = None
     """Optimistic concurrency: the case version the clerk saw; stale → 409."""
 

@@ -290,6 +290,16 @@ class CaseTransfer(Table, tablename="case_transfer"):
     created_by = Integer(null=True, default=None)
     created_at = Timestamptz()
     decided_at = Timestamptz(null=True, default=None)
+    # On an ``in`` row: the sender's contact data where it differs from the receiver's
+    # person record — a copy for review, encrypted; adopted only by the receiver's staff.
+    phone_enc = Text(null=True, default=None)
+    phone_masked = Varchar(length=32, default="")
+    address_enc = Text(null=True, default=None)
+    address_masked = Varchar(length=200, default="")
+    contact_state = Varchar(length=16, default="")
+    """'' (no copy) | pending | adopted."""
+    contact_decided_at = Timestamptz(null=True, default=None)
+    contact_decided_by = Integer(null=True, default=None)
 
 
 class CaseExclusion(Table, tablename="case_exclusion"):

@@ -1,14 +1,16 @@
 """The case state machine (办理流程), pure.
 
-Each action names the states it may start from, the state it leads to, and the roles
-allowed to take it. Services add the rest (payload checks, clocks, recusal, events);
-this module only answers "may this happen, and where does it lead?" — and when the
-answer is no, lists the steps that *are* possible so the clerk knows what to do next.
+Each action names the states it may start from, the state it leads to, the roles
+allowed to take it and — in ``RELATIONS`` / ``FOUR_EYES`` — how the actor must stand to
+*this* case. Services add the rest (payload checks, clocks, recusal, events); this
+module only answers "may this happen, and where does it lead?" — and when the answer is
+no, lists the steps that *are* possible so the clerk knows what to do next.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from core.errors import Conflict, PermissionDenied
 
@@ -121,8 +123,154 @@ ACTIONS: dict[str, Action] = {
         _a("resume_clock", "恢复计时", PAUSABLE, None, {"handler", "supervisor"}),
         _a("recuse", "登记回避", OPEN | set(FINISHED), None, {"supervisor", "leader", "admin"}),
         _a("archive", "立卷归档", set(FINISHED), "archived", REGISTRARS),
+        # A cross-tenant transfer brings the sender's contact data as a copy; only the
+        # receiver's own staff put it into the receiver's person record.
+        _a(
+            "adopt_contact",
+            "采用转来的联系方式",
+            set(STATUS_ZH) - {"archived"},
+            None,
+            REGISTRARS,
+        ),
     )
 }
+
+# ---- Object-level checks: the actor's relation to *this* case ------------------------
+
+DESK = "desk"
+"""Any holder of the role in the tenant: the desk, leaders and supervisors act on every
+case of their office (登记、受理、转送、交办与审批、督办、复查复核、回访、归档)."""
+UNIT = "unit"
+"""The handling unit: the assigned handler or a handler of the assignee's department
+(of the case's department while nobody is assigned). A supervisor acts by role (督办)."""
+ASSIGNEE = "assignee"
+"""The assigned handler only (while nobody is assigned: a handler of the case's
+department)."""
+TAKE_UP = "take_up"
+"""A clerk or supervisor names any handler; a handler takes the case up only for
+themselves."""
+
+RELATIONS: dict[str, str] = {
+    "accept": DESK,
+    "not_accept": DESK,
+    "transfer": DESK,
+    "accept_transfer": DESK,
+    "object_transfer": DESK,
+    "notify": DESK,
+    "assign": DESK,
+    "approve_assignment": DESK,
+    "reject_assignment": DESK,
+    "start_handling": TAKE_UP,
+    "coordinate": UNIT,
+    "request_extension": UNIT,
+    "approve_extension": DESK,
+    "reject_extension": DESK,
+    "report": ASSIGNEE,
+    "approve_report": DESK,
+    "return_report": DESK,
+    "close": DESK,
+    "chase": DESK,
+    "request_review": DESK,
+    "decide_review": DESK,
+    "request_rereview": DESK,
+    "decide_rereview": DESK,
+    "follow_up": DESK,
+    "report_upward": DESK,
+    "pause_clock": UNIT,
+    "resume_clock": UNIT,
+    "recuse": DESK,
+    "archive": DESK,
+    "adopt_contact": DESK,
+}
+"""Every action's relation, in one place (docs/lifecycle.md has the same table)."""
+assert set(RELATIONS) == set(ACTIONS), set(RELATIONS) ^ set(ACTIONS)
+
+# 四眼原则: whoever made a step does not approve (or refuse) it. The keys name the
+# maker of the step under review (``CaseFacts.makers``).
+FOUR_EYES: dict[str, tuple[str, ...]] = {
+    "approve_assignment": ("assigned_by", "assignment_handler"),
+    "reject_assignment": ("assigned_by", "assignment_handler"),
+    "approve_extension": ("extension_requested_by",),
+    "reject_extension": ("extension_requested_by",),
+    "approve_report": ("reported_by",),
+    "return_report": ("reported_by",),
+    # Closing with one's own opinion the case one handles skips the review of the report.
+    "close": ("assignee",),
+}
+MAKER_ZH = {
+    "assigned_by": "该立案交办由您提出",
+    "assignment_handler": "该立案交办以您为承办人",
+    "extension_requested_by": "该延期由您申请",
+    "reported_by": "该回告由您作出",
+    "assignee": "您是本事项的承办人",
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int
+    roles: frozenset[str]
+    department_id: int | None = None
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """What the relation checks need to know about the case (gathered by the service)."""
+
+    assignee_id: int | None = None
+    unit_department_id: int | None = None
+    """The assignee's department now, else the case's department."""
+    makers: Mapping[str, int | None] = field(default_factory=dict)
+    """Who made the step under review: ``assigned_by``, ``assignment_handler``,
+    ``extension_requested_by``, ``reported_by``, ``assignee``."""
+
+
+def relation_refusal(
+    action: str, actor: Actor, case: CaseFacts, *, named_handler: int | None = None
+) -> PermissionDenied | None:
+    """Why ``actor`` (who holds a role for ``action``) may not take it on this case."""
+    act = ACTIONS[action]
+    relation = RELATIONS[action]
+    in_unit = (
+        "handler" in actor.roles
+        and case.unit_department_id is not None
+        and actor.department_id == case.unit_department_id
+    )
+    is_assignee = case.assignee_id is not None and case.assignee_id == actor.user_id
+    if relation == UNIT:
+        ok = "supervisor" in actor.roles or is_assignee or in_unit
+    elif relation == ASSIGNEE:
+        ok = is_assignee or (case.assignee_id is None and in_unit)
+    elif relation == TAKE_UP:
+        ok = bool(actor.roles & {"clerk", "supervisor"}) or named_handler in (None, actor.user_id)
+    else:
+        ok = True
+    if not ok:
+        if relation == TAKE_UP:
+            why = "承办人员只能自己直接办理，不能指定他人；请由接访或督办人员指定。"
+        elif relation == ASSIGNEE:
+            why = "只有本事项的承办人可以办理。"
+        else:
+            why = "只有本事项的承办人或其所在部门的承办人员（以及督办人员）可以办理。"
+        return PermissionDenied(
+            "not_your_case", f"本事项不由您承办，不能“{act.title_zh}”：{why}", relation=relation
+        )
+    for maker in FOUR_EYES.get(action, ()):
+        if case.makers.get(maker) is not None and case.makers.get(maker) == actor.user_id:
+            return PermissionDenied(
+                "four_eyes",
+                f"四眼原则：{MAKER_ZH[maker]}，“{act.title_zh}”须由另一位有权限的人员办理。",
+                maker=maker,
+            )
+    return None
+
+
+def check_relation(
+    action: str, actor: Actor, case: CaseFacts, *, named_handler: int | None = None
+) -> None:
+    refusal = relation_refusal(action, actor, case, named_handler=named_handler)
+    if refusal is not None:
+        raise refusal
 
 
 @dataclass(frozen=True)
@@ -132,12 +280,21 @@ class Step:
     to_status: str
 
 
-def allowed_actions(status: str, roles: frozenset[str] | None = None) -> list[str]:
-    """Actions possible from ``status`` (for these roles, when given), in workflow order."""
+def allowed_actions(
+    status: str,
+    roles: frozenset[str] | None = None,
+    *,
+    actor: Actor | None = None,
+    case: CaseFacts | None = None,
+) -> list[str]:
+    """Actions possible from ``status`` (for these roles, when given; for this actor on
+    this case, when both are given), in workflow order."""
     return [
         a.name
         for a in ACTIONS.values()
-        if status in a.sources and (roles is None or roles & a.roles)
+        if status in a.sources
+        and (roles is None or roles & a.roles)
+        and (actor is None or case is None or relation_refusal(a.name, actor, case) is None)
     ]
 
 

@@ -23,9 +23,15 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
+from core.services.relations import actor_of, case_facts
 from core.services.visibility import hidden_from, matters_of, staff_ref, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
-from core.services.visitors import SealedPerson, upsert_visitor, visitor_out
+from core.services.visitors import (
+    SealedPerson,
+    transfer_contact_of,
+    upsert_visitor,
+    visitor_out,
+)
 from core.settings import TIMEZONE
 from core.validation import check_received_at
 
@@ -481,6 +487,8 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
         history = await events.events_of(tenant_id, case_id)
         earlier = await matters_of(actor, row["visitor_id"], exclude=case_id, limit=20)
         clocks = await deadlines.open_clocks(tenant_id, case_id)
+        facts = await case_facts(tenant_id, {**row, "id": case_id}, history=history)
+        contact_copy = await transfer_contact_of(tenant_id, case_id, row["flags"])
     row = {**row, "form": await sector.reveal_form(rt, actor, case_id, row.get("form"))}
     out = case_out(row)
     out["visitor"] = visitor_out(visitor) if visitor else None
@@ -494,8 +502,11 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
         for r in reps
     ]
     out["events"] = history
+    out["transfer_contact"] = contact_copy
     out["earlier_matters"] = earlier
     out["deadlines"] = [deadlines.deadline_out(c) for c in clocks]
     out["status_zh"] = STATUS_ZH.get(row["status"], row["status"])
-    out["allowed_actions"] = allowed_actions(row["status"], actor.roles)
+    out["allowed_actions"] = allowed_actions(
+        row["status"], actor.roles, actor=actor_of(actor), case=facts
+    )
     return out

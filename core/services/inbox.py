@@ -1,4 +1,10 @@
-"""A staff member's in-app inbox: list, unread count, mark read. Only ever their own."""
+"""A staff member's in-app inbox: list, unread count, mark read. Only ever their own,
+and only what they may read *now*: a message about a case hidden from them (检举控告 —
+e.g. they were moved into the accused department after it was delivered) is left out
+of lists and counts and cannot be marked read, by the case page's own predicate
+(``core.services.visibility.hidden_from``) over the cases delivery linked to it
+(``inbox_message_case``, from the payload contract ``daemon.notify.privacy.cases_of``).
+"""
 
 from __future__ import annotations
 
@@ -8,8 +14,9 @@ from core.db.engine import tenant_tx
 from core.errors import NotFound
 from core.principal import Principal
 from core.runtime import Runtime
+from core.services.visibility import hidden_from
 from core.settings import TIMEZONE
-from daemon.notify.tables import InboxMessage
+from daemon.notify.tables import InboxMessage, InboxMessageCase
 
 COLUMNS = (
     InboxMessage.id,
@@ -31,7 +38,15 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mine(p: Principal) -> Any:
-    return (InboxMessage.tenant_id == p.tenant_id) & (InboxMessage.user_id == p.user_id)
+    """The reader's own messages that name no case hidden from them now."""
+    hidden_messages = InboxMessageCase.select(InboxMessageCase.message_id).where(
+        (InboxMessageCase.tenant_id == p.tenant_id) & InboxMessageCase.case_id.is_in(hidden_from(p))
+    )
+    return (
+        (InboxMessage.tenant_id == p.tenant_id)
+        & (InboxMessage.user_id == p.user_id)
+        & InboxMessage.id.not_in(hidden_messages)
+    )
 
 
 async def list_messages(

@@ -22,7 +22,14 @@ from piccolo.columns import Column
 from piccolo.table import Table
 
 from core.db.engine import is_postgres, tenant_tx
-from core.db.tables import CaseEvent, CaseParticipant, PetitionCase, Tenant, Visitor
+from core.db.tables import (
+    CaseEvent,
+    CaseParticipant,
+    CaseTransfer,
+    PetitionCase,
+    Tenant,
+    Visitor,
+)
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
 from core.runtime import Runtime
@@ -98,6 +105,12 @@ def _participant(fix: _Fix, row: dict[str, Any]) -> None:
     fix.index(row, "id_number_hash", "id_number", id_number)
 
 
+def _transfer_copy(fix: _Fix, row: dict[str, Any]) -> None:
+    # The contact copy a cross-tenant transfer brought (no blind index: never looked up).
+    fix.column(row, "phone_enc", "case_transfer.phone")
+    fix.column(row, "address_enc", "case_transfer.address")
+
+
 def _case_form(fix: _Fix, row: dict[str, Any]) -> None:
     form = row["form"] or {}
     sealed: dict[str, str] = form.get(SEALED) or {}
@@ -157,10 +170,21 @@ SPECS: dict[str, _Spec] = {
         _participant,
     ),
     "petition_case": _Spec(PetitionCase, (PetitionCase.form,), _case_form),
+    "case_transfer": _Spec(
+        CaseTransfer, (CaseTransfer.phone_enc, CaseTransfer.address_enc), _transfer_copy
+    ),
 }
 """Every table holding ``Keys.encrypt`` tokens or blind indexes, and how to rewrite a row."""
 
-CONTEXTS = ("visitor.id_number", "visitor.phone", "visitor.address", "visitor.email", "form.")
+CONTEXTS = (
+    "visitor.id_number",
+    "visitor.phone",
+    "visitor.address",
+    "visitor.email",
+    "form.",
+    "case_transfer.phone",
+    "case_transfer.address",
+)
 """Encryption contexts (``form.`` is a prefix) that ``SPECS`` rewrites."""
 
 

@@ -25,7 +25,7 @@ from core.db.tables import (
     Tenant,
     Visitor,
 )
-from core.domain import lifecycle
+from core.domain import identity, lifecycle
 from core.domain.deadlines import compute_deadline
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.plugins import TenantInfo
@@ -34,9 +34,10 @@ from core.runtime import Runtime
 from core.schemas import NOTICE_CHANNEL_ZH, OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
 from core.services import deadlines, events, sector
 from core.services.cases import get_case, new_receipt_code
+from core.services.relations import actor_of, case_facts
 from core.services.tenants import get_tenant
 from core.services.visibility import hidden_from, staff_refs, visible
-from core.services.visitors import upsert_visitor
+from core.services.visitors import ContactCopy, adopt_contact, link_visitor
 from core.settings import TIMEZONE
 
 CASE_COLUMNS = (
@@ -64,6 +65,7 @@ CASE_COLUMNS = (
     PetitionCase.review_level,
     PetitionCase.assigned_from_above,
 )
+CONTACT_ZH = {"phone": "电话", "address": "地址"}
 # The clocks that run while the unit decides: met by an opinion, extended, paused.
 DECISION_CLOCKS = ("handle", "handle_assigned", "extension", "review_decide", "rereview_decide")
 
@@ -188,6 +190,12 @@ async def perform(
                 current_version=case["version"],
             )
         step = lifecycle.plan(case["status"], action, actor.roles)
+        lifecycle.check_relation(
+            action,
+            actor_of(actor),
+            await case_facts(actor.tenant_id, case),
+            named_handler=data.handler_id if action == "start_handling" else None,
+        )
         payload = _payload(data) if notice is None else notice.payload()
         await sector.before_transition(rt, tenant, case, action, payload)
         ctx = _Ctx(rt, actor, tenant, case, data, now, step.to_status, notice)
@@ -451,7 +459,9 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
         # Read inside the switch: on PostgreSQL the receiver's plugin rows are only
         # visible under its own tenant id.
         receiver = await get_tenant(c.rt, target["id"])
-        their_visitor, _ = await upsert_visitor(c.rt, receiver.id, visitor)
+        # The receiver's person record is the receiver's: link it as it is; what the
+        # sender knows differently travels as a copy for the receiver to review.
+        their_visitor, _, copy = await link_visitor(c.rt, receiver.id, visitor)
         code = new_receipt_code(c.rt)
         rows = await PetitionCase.insert(
             PetitionCase(
@@ -500,6 +510,7 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
                 note=c.data.note,
                 objection_due=d.due,
                 created_at=c.now,
+                **_sealed_copy(c.rt, copy),
             )
         )
         await events.record_event(
@@ -508,7 +519,12 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
             "transfer_received",
             at=c.now,
             to_status="transferring",
-            data={"from": sender_slug, "receipt_code": c.case["receipt_code"], "note": c.data.note},
+            data={
+                "from": sender_slug,
+                "receipt_code": c.case["receipt_code"],
+                "note": c.data.note,
+                "contact_copy": list(copy.fields) if copy else [],
+            },
         )
     await CaseTransfer.insert(
         CaseTransfer(
@@ -531,6 +547,77 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
         "objection_due": d.due.isoformat(),
         "note": c.data.note,
     }
+
+
+def _sealed_copy(rt: Runtime, copy: ContactCopy | None) -> dict[str, Any]:
+    """CaseTransfer columns holding the copy: encrypted, with masked forms for display."""
+    if copy is None:
+        return {}
+    keys = rt.keys
+    out: dict[str, Any] = {"contact_state": "pending"}
+    if copy.phone:
+        out["phone_enc"] = keys.encrypt(copy.phone, context="case_transfer.phone")
+        out["phone_masked"] = identity.mask_phone(copy.phone)
+    if copy.address:
+        out["address_enc"] = keys.encrypt(copy.address, context="case_transfer.address")
+        out["address_masked"] = identity.mask_address(copy.address)
+    return out
+
+
+async def _adopt_contact(c: _Ctx) -> dict[str, Any]:
+    """The receiver's own step: put the transferred copy into its person record."""
+    row = (
+        await CaseTransfer.select(
+            CaseTransfer.id,
+            CaseTransfer.phone_enc,
+            CaseTransfer.address_enc,
+        )
+        .where(
+            (CaseTransfer.tenant_id == c.tid)
+            & (CaseTransfer.case_id == c.cid)
+            & (CaseTransfer.direction == "in")
+            & (CaseTransfer.contact_state == "pending")
+        )
+        .order_by(CaseTransfer.id, ascending=False)
+        .first()
+    )
+    if row is None:
+        raise Conflict(
+            "no_contact_copy",
+            "该事项没有待采用的转来联系方式（没有转来的副本，或已经采用）。",
+            field="action",
+        )
+    keys = c.rt.keys
+    phone = (
+        keys.decrypt(row["phone_enc"], context="case_transfer.phone") if row["phone_enc"] else None
+    )
+    address = (
+        keys.decrypt(row["address_enc"], context="case_transfer.address")
+        if row["address_enc"]
+        else None
+    )
+    offered = [f for f, v in (("phone", phone), ("address", address)) if v]
+    fields = list(dict.fromkeys(c.data.fields)) or offered
+    extra = [f for f in fields if f not in offered]
+    if extra:
+        raise InvalidInput(
+            "not_in_copy",
+            f"转来的副本中没有可采用的{'、'.join(CONTACT_ZH[f] for f in extra)}；"
+            f"可采用：{'、'.join(CONTACT_ZH[f] for f in offered)}。",
+            field="fields",
+        )
+    visitor_id = c.case["visitor_id"]
+    await adopt_contact(c.rt, c.tid, visitor_id, fields, phone=phone, address=address)
+    await CaseTransfer.update(
+        {
+            CaseTransfer.contact_state: "adopted",
+            CaseTransfer.contact_decided_at: c.now,
+            CaseTransfer.contact_decided_by: c.actor.user_id,
+        }
+    ).where((CaseTransfer.tenant_id == c.tid) & (CaseTransfer.id == row["id"]))
+    source = (c.flags.get("transferred_from") or {}).get("tenant")
+    # Field names only: the event log holds no personal data (docs/security.md).
+    return {"fields": fields, "visitor_id": visitor_id, "from": source}
 
 
 async def _visitor_plain(c: _Ctx) -> VisitorIn:
@@ -804,8 +891,7 @@ async def _reject_extension(c: _Ctx) -> dict[str, Any]:
 
 
 async def _report(c: _Ctx) -> dict[str, Any]:
-    if c.case["assignee_id"] not in (None, c.actor.user_id):
-        raise PermissionDenied("not_assignee", "只有本事项的承办人可以回告。")
+    # Only the assignee reports (RELATIONS); the reviewer is someone else (FOUR_EYES).
     return {"content": _required(c.data.note, "note", "回告内容（办理情况）")}
 
 
@@ -1049,6 +1135,7 @@ _HANDLERS: dict[str, Any] = {
     "recuse": _recuse,
     "archive": _archive,
     "notify": _notify,
+    "adopt_contact": _adopt_contact,
 }
 assert set(_HANDLERS) == set(lifecycle.ACTIONS), set(lifecycle.ACTIONS) ^ set(_HANDLERS)
 

@@ -6,10 +6,12 @@ Lists only ever carry the masked forms; nothing raw is logged or put in errors.
 
 from __future__ import annotations
 
+from collections.abc import Collection
+from dataclasses import dataclass
 from typing import Any
 
 from core.db.engine import tenant_tx
-from core.db.tables import Visitor
+from core.db.tables import CaseTransfer, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
 from core.principal import Principal
@@ -130,52 +132,55 @@ async def find_existing(tenant_id: int, person: SealedPerson) -> dict[str, Any] 
     return None
 
 
-async def upsert_visitor(
-    rt: Runtime, tenant_id: int, data: VisitorIn
-) -> tuple[dict[str, Any], bool]:
-    """Return (visitor, created). Must run inside the caller's tenant transaction."""
-    person = SealedPerson(rt, data, prefix="visitor.")
-    existing = await find_existing(tenant_id, person)
-    now = rt.clock.now()
-    if existing is not None:
-        # Fill in what was missing; a new phone or address replaces the old one.
-        values: dict[Any, Any] = {Visitor.updated_at: now}
-        if person.phone_enc:
-            values.update(
-                {
-                    Visitor.phone_enc: person.phone_enc,
-                    Visitor.phone_hash: person.phone_hash,
-                    Visitor.phone_masked: person.phone_masked,
-                }
-            )
-        if person.address_enc:
-            values.update(
-                {
-                    Visitor.address_enc: person.address_enc,
-                    Visitor.address_masked: person.address_masked,
-                }
-            )
-        await Visitor.update(values).where(
-            (Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"])
+def _contact_values(person: SealedPerson, fields: Collection[str]) -> dict[Any, Any]:
+    values: dict[Any, Any] = {}
+    if "phone" in fields and person.phone_enc:
+        values.update(
+            {
+                Visitor.phone_enc: person.phone_enc,
+                Visitor.phone_hash: person.phone_hash,
+                Visitor.phone_masked: person.phone_masked,
+            }
         )
-        changed = [
-            k for k, v in (("phone", person.phone_enc), ("address", person.address_enc)) if v
-        ]
+    if "address" in fields and person.address_enc:
+        values.update(
+            {
+                Visitor.address_enc: person.address_enc,
+                Visitor.address_masked: person.address_masked,
+            }
+        )
+    return values
+
+
+async def _update_contact(
+    rt: Runtime, tenant_id: int, visitor_id: int, person: SealedPerson, fields: Collection[str]
+) -> dict[str, Any]:
+    values = _contact_values(person, fields)
+    if values:
+        values[Visitor.updated_at] = rt.clock.now()
+        await Visitor.update(values).where(
+            (Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id)
+        )
+        changed = [f for f in CONTACT_FIELDS if f in fields and getattr(person, f"{f}_enc")]
         await audit.append(
             rt,
             tenant_id,
             "visitor.updated",
-            target=f"visitor:{existing['id']}",
+            target=f"visitor:{visitor_id}",
             detail={"fields": changed},
         )
-        row = (
-            await Visitor.select(*LIST_COLUMNS)
-            .where((Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"]))
-            .output(load_json=True)
-            .first()
-        )
-        assert row is not None
-        return visitor_out(row), False
+    row = (
+        await Visitor.select(*LIST_COLUMNS)
+        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
+        .output(load_json=True)
+        .first()
+    )
+    assert row is not None
+    return visitor_out(row)
+
+
+async def _insert(rt: Runtime, tenant_id: int, person: SealedPerson) -> dict[str, Any]:
+    now = rt.clock.now()
     rows = await Visitor.insert(
         Visitor(
             tenant_id=tenant_id,
@@ -196,7 +201,97 @@ async def upsert_visitor(
         )
     ).returning(*LIST_COLUMNS)
     await audit.append(rt, tenant_id, "visitor.registered", target=f"visitor:{rows[0]['id']}")
-    return visitor_out(rows[0]), True
+    return visitor_out(rows[0])
+
+
+async def upsert_visitor(
+    rt: Runtime, tenant_id: int, data: VisitorIn
+) -> tuple[dict[str, Any], bool]:
+    """Return (visitor, created). Must run inside the caller's tenant transaction.
+
+    Only for the tenant's own staff registering a person: what they type is the
+    tenant's own decision. Data from another tenant goes through ``link_visitor``."""
+    person = SealedPerson(rt, data, prefix="visitor.")
+    existing = await find_existing(tenant_id, person)
+    if existing is not None:
+        # Fill in what was missing; a new phone or address replaces the old one.
+        return await _update_contact(rt, tenant_id, existing["id"], person, CONTACT_FIELDS), False
+    return await _insert(rt, tenant_id, person), True
+
+
+CONTACT_FIELDS = ("phone", "address")
+
+
+@dataclass(frozen=True)
+class ContactCopy:
+    """Another tenant's contact data for a person this tenant already has: a copy for
+    the receiver's staff to review, never written into their record by itself."""
+
+    fields: tuple[str, ...]
+    """Which fields differ from (or are missing in) the receiver's record."""
+    phone: str | None
+    address: str | None
+
+
+async def link_visitor(
+    rt: Runtime, tenant_id: int, data: VisitorIn
+) -> tuple[dict[str, Any], bool, ContactCopy | None]:
+    """(visitor, created, copy) for data that comes from *another* tenant (a transfer).
+
+    The receiver's existing person (same ID number, else same name and phone) is linked
+    as it is; only a person unknown here gets a new record. Contact data that differs
+    comes back as a ``ContactCopy``. Inside the receiver's tenant transaction."""
+    person = SealedPerson(rt, data, prefix="visitor.")
+    existing = await find_existing(tenant_id, person)
+    if existing is None:
+        return await _insert(rt, tenant_id, person), True, None
+    mine = (
+        await Visitor.select(Visitor.phone_hash, Visitor.address_enc)
+        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"]))
+        .first()
+    )
+    assert mine is not None
+    fields: list[str] = []
+    if person.phone and mine["phone_hash"] not in person.phone_lookup:
+        fields.append("phone")
+    if person.address:
+        current = (
+            rt.keys.decrypt(mine["address_enc"], context="visitor.address")
+            if mine["address_enc"]
+            else None
+        )
+        if current is None or current.strip() != person.address:
+            fields.append("address")
+    copy = None
+    if fields:
+        copy = ContactCopy(
+            tuple(fields),
+            person.phone if "phone" in fields else None,
+            person.address if "address" in fields else None,
+        )
+    return existing, False, copy
+
+
+async def adopt_contact(
+    rt: Runtime,
+    tenant_id: int,
+    visitor_id: int,
+    fields: Collection[str],
+    *,
+    phone: str | None,
+    address: str | None,
+) -> dict[str, Any]:
+    """Write a reviewed copy's ``fields`` into this tenant's person record (the
+    receiver's own step). Inside the caller's tenant transaction."""
+    row = (
+        await Visitor.select(Visitor.name)
+        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
+        .first()
+    )
+    if row is None:
+        raise NotFound("visitor_not_found", "信访人不存在。")
+    person = SealedPerson(rt, VisitorIn(name=row["name"], phone=phone, address=address))
+    return await _update_contact(rt, tenant_id, visitor_id, person, fields)
 
 
 async def register_visitor(
@@ -251,3 +346,41 @@ async def get_visitor(rt: Runtime, actor: Principal, visitor_id: int) -> dict[st
     out = visitor_out(row)
     out["cases"] = cases
     return out
+
+
+async def transfer_contact_of(
+    tenant_id: int, case_id: int, flags: dict[str, Any] | None
+) -> dict[str, Any] | None:
+    """The contact copy a cross-tenant transfer brought to this case, masked (inside
+    the caller's tenant transaction); None when it brought none."""
+    row = (
+        await CaseTransfer.select(
+            CaseTransfer.phone_masked,
+            CaseTransfer.address_masked,
+            CaseTransfer.contact_state,
+            CaseTransfer.contact_decided_at,
+            CaseTransfer.contact_decided_by,
+        )
+        .where(
+            (CaseTransfer.tenant_id == tenant_id)
+            & (CaseTransfer.case_id == case_id)
+            & (CaseTransfer.direction == "in")
+            & (CaseTransfer.contact_state != "")
+        )
+        .order_by(CaseTransfer.id, ascending=False)
+        .first()
+    )
+    if row is None:
+        return None
+    source = (flags or {}).get("transferred_from") or {}
+    fields = [f for f in CONTACT_FIELDS if row[f"{f}_masked"]]
+    return {
+        "fields": fields,
+        "phone": row["phone_masked"] or None,
+        "address": row["address_masked"] or None,
+        "state": row["contact_state"],
+        "from_tenant": source.get("tenant"),
+        "from_tenant_name": source.get("tenant_name"),
+        "decided_at": row["contact_decided_at"],
+        "decided_by": row["contact_decided_by"],
+    }

@@ -4,8 +4,9 @@ address) and plugin channels (``xinfang_notify``: SMS, WeCom …).
 Phase 1, per batch in one ``tenant_tx``: lock pending outbox rows (PostgreSQL:
 ``FOR UPDATE SKIP LOCKED``, so concurrent workers take disjoint rows; SQLite: the
 immediate transaction makes writers take turns), insert one ``inbox_message`` per row
-(unique per tenant and outbox row), insert ``notify_delivery`` rows for the outside
-channels, mark the outbox rows sent. All of it commits together or not at all.
+(unique per tenant and outbox row) with the cases it is about (``inbox_message_case``,
+so the inbox re-checks them at every read), insert ``notify_delivery`` rows for the
+outside channels, mark the outbox rows sent. All of it commits together or not at all.
 
 Phase 2, per delivery row: lock it, send, mark it sent in the same transaction. A worker
 killed after the send and before the commit sends it again (outside systems cannot take
@@ -100,14 +101,17 @@ async def _phase_one(
         secrecy = CaseSecrecy()
         await secrecy.load(principal_of(keys, u["slug"], u) for u in users.values())
         inbox: list[tuple[Any, ...]] = []
+        about: list[tuple[Any, ...]] = []
         deliveries: list[tuple[Any, ...]] = []
         for r in rows:
             uid = r["recipient_id"]
             if uid not in users:
                 continue  # no such (active) user: nothing to deliver, the row is done
             p = _load(r["payload"])
-            if secrecy.hides(uid, cases_of(p)):
+            case_ids = cases_of(p)
+            if secrecy.hides(uid, case_ids):
                 continue  # about a case hidden from them: never delivered, the row is done
+            about.extend((tenant_id, r["id"], c) for c in sorted(case_ids))
             title = str(p.get("title") or r["kind"])[:200]
             link = p.get("link")
             inbox.append(
@@ -133,6 +137,7 @@ async def _phase_one(
             " ON CONFLICT (tenant_id, outbox_id) DO NOTHING",
             inbox,
         )
+        await _link_cases(about)
         await sql.executemany(
             "INSERT INTO notify_delivery"
             " (tenant_id, outbox_id, channel, user_id, state, attempts, next_attempt_at,"
@@ -157,6 +162,40 @@ async def _phase_one(
             )
         result.inbox += len(inbox)
         return len(rows) == BATCH
+
+
+async def _link_cases(about: list[tuple[Any, ...]]) -> None:
+    """(tenant_id, outbox_id, case_id) → ``inbox_message_case`` of that outbox row's
+    message, so the inbox re-asks at every read whether the reader may still see it."""
+    await sql.executemany(
+        "INSERT INTO inbox_message_case (tenant_id, message_id, case_id)"
+        " SELECT tenant_id, id, $3 FROM inbox_message WHERE tenant_id = $1 AND outbox_id = $2"
+        " ON CONFLICT (tenant_id, message_id, case_id) DO NOTHING",
+        about,
+    )
+
+
+async def backfill_case_refs(tenant_id: int) -> int:
+    """Link messages delivered before ``inbox_message_case`` existed to their cases
+    (outbox payload and message link); idempotent. Inside a transaction scoped to the
+    tenant. Returns the number of links written."""
+    about: list[tuple[Any, ...]] = []
+    async for rows in sql.stream(
+        "SELECT m.id, m.outbox_id, m.link, o.payload FROM inbox_message m"
+        " LEFT JOIN outbox o ON o.tenant_id = m.tenant_id AND o.id = m.outbox_id"
+        " WHERE m.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM inbox_message_case c"
+        " WHERE c.tenant_id = m.tenant_id AND c.message_id = m.id) ORDER BY m.id",
+        tenant_id,
+    ):
+        for r in rows:
+            found = cases_of(_load(r["payload"])) | cases_of({"link": r["link"]})
+            about.extend((tenant_id, r["id"], c) for c in sorted(found))
+    await sql.executemany(
+        "INSERT INTO inbox_message_case (tenant_id, message_id, case_id) VALUES ($1, $2, $3)"
+        " ON CONFLICT (tenant_id, message_id, case_id) DO NOTHING",
+        about,
+    )
+    return len(about)
 
 
 async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:

@@ -52,6 +52,17 @@ class InboxMessage(Table, tablename="inbox_message"):
     read_at = Timestamptz(null=True, default=None)
 
 
+class InboxMessageCase(Table, tablename="inbox_message_case"):
+    """A case an inbox message is about (``daemon.notify.privacy.cases_of`` of its
+    payload), written with the message: UNIQUE (tenant_id, message_id, case_id). The
+    inbox hides a message while any of its cases is hidden from the reader *now*."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    message_id = Integer()
+    case_id = Integer()
+
+
 class NotifyDelivery(Table, tablename="notify_delivery"):
     """An outside-channel send (email, plugin channel) of one outbox row.
 
@@ -85,4 +96,10 @@ class TickState(Table, tablename="notify_tick_state"):
     """Start of the last pass; incremental passes read deadlines changed since (minus slack)."""
 
 
-NOTIFY_TABLES: tuple[type[Table], ...] = (Reminder, InboxMessage, NotifyDelivery, TickState)
+NOTIFY_TABLES: tuple[type[Table], ...] = (
+    Reminder,
+    InboxMessage,
+    InboxMessageCase,
+    NotifyDelivery,
+    TickState,
+)

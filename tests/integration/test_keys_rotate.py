@@ -225,14 +225,14 @@ async def test_rotate_moves_everything_to_the_new_key_without_downtime(
     assert status.returncode == 1, status.stderr
     pending = _counts(status.stdout, "仍用旧密钥")
     # 3 visitors, 2 representatives and 1 case form were written under A.
-    assert pending == {"visitor": 3, "case_participant": 2, "petition_case": 1}
+    assert pending == {"visitor": 3, "case_participant": 2, "petition_case": 1, "case_transfer": 0}
     first = await _xinfang(
         backend, "keys", "rotate", "--tenant", t.slug, "--batch", "1", "--max-batches", "1",
         **old_key,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr
     assert _counts(first.stdout, "已重新加密") == {
-        "visitor": 1, "case_participant": 0, "petition_case": 0,
+        "visitor": 1, "case_participant": 0, "petition_case": 0, "case_transfer": 0,
     }  # fmt: skip
     assert "再次运行" in first.stdout
     middle = await _xinfang(backend, "keys", "status", "--tenant", t.slug, **old_key)

@@ -62,3 +62,31 @@ def test_unknown_action() -> None:
     with pytest.raises(Conflict) as err:
         plan("registered", "teleport", frozenset({"admin"}))
     assert err.value.code == "unknown_action"
+
+
+def test_relation_table_in_the_docs_matches_the_code() -> None:
+    """docs/lifecycle.md lists every action under the relation RELATIONS gives it."""
+    import re
+    from pathlib import Path
+
+    from core.domain.lifecycle import RELATIONS
+
+    doc = (Path(__file__).resolve().parents[2] / "docs/lifecycle.md").read_text("utf-8")
+    names = {
+        "desk": "desk",
+        "unit (承办单位)": "unit",
+        "assignee": "assignee",
+        "take up": "take_up",
+    }
+    documented: dict[str, str] = {}
+    for label, relation in names.items():
+        row = re.search(rf"^\| {re.escape(label)} \|[^|]*\| ([^|]+) \|$", doc, re.M)
+        assert row, label
+        for item in row.group(1).split(","):
+            item = item.strip()
+            if item.startswith("approve/reject_"):
+                rest = item.removeprefix("approve/reject_")
+                documented[f"approve_{rest}"] = documented[f"reject_{rest}"] = relation
+            else:
+                documented[item] = relation
+    assert documented == RELATIONS
