@@ -11,7 +11,6 @@ from typing import Any
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
-from litestar.middleware.session.client_side import CookieBackendConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
@@ -20,7 +19,7 @@ from litestar.template import TemplateConfig
 from core import __version__
 from core.runtime import Runtime
 from core.web.api import api_router
-from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, runtime_of
+from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, StaffSessionConfig, runtime_of
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.inbox_api import inbox_router
 from core.web.open311 import open311_router
@@ -68,7 +67,6 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
     """Build the app around ``rt``. With ``manage_resources`` the app opens and closes the
     database pool and the Redis connection itself (``xinfang serve``); tests and
     ``xinfang run`` manage them outside."""
-    secret = hashlib.sha256(("session:" + rt.settings.secret_key).encode()).digest()
     csrf_secret = hashlib.sha256(("csrf:" + rt.settings.secret_key).encode()).hexdigest()
 
     @asynccontextmanager
@@ -81,8 +79,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         async with open_resources(rt, web=True):
             yield
 
-    session = CookieBackendConfig(
-        secret=secret,
+    session = StaffSessionConfig(
         key="xf_session",
         max_age=rt.settings.session_max_age,
         httponly=True,
