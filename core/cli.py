@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -26,9 +25,9 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from core import logs
+
+    logs.configure(settings.log_level)
 
 
 async def _with_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
@@ -436,6 +435,8 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     import uvicorn
 
+    from core import logs
+
     settings = load_settings()
     _logging(settings)
     count = workers or int(os.environ.get("XINFANG_WEB_CONCURRENCY", "1"))
@@ -445,6 +446,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
         port=port,
         workers=count,
         log_level=settings.log_level.lower(),
+        log_config=logs.config(settings.log_level),
         proxy_headers=True,
     )
 
@@ -529,6 +531,7 @@ def run(host: str, port: int) -> None:
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
+    from core import logs
     from core.bootstrap import open_resources
     from core.runtime import Runtime
     from core.web.app import create_app
@@ -538,7 +541,13 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
     async with open_resources(rt, web=True):
         app = create_app(rt, manage_resources=False)
         server = uvicorn.Server(
-            uvicorn.Config(app, host=host, port=port, log_level=settings.log_level.lower())
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level=settings.log_level.lower(),
+                log_config=logs.config(settings.log_level),
+            )
         )
         worker = build_worker(rt, own_resources=False)
         click.echo(f"信访接待平台已启动：http://{host}:{port}  （按 Ctrl+C 停止）")

@@ -120,6 +120,9 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             title="信访接待平台 Xinfang API", version=__version__, path="/schema"
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        # The process configures logging (core.logs, with redaction); Litestar's default
+        # would replace the root handler with its own.
+        logging_config=None,
         debug=False,
         request_max_body_size=2 * 1024 * 1024,
         state=None,
