@@ -29,9 +29,9 @@ def _run(coro_factory: Callable[[], Awaitable[T]]) -> T:
 
 
 def _logging(settings: Settings) -> None:
-    from core import logsafe
+    from core import logs
 
-    logsafe.configure(settings.log_level)
+    logs.configure(settings.log_level)
 
 
 async def _with_db(
@@ -227,8 +227,10 @@ def token() -> None:
 @click.option("--tenant", required=True)
 @click.option("--username", required=True)
 @click.option("--name", default="cli", help="What the token is for.")
-@click.option("--days", default=90, show_default=True, help="Days until it expires.")
-def token_create(tenant: str, username: str, name: str, days: int) -> None:
+@click.option(
+    "--days", type=int, default=None, help="Days until it expires (default: the tenant's maximum)."
+)
+def token_create(tenant: str, username: str, name: str, days: int | None) -> None:
     """Create an API token for a user and print it once."""
     from core.db.engine import tenant_tx
     from core.db.tables import StaffUser
@@ -249,6 +251,87 @@ def token_create(tenant: str, username: str, name: str, days: int) -> None:
         return tok
 
     click.echo(_run(lambda: _with_db(load_settings(), go)))
+
+
+@token.command("list")
+@click.option("--tenant", required=True)
+def token_list(tenant: str) -> None:
+    """List the tenant's API tokens (id, user, name, prefix, expiry, state), never a secret."""
+    from core.services import tenants, users
+
+    async def go(rt: Any) -> list[dict[str, Any]]:
+        return await users.list_tokens(rt, (await tenants.get_tenant_by_slug(rt, tenant)).id)
+
+    for r in _run(lambda: _with_db(load_settings(), go)):
+        state = "已吊销" if r["revoked_at"] else "有效"
+        expires = r["expires_at"].date().isoformat() if r["expires_at"] else "-"
+        click.echo(
+            f"{r['id']:>6} {r['username']:<16} {r['name']:<16} {r['prefix']}… {expires} {state}"
+        )
+
+
+@token.command("revoke")
+@click.option("--tenant", required=True)
+@click.argument("token_id", type=int)
+def token_revoke(tenant: str, token_id: int) -> None:
+    """Revoke the API token TOKEN_ID (see `token list`); it stops working at once."""
+    from core.services import tenants, users
+
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        return await users.revoke_token(rt, t.id, token_id)
+
+    _run(lambda: _with_db(load_settings(), go))
+    click.echo(f"已吊销令牌 {token_id}")
+
+
+@main.group("user")
+def user_group() -> None:
+    """Staff accounts: deactivate (sessions end, tokens and feeds stop) and reactivate."""
+
+
+def _set_active(tenant: str, username: str, active: bool) -> None:
+    from core.bootstrap import open_resources
+    from core.db.engine import tenant_tx
+    from core.db.tables import StaffUser
+    from core.errors import NotFound
+    from core.runtime import Runtime
+    from core.services import audit, tenants, users
+
+    async def go() -> dict[str, Any]:
+        rt = Runtime.build(load_settings())
+        # Redis too: deactivation deletes the user's server-side sessions.
+        async with open_resources(rt, web=False):
+            with audit.acting(audit.CLI):
+                t = await tenants.get_tenant_by_slug(rt, tenant)
+                async with tenant_tx(t.id, write=False):
+                    row = (
+                        await StaffUser.select(StaffUser.id)
+                        .where((StaffUser.tenant_id == t.id) & (StaffUser.username == username))
+                        .first()
+                    )
+                if row is None:
+                    raise NotFound("user_not_found", f"用户 {username} 不存在。", field="username")
+                return await users.set_active(rt, t.id, row["id"], active)
+
+    _run(go)
+    click.echo(f"已{'启用' if active else '停用'}用户 {username}")
+
+
+@user_group.command("deactivate")
+@click.option("--tenant", required=True)
+@click.argument("username")
+def user_deactivate(tenant: str, username: str) -> None:
+    """Deactivate USERNAME: logged out everywhere, API tokens and iCal feed refused."""
+    _set_active(tenant, username, False)
+
+
+@user_group.command("activate")
+@click.option("--tenant", required=True)
+@click.argument("username")
+def user_activate(tenant: str, username: str) -> None:
+    """Reactivate USERNAME (tokens and feed resume; the user logs in again)."""
+    _set_active(tenant, username, True)
 
 
 @main.group()
@@ -446,7 +529,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
 
     import uvicorn
 
-    from core import logsafe
+    from core import logs
 
     settings = load_settings()
     _logging(settings)
@@ -457,7 +540,7 @@ def serve(host: str, port: int, workers: int | None) -> None:
         port=port,
         workers=count,
         log_level=settings.log_level.lower(),
-        log_config=logsafe.uvicorn_config(),
+        log_config=logs.config(settings.log_level),
         proxy_headers=True,
     )
 
@@ -542,7 +625,7 @@ def run(host: str, port: int) -> None:
 async def _run_all(settings: Settings, host: str, port: int) -> None:
     import uvicorn
 
-    from core import logsafe
+    from core import logs
     from core.bootstrap import open_resources
     from core.runtime import Runtime
     from core.web.app import create_app
@@ -557,7 +640,7 @@ async def _run_all(settings: Settings, host: str, port: int) -> None:
                 host=host,
                 port=port,
                 log_level=settings.log_level.lower(),
-                log_config=logsafe.uvicorn_config(),
+                log_config=logs.config(settings.log_level),
             )
         )
         worker = build_worker(rt, own_resources=False)

@@ -4,18 +4,16 @@ Values logged from a request (a path, a slug, an exception's message) may carry 
 NUL or terminal escapes: written raw, ``GET /t/a%0d%0aERROR…`` would add a fake
 ``ERROR`` line to the log. :class:`EscapeControl` escapes control characters in a
 record's arguments and exception text (``\\r\\n`` is written as the four characters
-``\\r\\n``), so one record stays one line of its own. Every handler the ``xinfang``
-command sets up (its own and uvicorn's) carries the filter.
+``\\r\\n``), so one record stays one line of its own. Every handler of
+``core.logs.config`` (the ``xinfang`` command's and uvicorn's) carries the filter.
 """
 
 from __future__ import annotations
 
-import copy
 import logging
 import re
-import sys
 import traceback
-from typing import IO, Any
+from typing import Any
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
@@ -61,26 +59,3 @@ class EscapeControl(logging.Filter):
             # Always: another handler's formatter may have cached the raw text already.
             record.exc_text = _exception_text(record.exc_info)
         return True
-
-
-def handler(stream: IO[str] | None = None) -> logging.Handler:
-    out = logging.StreamHandler(stream or sys.stderr)
-    out.setFormatter(logging.Formatter(FORMAT))
-    out.addFilter(EscapeControl())
-    return out
-
-
-def configure(level: str) -> None:
-    """The process's logging: one escaping handler on the root logger."""
-    logging.basicConfig(level=level, handlers=[handler()], force=True)
-
-
-def uvicorn_config() -> dict[str, Any]:
-    """uvicorn's own logging configuration with the filter on each of its handlers."""
-    from uvicorn.config import LOGGING_CONFIG
-
-    config = copy.deepcopy(LOGGING_CONFIG)
-    config.setdefault("filters", {})["escape_control"] = {"()": EscapeControl}
-    for spec in config["handlers"].values():
-        spec.setdefault("filters", []).append("escape_control")
-    return config

@@ -67,7 +67,13 @@ class UserIn(Strict):
 
 class TokenIn(Strict):
     name: Annotated[str, Meta(min_length=1, max_length=100)] = "api"
-    ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = 90
+    ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    """Days until it expires; none means the tenant's maximum (default 90 days)."""
+
+
+class PasswordIn(Strict):
+    current_password: Annotated[str, Meta(min_length=1, max_length=200)]
+    new_password: Annotated[str, Meta(min_length=1, max_length=200)]
 
 
 class VisitorIn(Strict):

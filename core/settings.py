@@ -84,8 +84,8 @@ class Settings:
     data_dir: Path
     """Embedded database, embedded Redis and generated secret live here."""
     secret_key: str
-    """Derives the encryption and blind-index keys and signs sessions. Losing it loses
-    the encrypted personal data; changing it logs everyone out."""
+    """Derives the encryption and blind-index keys and signs the CSRF cookie. Losing it
+    loses the encrypted personal data."""
     database: DatabaseSettings
     redis: RedisSettings
     mail: MailSettings = field(default_factory=MailSettings)
@@ -96,7 +96,11 @@ class Settings:
     debug: bool = False
     log_level: str = "INFO"
     session_max_age: int = 8 * 3600
-    """Seconds a staff login lasts."""
+    """Seconds a staff login lasts, counted from login (absolute, not renewed by use;
+    ``XINFANG_SESSION_MAX_AGE``)."""
+    token_max_ttl_days: int = 90
+    """Longest lifetime of an API token unless the tenant sets its own
+    ``settings["token_max_ttl_days"]`` (``XINFANG_TOKEN_MAX_TTL_DAYS``)."""
     previous_secret_keys: tuple[str, ...] = ()
     """Former secret keys, still accepted for decryption and lookups while
     ``xinfang keys rotate`` moves the data to ``secret_key`` (docs/security.md, "Keys")."""
@@ -127,6 +131,15 @@ def _secret_from_data_dir(data_dir: Path) -> str:
     with os.fdopen(fd, "w") as handle:
         handle.write(value)
     return value
+
+
+def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise SystemExit(f"{name} 应为正整数。")
+    return int(raw)
 
 
 def load_settings(env: dict[str, str] | None = None) -> Settings:
@@ -178,6 +191,8 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         rulepack_dirs=rp_dirs,
         debug=env.get("XINFANG_DEBUG", "") in {"1", "true", "yes"},
         log_level=env.get("XINFANG_LOG_LEVEL", "INFO").upper(),
+        session_max_age=_positive_int(env, "XINFANG_SESSION_MAX_AGE", 8 * 3600),
+        token_max_ttl_days=_positive_int(env, "XINFANG_TOKEN_MAX_TTL_DAYS", 90),
         audit_heads_file=Path(env["XINFANG_AUDIT_HEADS_FILE"])
         if env.get("XINFANG_AUDIT_HEADS_FILE")
         else None,

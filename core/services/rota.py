@@ -1262,7 +1262,12 @@ async def leader_ics(rt: Runtime, slug: str, token: str) -> bytes:
             )
             .first()
         )
-        if found is None:
+        # A deactivated leader's feed stops answering too (and resumes on reactivation).
+        if found is None or not await StaffUser.exists().where(
+            (StaffUser.tenant_id == tenant.id)
+            & (StaffUser.id == found["user_id"])
+            & StaffUser.active.eq(True)
+        ):
             raise NotFound("feed_not_found", "日历订阅地址无效或已撤销。")
         user = found["user_id"]
         rows = await _public_slots(tenant.id, since)

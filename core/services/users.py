@@ -11,11 +11,12 @@ from core import security
 from core.db.engine import tenant_tx
 from core.db.tables import ApiToken, Department, StaffUser
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
+from core.plugins import TenantInfo
 from core.principal import ROLES, Principal
 from core.runtime import Runtime
 from core.security import Keys
-from core.services import audit, login_throttle
-from core.services.tenants import get_tenant_by_slug
+from core.services import audit, login_throttle, logins
+from core.services.tenants import get_tenant, get_tenant_by_slug
 from core.services.visibility import staff_refs
 
 TOKEN_PREFIX = "xf"
@@ -265,6 +266,12 @@ async def principal_for(rt: Runtime, tenant_slug: str, tenant_id: int, user_id: 
     return _principal(rt, tenant_slug, row)
 
 
+def max_token_days(rt: Runtime, tenant: TenantInfo) -> int:
+    """The longest lifetime a token of this tenant may have (days)."""
+    value = (tenant.settings or {}).get("token_max_ttl_days")
+    return value if type(value) is int and value >= 1 else rt.settings.token_max_ttl_days
+
+
 async def create_token(
     rt: Runtime,
     tenant_slug: str,
@@ -272,13 +279,21 @@ async def create_token(
     user_id: int,
     *,
     name: str,
-    ttl_days: int | None = 90,
+    ttl_days: int | None = None,
 ) -> tuple[str, dict[str, Any]]:
-    """Return the token (shown once) and its stored description."""
+    """Return the token (shown once) and its stored description. Every token expires:
+    ``ttl_days=None`` means the tenant's maximum, more than that is refused."""
+    limit = max_token_days(rt, await get_tenant(rt, tenant_id))
+    if ttl_days is None:
+        ttl_days = limit
+    if not 1 <= ttl_days <= limit:
+        raise InvalidInput(
+            "ttl_too_long", f"令牌有效期应为 1 至 {limit} 天。", field="ttl_days", max_days=limit
+        )
     secret = security.new_token(prefix="")
     token = f"{TOKEN_PREFIX}.{tenant_slug}.{secret}"
     now = rt.clock.now()
-    expires = now + timedelta(days=ttl_days) if ttl_days else None
+    expires = now + timedelta(days=ttl_days)
     async with tenant_tx(tenant_id):
         if not await StaffUser.exists().where(
             (StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id)
@@ -305,15 +320,111 @@ async def create_token(
     return token, {"id": rows[0]["id"], "name": name, "expires_at": expires}
 
 
-async def revoke_token(rt: Runtime, tenant_id: int, token_id: int) -> None:
+TOKEN_COLUMNS = (
+    ApiToken.id,
+    ApiToken.user_id,
+    ApiToken.name,
+    ApiToken.prefix,
+    ApiToken.created_at,
+    ApiToken.expires_at,
+    ApiToken.last_used_at,
+    ApiToken.revoked_at,
+)
+
+
+async def list_tokens(
+    rt: Runtime, tenant_id: int, user_id: int | None = None
+) -> list[dict[str, Any]]:
+    """Tokens of the tenant (or of one user), newest first; never the secret or its hash."""
+    query = ApiToken.select(*TOKEN_COLUMNS, ApiToken.user_id.username.as_alias("username"))
+    query = query.where(ApiToken.tenant_id == tenant_id)
+    if user_id is not None:
+        query = query.where(ApiToken.user_id == user_id)
+    async with tenant_tx(tenant_id, write=False):
+        return await query.order_by(ApiToken.id, ascending=False)
+
+
+async def revoke_token(
+    rt: Runtime, tenant_id: int, token_id: int, *, user_id: int | None = None
+) -> dict[str, Any]:
+    """Revoke one token of the tenant (of ``user_id`` only, when given). Idempotent."""
+    where = (ApiToken.tenant_id == tenant_id) & (ApiToken.id == token_id)
+    if user_id is not None:
+        where &= ApiToken.user_id == user_id
     async with tenant_tx(tenant_id):
-        rows = (
-            await ApiToken.update({ApiToken.revoked_at: rt.clock.now()})
-            .where((ApiToken.tenant_id == tenant_id) & (ApiToken.id == token_id))
-            .returning(ApiToken.id)
+        row = await ApiToken.select(*TOKEN_COLUMNS).where(where).first()
+        if row is None:
+            raise NotFound("token_not_found", "令牌不存在。")
+        if row["revoked_at"] is None:
+            row["revoked_at"] = rt.clock.now()
+            await ApiToken.update({ApiToken.revoked_at: row["revoked_at"]}).where(where)
+            await audit.append(
+                rt,
+                tenant_id,
+                "token.revoked",
+                target=f"token:{token_id}",
+                detail={"user_id": row["user_id"]},
+            )
+    return row
+
+
+async def set_active(
+    rt: Runtime, tenant_id: int, user_id: int, active: bool, *, actor_id: int | None = None
+) -> dict[str, Any]:
+    """Deactivate (or reactivate) an account. Deactivation ends its sessions; its API
+    tokens and iCal feed stop answering while it is inactive."""
+    from core.services.open311 import SERVICE_USERNAME
+
+    if not active and actor_id == user_id:
+        raise Conflict("cannot_deactivate_self", "不能停用自己的账号。")
+    async with tenant_tx(tenant_id):
+        row = await _user_row(tenant_id, user_id)
+        if row is None:
+            raise NotFound("user_not_found", "用户不存在。")
+        if active and row["username"] == SERVICE_USERNAME:
+            raise Conflict("service_account", "系统服务账号不能登录，不能启用。")
+        if row["active"] != active:
+            await StaffUser.update({StaffUser.active: active}).where(
+                (StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id)
+            )
+            row["active"] = active
+            await audit.append(
+                rt,
+                tenant_id,
+                "user.activated" if active else "user.deactivated",
+                target=f"user:{user_id}",
+            )
+    if not active:
+        await logins.revoke_user(rt, tenant_id, user_id)
+    return user_out(row)
+
+
+async def change_password(
+    rt: Runtime,
+    tenant_id: int,
+    user_id: int,
+    current: str,
+    new: str,
+    *,
+    keep_session: str | None = None,
+) -> int:
+    """Change one's own password; ends the user's other sessions (returns how many)."""
+    async with tenant_tx(tenant_id, write=False):
+        row = await _user_row(tenant_id, user_id)
+    if row is None or not row["active"]:
+        raise NotFound("user_not_found", "用户不存在。")
+    if not security.verify_password(row["password_hash"], current):
+        raise InvalidInput("wrong_password", "当前密码不正确。", field="current_password")
+    if new == current:
+        raise InvalidInput("password_unchanged", "新密码不能与当前密码相同。", field="new_password")
+    security.check_password_policy(new, field="new_password")
+    password_hash = security.hash_password(new)
+    async with tenant_tx(tenant_id):
+        await StaffUser.update({StaffUser.password_hash: password_hash}).where(
+            (StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id)
         )
-        if rows:
-            await audit.append(rt, tenant_id, "token.revoked", target=f"token:{token_id}")
+        await audit.append(rt, tenant_id, "user.password_changed", target=f"user:{user_id}")
+    return await logins.revoke_user(rt, tenant_id, user_id, keep=keep_session)
 
 
 async def authenticate_token(rt: Runtime, token: str) -> Principal:
@@ -339,7 +450,11 @@ async def authenticate_token(rt: Runtime, token: str) -> Principal:
             raise NotAuthenticated("token_invalid", "API 令牌无效。")
         if tok["revoked_at"] is not None:
             raise NotAuthenticated("token_revoked", "API 令牌已被吊销，请重新申请。")
-        if tok["expires_at"] is not None and tok["expires_at"] <= now:
+        # Tokens stored without an expiry (before every token had one) end at the maximum.
+        expires = tok["expires_at"] or tok["created_at"] + timedelta(
+            days=max_token_days(rt, tenant)
+        )
+        if expires <= now:
             raise NotAuthenticated("token_expired", "API 令牌已过期，请重新申请。")
         user = await _user_row(tenant.id, tok["user_id"])
     if user is None or not user["active"]:

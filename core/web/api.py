@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Request, Router, delete, get, post
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -19,6 +19,7 @@ from core.schemas import (
     DepartmentIn,
     Id,
     NoticeIn,
+    PasswordIn,
     SessionIn,
     TokenIn,
     UserIn,
@@ -80,6 +81,49 @@ class MeController(Controller):
         )
         return {"token": token, **info}
 
+    @get("/tokens")
+    async def list_tokens(self, request: Req) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await users.list_tokens(rt, p.tenant_id, p.user_id)
+
+    @delete("/tokens/{token_id:int}", status_code=HTTP_200_OK)
+    async def revoke_token(self, request: Req, token_id: Id) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await users.revoke_token(rt, p.tenant_id, token_id, user_id=p.user_id)
+
+    @post("/password", status_code=HTTP_200_OK)
+    async def change_password(self, request: Req, data: JSONBody[PasswordIn]) -> dict[str, Any]:
+        """Change one's own password; every other session of the user ends."""
+        rt, p = _ctx(request)
+        ended = await users.change_password(
+            rt,
+            p.tenant_id,
+            p.user_id,
+            data.current_password,
+            data.new_password,
+            # Only a session that authenticated this call is "this" one, never a cookie
+            # riding along with a bearer token.
+            keep_session=(request.get_session_id() or None) if request.auth == "session" else None,
+        )
+        return {"changed": True, "sessions_revoked": ended}
+
+
+class TokenController(Controller):
+    """Every API token of the tenant, for admins."""
+
+    path = "/tokens"
+    guards = [requires_admin]  # noqa: RUF012
+
+    @get("/")
+    async def list_tokens(self, request: Req) -> list[dict[str, Any]]:
+        rt, p = _ctx(request)
+        return await users.list_tokens(rt, p.tenant_id)
+
+    @delete("/{token_id:int}", status_code=HTTP_200_OK)
+    async def revoke_token(self, request: Req, token_id: Id) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await users.revoke_token(rt, p.tenant_id, token_id)
+
 
 class DepartmentController(Controller):
     path = "/departments"
@@ -131,10 +175,21 @@ class UserController(Controller):
         return await users.get_user(rt, p.tenant_id, user_id)
 
     @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
-    async def unlock_login(self, request: Req, user_id: FromPath[int]) -> dict[str, Any]:
+    async def unlock_login(self, request: Req, user_id: Id) -> dict[str, Any]:
         """Lift the lock after too many failed logins (and clear the failure count)."""
         rt, p = _ctx(request)
         return await users.unlock_login(rt, p.tenant_slug, p.tenant_id, user_id)
+
+    @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
+    async def deactivate(self, request: Req, user_id: Id) -> dict[str, Any]:
+        """停用: sessions end, tokens and the iCal feed stop answering at once."""
+        rt, p = _ctx(request)
+        return await users.set_active(rt, p.tenant_id, user_id, False, actor_id=p.user_id)
+
+    @post("/{user_id:int}/activate", status_code=HTTP_200_OK)
+    async def activate(self, request: Req, user_id: Id) -> dict[str, Any]:
+        rt, p = _ctx(request)
+        return await users.set_active(rt, p.tenant_id, user_id, True, actor_id=p.user_id)
 
 
 class VisitorController(Controller):
@@ -208,9 +263,7 @@ class CaseController(Controller):
         return await lifecycle.perform(rt, p, case_id, action, data)
 
     @post("/{case_id:int}/actions/notify", status_code=HTTP_200_OK)
-    async def notify(
-        self, request: Req, case_id: Id, data: JSONBody[NoticeIn]
-    ) -> dict[str, Any]:
+    async def notify(self, request: Req, case_id: Id, data: JSONBody[NoticeIn]) -> dict[str, Any]:
         """书面告知: record the notice as given (channel, date); meets the 15-day clock."""
         rt, p = _ctx(request)
         notice = lifecycle.Notice(data.channel, data.given_on, data.note)
@@ -288,6 +341,7 @@ def api_router() -> Router:
             MeController,
             DepartmentController,
             UserController,
+            TokenController,
             VisitorController,
             CaseController,
             DeadlineController,

@@ -12,6 +12,7 @@ from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
@@ -19,9 +20,10 @@ from litestar.template import TemplateConfig
 from core import __version__
 from core.runtime import Runtime
 from core.web.api import api_router
-from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, SessionConfig, runtime_of
+from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, StaffSessionConfig, runtime_of
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
+from core.web.headers import security_headers
 from core.web.inbox_api import inbox_router
 from core.web.open311 import open311_router
 from core.web.pages import PAGES, configure_templates
@@ -68,7 +70,6 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
     """Build the app around ``rt``. With ``manage_resources`` the app opens and closes the
     database pool and the Redis connection itself (``xinfang serve``); tests and
     ``xinfang run`` manage them outside."""
-    secret = hashlib.sha256(("session:" + rt.settings.secret_key).encode()).digest()
     csrf_secret = hashlib.sha256(("csrf:" + rt.settings.secret_key).encode()).hexdigest()
 
     @asynccontextmanager
@@ -81,8 +82,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         async with open_resources(rt, web=True):
             yield
 
-    session = SessionConfig(
-        secret=secret,
+    session = StaffSessionConfig(
         key="xf_session",
         max_age=rt.settings.session_max_age,
         httponly=True,
@@ -121,9 +121,17 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             engine_callback=configure_templates,
         ),
         openapi_config=OpenAPIConfig(
-            title="信访接待平台 Xinfang API", version=__version__, path="/schema"
+            title="信访接待平台 Xinfang API",
+            version=__version__,
+            path="/schema",
+            # JSON only: the HTML viewers load their code from a CDN (docs/security.md).
+            render_plugins=[JsonRenderPlugin()],
         ),
+        before_send=[security_headers(rt.settings.base_url)],
         exception_handlers=EXCEPTION_HANDLERS,
+        # The process configures logging (core.logs, with redaction); Litestar's default
+        # would replace the root handler with its own.
+        logging_config=None,
         debug=False,
         request_max_body_size=2 * 1024 * 1024,
         state=None,

@@ -7,18 +7,26 @@ replayed cross-site against the JSON API.
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
-from litestar.middleware.session.client_side import ClientSideSessionBackend, CookieBackendConfig
+from litestar.middleware.session.server_side import (
+    ServerSideSessionBackend,
+    ServerSideSessionConfig,
+)
+from litestar.stores.base import Store
+from litestar.types import Message, ScopeSession
 
 from core.errors import NotAuthenticated, PermissionDenied
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.runtime import Runtime
-from core.services import audit, users
+from core.services import audit, logins, users
 
 PUBLIC_PREFIXES = (
     "/healthz",
@@ -33,22 +41,6 @@ PUBLIC_PREFIXES = (
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
-class _SessionBackend(ClientSideSessionBackend):
-    """A session cookie we cannot read (tampered, truncated, another key or version) is
-    no session: the caller is simply not logged in and can log in again."""
-
-    def load_data(self, data: list[bytes]) -> dict[str, Any]:
-        try:
-            loaded = super().load_data(data)
-        except Exception:
-            return {}
-        return loaded if isinstance(loaded, dict) else {}
-
-
-class SessionConfig(CookieBackendConfig):
-    _backend_class = _SessionBackend
-
-
 def _session_ids(session: Any) -> tuple[str, int, int] | None:
     """(tenant slug, tenant id, user id) of a well-formed staff session, else None."""
     if not isinstance(session, dict):
@@ -61,6 +53,108 @@ def _session_ids(session: Any) -> tuple[str, int, int] | None:
 
 def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
     return connection.app.state.rt
+
+
+_LOADED = "xinfang.session"  # scope key: (id, data) of the session the request arrived with
+
+
+def _staff_session(data: Any) -> dict[str, Any] | None:
+    """A stored session of the shape we write, else None."""
+    if not isinstance(data, dict):
+        return None
+    ok = (
+        isinstance(data.get("tenant_slug"), str)
+        and type(data.get("tenant_id")) is int
+        and type(data.get("user_id")) is int
+        and isinstance(data.get("exp"), int | float)
+    )
+    return data if ok else None
+
+
+class StaffSessionBackend(ServerSideSessionBackend):
+    """Litestar's server-side sessions with what it leaves out: an absolute lifetime
+    (``exp`` fixed at login, never renewed by use; the cookie is set once), a new id on
+    every login (no fixation), nothing stored for anonymous visitors, and any cookie we
+    cannot use (malformed, unknown, expired) read as no session."""
+
+    config: StaffSessionConfig
+
+    def _cookie_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str | None:
+        value = connection.cookies.get(self.config.key) or ""
+        return value if logins.SESSION_ID.fullmatch(value) else None
+
+    def get_session_id(self, connection: ASGIConnection[Any, Any, Any, Any]) -> str:
+        return self._cookie_id(connection) or ""
+
+    async def load_from_connection(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> dict[str, Any]:
+        session_id = self._cookie_id(connection)
+        if session_id is None:
+            return {}
+        raw = await self.config.get_store_from_app(connection.app).get(session_id)
+        try:
+            data = _staff_session(self.deserialize_data(raw)) if raw else None
+        except Exception:  # unreadable stored value: no session
+            data = None
+        if data is None or data["exp"] <= runtime_of(connection).clock.now().timestamp():
+            return {}
+        connection.scope[_LOADED] = (session_id, dict(data))  # type: ignore[literal-required]
+        return data
+
+    async def store_in_message(
+        self,
+        scope_session: ScopeSession,
+        message: Message,
+        connection: ASGIConnection[Any, Any, Any, Any],
+    ) -> None:
+        arrived: tuple[str, dict[str, Any]] | None = connection.scope.get(_LOADED)  # type: ignore[assignment]
+        loaded_id, loaded = arrived if arrived else (None, None)
+        if loaded is not None and scope_session == loaded:
+            return  # unchanged: no write, no new cookie
+        rt = runtime_of(connection)
+        if loaded_id is not None and loaded is not None:  # logout, or a new login
+            await logins.forget(rt, loaded_id, loaded["tenant_id"], loaded["user_id"])
+        headers = MutableScopeHeaders.from_message(message)
+        now = rt.clock.now().timestamp()
+        data: dict[str, Any] = (
+            dict(scope_session) if isinstance(scope_session, dict) and scope_session else {}
+        )
+        data.setdefault("exp", now + self.config.max_age)
+        ttl = int(data["exp"] - now)
+        if not (data.keys() - {"exp"}) or ttl <= 0:
+            if self.config.key in connection.cookies:
+                headers.add("Set-Cookie", self._cookie("", 0).to_header(header=""))
+            return
+        session_id = secrets.token_urlsafe(32)
+        store = self.config.get_store_from_app(connection.app)
+        await store.set(session_id, self.serialize_data(data, connection.scope), expires_in=ttl)
+        if type(data.get("tenant_id")) is int and type(data.get("user_id")) is int:
+            await logins.remember(rt, session_id, data["tenant_id"], data["user_id"])
+        headers.add("Set-Cookie", self._cookie(session_id, ttl).to_header(header=""))
+
+    def _cookie(self, value: str, max_age: int) -> Cookie:
+        c = self.config
+        return Cookie(
+            key=c.key,
+            value=value,
+            max_age=max_age,
+            expires=0 if not max_age else None,
+            path=c.path,
+            domain=c.domain,
+            secure=c.secure,
+            httponly=c.httponly,
+            samesite=c.samesite,
+        )
+
+
+@dataclass
+class StaffSessionConfig(ServerSideSessionConfig):
+    _backend_class = StaffSessionBackend
+
+    def get_store_from_app(self, app: Any) -> Store:
+        # Follows rt.redis, which the lifespan connects after the app is built.
+        return logins.store(app.state.rt.redis)
 
 
 class AuthMiddleware(AbstractAuthenticationMiddleware):

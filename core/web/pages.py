@@ -190,9 +190,7 @@ async def case_page(request: Request[Principal, Any, Any], case_id: Id) -> Templ
 
 
 @get(links.INBOX, include_in_schema=False, guards=[requires_staff])
-async def inbox_page(
-    request: Request[Principal, Any, Any], before: After = None
-) -> Template:
+async def inbox_page(request: Request[Principal, Any, Any], before: After = None) -> Template:
     """The staff member's own messages, newest first (read-only for now)."""
     chrome = await _chrome(request)
     page = await inbox.list_messages(runtime_of(request), request.user, before=before, limit=50)

@@ -524,7 +524,7 @@ async def test_control_characters_never_reach_the_log_raw(
     client: Any, make_tenant: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A request path with CR/LF that makes a handler fail is logged on one line."""
-    from core import logsafe
+    from core import logs, logsafe
     from core.services import rota
 
     async def broken(*args: Any, **kwargs: Any) -> Any:
@@ -532,7 +532,10 @@ async def test_control_characters_never_reach_the_log_raw(
 
     monkeypatch.setattr(rota, "public_schedule", broken)
     out = io.StringIO()
-    handler = logsafe.handler(out)
+    handler = logging.StreamHandler(out)  # the filters core.logs puts on every handler
+    handler.setFormatter(logging.Formatter(logsafe.FORMAT))
+    handler.addFilter(logs.RedactFilter())
+    handler.addFilter(logsafe.EscapeControl())
     root = logging.getLogger()
     root.addHandler(handler)
     try:
