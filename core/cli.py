@@ -198,7 +198,8 @@ def createuser(
 
 @main.group()
 def user() -> None:
-    """Staff accounts."""
+    """Staff accounts: unlock after failed logins, deactivate (sessions end, tokens and
+    feeds stop) and reactivate."""
 
 
 @user.command("unlock")
@@ -285,9 +286,6 @@ def token_revoke(tenant: str, token_id: int) -> None:
     click.echo(f"已吊销令牌 {token_id}")
 
 
-@main.group("user")
-def user_group() -> None:
-    """Staff accounts: deactivate (sessions end, tokens and feeds stop) and reactivate."""
 
 
 def _set_active(tenant: str, username: str, active: bool) -> None:
@@ -318,7 +316,7 @@ def _set_active(tenant: str, username: str, active: bool) -> None:
     click.echo(f"已{'启用' if active else '停用'}用户 {username}")
 
 
-@user_group.command("deactivate")
+@user.command("deactivate")
 @click.option("--tenant", required=True)
 @click.argument("username")
 def user_deactivate(tenant: str, username: str) -> None:
@@ -326,7 +324,7 @@ def user_deactivate(tenant: str, username: str) -> None:
     _set_active(tenant, username, False)
 
 
-@user_group.command("activate")
+@user.command("activate")
 @click.option("--tenant", required=True)
 @click.argument("username")
 def user_activate(tenant: str, username: str) -> None:

@@ -111,6 +111,13 @@ def rt(backend: Backend) -> Any:
     return backend.rt
 
 
+def client_address() -> str:
+    """A loopback address of the test's own: login throttling counts failures per client
+    address (in Redis, which outlives a test), so tests must not share one."""
+    octets = (secrets.randbelow(250), secrets.randbelow(250), secrets.randbelow(250) + 1)
+    return "127.{}.{}.{}".format(*octets)
+
+
 @pytest.fixture
 async def client(rt: Any) -> AsyncIterator[httpx.AsyncClient]:
     """In-process ASGI client on the test's own event loop.
@@ -121,10 +128,7 @@ async def client(rt: Any) -> AsyncIterator[httpx.AsyncClient]:
     from core.web.app import create_app
 
     app = create_app(rt, manage_resources=False)
-    # Each test its own client address: login throttling counts failures per address
-    # (in Redis, which outlives a test run), so tests must not share one.
-    address = f"127.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
-    transport = httpx.ASGITransport(app=app, client=(address, 40000))
+    transport = httpx.ASGITransport(app=app, client=(client_address(), 40000))
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 

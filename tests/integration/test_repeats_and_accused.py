@@ -215,8 +215,6 @@ async def test_officer_account_created_after_the_complaint_never_sees_it(
     )
     assert told.status_code == 201, told.text
     await act(client, t, case["id"], "close", "leader", opinion="explain", opinion_text="已核查")
-    today = rt.clock.now().astimezone(TIMEZONE).date().isoformat()
-    await act(client, t, case["id"], "notify", "clerk", channel="in_person", given_on=today)
     await act(client, t, case["id"], "archive", "clerk")
     visitor_id = case["visitor_id"]
     vols = await client.get(f"/api/v1/visitors/{visitor_id}/archive", headers=t.headers())

@@ -22,7 +22,7 @@ import pytest
 from core.clock import FixedClock
 from core.db.engine import tenant_tx
 from core.db.tables import ApiToken, AuditLog
-from tests.conftest import PASSWORD, REDIS_URL, TEST_SECRET
+from tests.conftest import PASSWORD, REDIS_URL, TEST_SECRET, client_address
 
 pytestmark = pytest.mark.asyncio
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,7 +34,9 @@ async def browser(rt: Any, cookie: str | None = None) -> AsyncIterator[httpx.Asy
     """Another browser on the same app; ``cookie`` is a copied ``xf_session`` value."""
     from core.web.app import create_app
 
-    transport = httpx.ASGITransport(app=create_app(rt, manage_resources=False))
+    transport = httpx.ASGITransport(
+        app=create_app(rt, manage_resources=False), client=(client_address(), 40000)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         if cookie:
             c.cookies.set("xf_session", cookie, domain="testserver.local")
