@@ -286,8 +286,6 @@ def token_revoke(tenant: str, token_id: int) -> None:
     click.echo(f"已吊销令牌 {token_id}")
 
 
-
-
 def _set_active(tenant: str, username: str, active: bool) -> None:
     from core.bootstrap import open_resources
     from core.db.engine import tenant_tx
