@@ -22,7 +22,7 @@ import asyncpg
 import httpx
 import pytest
 
-from tests.conftest import PG_ADMIN, REDIS_URL, TEST_SECRET
+from tests.conftest import PG_ADMIN, REDIS_URL, TEST_SECRET, client_address
 
 ROOT = Path(__file__).resolve().parents[2]
 PID = os.getpid()
@@ -236,7 +236,8 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
         rt.redis = await create_pool(arq_settings(settings))
         app = create_app(rt, manage_resources=False)
         client = httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://testserver.local"
+            transport=httpx.ASGITransport(app=app, client=(client_address(), 40000)),
+            base_url="http://testserver.local",
         )
         opened.append((client, rt, engine))
         return Api(client, rt)

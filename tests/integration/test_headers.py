@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.conftest import client_address
 from tests.integration.test_sessions_tokens import browser, login
 
 pytestmark = pytest.mark.asyncio
@@ -88,7 +89,9 @@ async def test_hsts_when_the_base_url_is_https(rt: Any, make_tenant: Any) -> Non
     https = dataclasses.replace(
         rt, settings=dataclasses.replace(rt.settings, base_url="https://xf.example.cn")
     )
-    transport = httpx.ASGITransport(app=create_app(https, manage_resources=False))
+    transport = httpx.ASGITransport(
+        app=create_app(https, manage_resources=False), client=(client_address(), 40000)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="https://xf.example.cn") as c:
         for path in ("/login", "/static/app.css", "/healthz"):
             resp = await c.get(path)

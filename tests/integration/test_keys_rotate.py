@@ -26,7 +26,7 @@ from core.runtime import Runtime
 from core.security import DecryptionError, Keys
 from core.services import open311
 from core.settings import load_settings
-from tests.conftest import REDIS_URL, TEST_SECRET, valid_id_number
+from tests.conftest import REDIS_URL, TEST_SECRET, client_address, valid_id_number
 from tests.integration.test_plugin_platform import case_body
 
 pytestmark = pytest.mark.asyncio
@@ -63,7 +63,9 @@ def _runtime(backend: Any, current: str, *previous: str) -> Runtime:
 async def _client(rt: Runtime) -> AsyncIterator[httpx.AsyncClient]:
     from core.web.app import create_app
 
-    transport = httpx.ASGITransport(app=create_app(rt, manage_resources=False))
+    transport = httpx.ASGITransport(
+        app=create_app(rt, manage_resources=False), client=(client_address(), 40000)
+    )
     async with httpx.AsyncClient(transport=transport, base_url="http://testserver.local") as c:
         yield c
 
