@@ -30,12 +30,13 @@ security.configure_password_hasher(time_cost=1, memory_cost=1024)
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Start from an empty test Redis database: login-throttle counters, sessions and
     queued jobs of an earlier run (Redis outlives it) must not leak into this one."""
+    import contextlib
+
     import redis
 
-    try:
+    # Unit tests need no Redis; integration tests will say it is missing.
+    with contextlib.suppress(redis.ConnectionError):
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2).flushdb()
-    except redis.ConnectionError:
-        pass  # unit tests need no Redis; integration tests will say it is missing
 
 
 @dataclass
