@@ -37,16 +37,18 @@ def _logging(settings: Settings) -> None:
 async def _with_db(
     settings: Settings, fn: Callable[[Any], Awaitable[T]], *, redis: bool = False
 ) -> T:
-    """Run ``fn(rt)`` with the database bound (and Redis, the embedded one if so set)."""
-    if redis:
-        from core.bootstrap import open_resources
-        from core.runtime import Runtime
-
-        async with open_resources(Runtime.build(settings), web=False) as rt:
-            return await fn(rt)
-    from core.db.engine import bind_engine, close_engine, make_engine, open_engine
+    """Run ``fn(rt)`` with the database bound (and Redis, the embedded one if so set),
+    its writes audited as the command line's."""
     from core.runtime import Runtime
     from core.services import audit
+
+    if redis:
+        from core.bootstrap import open_resources
+
+        async with open_resources(Runtime.build(settings), web=False) as rt:
+            with audit.acting(audit.CLI):
+                return await fn(rt)
+    from core.db.engine import bind_engine, close_engine, make_engine, open_engine
 
     rt = Runtime.build(settings)
     engine = make_engine(settings.database)
@@ -287,30 +289,15 @@ def token_revoke(tenant: str, token_id: int) -> None:
 
 
 def _set_active(tenant: str, username: str, active: bool) -> None:
-    from core.bootstrap import open_resources
-    from core.db.engine import tenant_tx
-    from core.db.tables import StaffUser
-    from core.errors import NotFound
-    from core.runtime import Runtime
-    from core.services import audit, tenants, users
+    from core.services import tenants, users
 
-    async def go() -> dict[str, Any]:
-        rt = Runtime.build(load_settings())
-        # Redis too: deactivation deletes the user's server-side sessions.
-        async with open_resources(rt, web=False):
-            with audit.acting(audit.CLI):
-                t = await tenants.get_tenant_by_slug(rt, tenant)
-                async with tenant_tx(t.id, write=False):
-                    row = (
-                        await StaffUser.select(StaffUser.id)
-                        .where((StaffUser.tenant_id == t.id) & (StaffUser.username == username))
-                        .first()
-                    )
-                if row is None:
-                    raise NotFound("user_not_found", f"用户 {username} 不存在。", field="username")
-                return await users.set_active(rt, t.id, row["id"], active)
+    async def go(rt: Any) -> dict[str, Any]:
+        t = await tenants.get_tenant_by_slug(rt, tenant)
+        user_id = await users.user_id_of(rt, t.id, username)
+        return await users.set_active(rt, t.id, user_id, active)
 
-    _run(go)
+    # Redis too: deactivation deletes the user's server-side sessions.
+    _run(lambda: _with_db(load_settings(), go, redis=True))
     click.echo(f"已{'启用' if active else '停用'}用户 {username}")
 
 

@@ -294,6 +294,11 @@ async def test_cli_writes_are_audited_as_cli(
     ]
     assert json.loads(rows[-2]["detail"]) == {"keys": ["departments"]}
     assert token not in json.dumps(rows, default=str)
+    # A command that needs Redis too (deactivation ends sessions) is the CLI's as well.
+    code, out = await xinfang(backend, tmp_path, "user", "deactivate", "--tenant", t.slug, "leader")
+    assert code == 0, out
+    last = (await chain(t.id))[-1]
+    assert (last["action"], last["actor"]) == ("user.deactivated", "cli")
 
 
 async def test_the_app_cannot_change_or_delete_audit_rows(
