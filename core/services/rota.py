@@ -23,6 +23,7 @@ from msgspec import Meta, Struct
 
 from core import links
 from core.db.engine import get_engine, is_postgres, tenant_tx
+from core.db.rota.tables import FeedToken, LeaderLeave, RotaChange, RotaSlot, RotaTemplateRow
 from core.db.tables import ReceptionSession, StaffUser, Tenant
 from core.domain import rota as dr
 from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_for
@@ -36,7 +37,6 @@ from core.services.events import enqueue
 from core.services.tenants import get_tenant_by_slug
 from core.settings import TIMEZONE
 from core.validation import check_day, schedule_window
-from daemon.tables import FeedToken, LeaderLeave, RotaChange, RotaSlot, RotaTemplateRow
 
 EVE_REMINDER_AT = time(16, 0)
 MORNING_REMINDER_AT = time(7, 30)

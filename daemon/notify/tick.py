@@ -29,12 +29,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import links
+from core.db import sql
 from core.db.engine import is_postgres, tenant_tx
 from core.domain.workcalendar import WorkCalendar
 from core.principal import Principal
 from core.security import Keys
 from core.settings import TIMEZONE
-from daemon.notify import rules, sql
+from daemon.notify import rules
 from daemon.notify.privacy import CaseSecrecy, principal_of
 from daemon.notify.rules import Policy, Stage
 

@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from core.db.engine import tenant_tx
+from core.db.notify.tables import InboxMessage, Reminder
 from core.db.tables import CaseDeadline, CaseTransfer, Outbox, PetitionCase, Visitor
 from core.services.calendar import load_calendar
 from core.settings import TIMEZONE
 from daemon.notify.jobs import run_deliver, run_tick
-from daemon.notify.tables import InboxMessage, Reminder
 from daemon.notify.tick import tick_tenant
 
 pytestmark = pytest.mark.asyncio
