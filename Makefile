@@ -28,6 +28,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy core plugins daemon
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP)
 	bash scripts/ensure-services.sh
