@@ -42,7 +42,6 @@ EVE_REMINDER_AT = time(16, 0)
 MORNING_REMINDER_AT = time(7, 30)
 PUBLIC_PAST_DAYS = 31
 _LOCK_CLASS = 60601  # pg_advisory_xact_lock(class, tenant_id): one generator per tenant
-HALF_ZH = {"am": "上午", "pm": "下午"}
 
 Text200 = Annotated[str, Meta(max_length=200)]
 HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -490,7 +489,7 @@ async def list_slots(
 
 def _when(slot: dict[str, Any]) -> str:
     return (
-        f"{slot['day'].isoformat()} {HALF_ZH.get(slot['half'], '')} "
+        f"{slot['day'].isoformat()} {dr.HALF_ZH.get(slot['half'], '')} "
         f"{slot['starts_at'].strftime('%H:%M')}–{slot['ends_at'].strftime('%H:%M')}"
     )
 
