@@ -35,7 +35,7 @@ from tests.conftest import PG_ADMIN, REDIS_URL, TEST_SECRET
 from tests.integration.test_backup_restore import _login
 
 ROOT = Path(__file__).resolve().parents[2]
-RELEASE = "001ca27"
+RELEASE = "001ca27f5082723ac0286ec7aa30871f30d7511c"  # 001ca27
 PID = os.getpid()
 APP_ROLE = f"xinfang_up_app_{PID}"
 Rows = dict[str, list[tuple[Any, ...]]]
