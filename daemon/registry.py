@@ -7,13 +7,12 @@ from typing import Any
 
 from arq import cron
 
+from core.redis import HEARTBEAT_KEY
 from core.runtime import Runtime
-
-HEARTBEAT_KEY = "xinfang:worker:heartbeat"
 
 
 async def heartbeat(ctx: dict[str, Any]) -> str:
-    """Record that a worker is alive (read by ``xinfang worker --check`` and /readyz)."""
+    """Record that a worker is alive (read by ``xinfang worker --check``)."""
     rt: Runtime = ctx["rt"]
     stamp = rt.clock.now().isoformat()
     await ctx["redis"].set(HEARTBEAT_KEY, stamp, ex=300)

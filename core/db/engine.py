@@ -58,7 +58,7 @@ def bind_engine(engine: Engine) -> None:
 
 
 def registered_tables() -> list[type[Table]]:
-    """Every app's tables (core, daemon, plugins), each once."""
+    """Every app's tables (core, rota, notify, plugins), each once."""
     from core import piccolo_conf
 
     tables: list[type[Table]] = []

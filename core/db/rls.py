@@ -1,5 +1,5 @@
-"""Row-level security and tenancy DDL shared by every app's migrations (core, daemon,
-plugins): one definition, so every tenant-owned table is protected the same way."""
+"""Row-level security and tenancy DDL shared by every app's migrations (core, rota,
+notify, plugins): one definition, so every tenant-owned table is protected the same way."""
 
 from __future__ import annotations
 

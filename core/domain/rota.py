@@ -39,6 +39,7 @@ AM_SLOT_DEFAULT_START = time(8, 30)
 AM_SLOT_DEFAULT_END = time(11, 30)
 PM_SLOT_DEFAULT_START = time(14, 30)
 PM_SLOT_DEFAULT_END = time(17, 0)
+HALF_ZH = {"am": "上午", "pm": "下午"}
 
 
 class RotaCalendar(Protocol):

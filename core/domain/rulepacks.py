@@ -38,6 +38,8 @@ class ClockRule:
     title_zh: str
     basis: str = ""
     """Where the number comes from (article), shown in explanations."""
+    short_zh: str = ""
+    """The clock's short name, as reminders say it (「受理期限」); else ``title_zh``."""
     petitioner: bool = False
     """The window belongs to the petitioner (review, re-review, retrial requests): it is
     shown, but nobody on the staff has to act before it runs out, so it is never
@@ -132,6 +134,7 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
             mode=mode,
             title_zh=str(spec.get("title_zh") or name),
             basis=str(spec.get("basis") or ""),
+            short_zh=str(spec.get("short_zh") or ""),
             petitioner=petitioner,
         )
     missing = [c for c in REQUIRED_CLOCKS if c not in clocks]

@@ -3,7 +3,7 @@ and only what they may read *now*: a message about a case hidden from them (æ£€ä
 e.g. they were moved into the accused department after it was delivered) is left out
 of lists and counts and cannot be marked read, by the case page's own predicate
 (``core.services.visibility.hidden_from``) over the cases delivery linked to it
-(``inbox_message_case``, from the payload contract ``daemon.notify.privacy.cases_of``).
+(``inbox_message_case``, from the payload contract ``core.domain.notices.cases_of``).
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.engine import tenant_tx
+from core.db.notify.tables import InboxMessage, InboxMessageCase
 from core.errors import NotFound
 from core.principal import Principal
 from core.runtime import Runtime
 from core.services.visibility import hidden_from
 from core.settings import TIMEZONE
-from daemon.notify.tables import InboxMessage, InboxMessageCase
 
 COLUMNS = (
     InboxMessage.id,

@@ -23,6 +23,7 @@ from msgspec import Meta, Struct
 
 from core import links
 from core.db.engine import get_engine, is_postgres, tenant_tx
+from core.db.rota.tables import FeedToken, LeaderLeave, RotaChange, RotaSlot, RotaTemplateRow
 from core.db.tables import ReceptionSession, StaffUser, Tenant
 from core.domain import rota as dr
 from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_for
@@ -36,13 +37,11 @@ from core.services.events import enqueue
 from core.services.tenants import get_tenant_by_slug
 from core.settings import TIMEZONE
 from core.validation import check_day, schedule_window
-from daemon.tables import FeedToken, LeaderLeave, RotaChange, RotaSlot, RotaTemplateRow
 
 EVE_REMINDER_AT = time(16, 0)
 MORNING_REMINDER_AT = time(7, 30)
 PUBLIC_PAST_DAYS = 31
 _LOCK_CLASS = 60601  # pg_advisory_xact_lock(class, tenant_id): one generator per tenant
-HALF_ZH = {"am": "上午", "pm": "下午"}
 
 Text200 = Annotated[str, Meta(max_length=200)]
 HHMM = Annotated[str, Meta(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -490,7 +489,7 @@ async def list_slots(
 
 def _when(slot: dict[str, Any]) -> str:
     return (
-        f"{slot['day'].isoformat()} {HALF_ZH.get(slot['half'], '')} "
+        f"{slot['day'].isoformat()} {dr.HALF_ZH.get(slot['half'], '')} "
         f"{slot['starts_at'].strftime('%H:%M')}–{slot['ends_at'].strftime('%H:%M')}"
     )
 

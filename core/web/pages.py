@@ -19,6 +19,7 @@ from litestar.response import Redirect, Template
 
 from core import links
 from core.domain.lifecycle import ACTIONS, STATUS_ZH
+from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
@@ -59,7 +60,6 @@ EVENT_FIELDS_ZH = {
     "repeat_of": "重复事项",
 }
 ROTA_STATUS_ZH = {"draft": "草稿", "published": "已发布", "cancelled": "已取消"}
-HALF_ZH = {"am": "上午", "pm": "下午"}
 
 
 def configure_templates(engine: JinjaTemplateEngine) -> None:

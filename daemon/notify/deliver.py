@@ -20,7 +20,6 @@ Both phases first ask whether the recipient may see the cases the message is abo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import smtplib
 from dataclasses import dataclass, field
@@ -29,14 +28,15 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from typing import Any
 
+from core.db import sql
 from core.db.engine import is_postgres, tenant_tx
+from core.domain.notices import cases_of, load_payload
 from core.links import absolute
 from core.runtime import Runtime
 from core.security import Keys
 from core.settings import MailSettings
 from core.timefmt import shanghai
-from daemon.notify import sql
-from daemon.notify.privacy import CaseSecrecy, cases_of, principal_of
+from daemon.notify.privacy import CaseSecrecy, principal_of
 
 log = logging.getLogger(__name__)
 
@@ -49,15 +49,6 @@ class DeliverResult:
     inbox: int = 0
     sent: dict[str, int] = field(default_factory=dict)
     failed: int = 0
-
-
-def _load(payload: Any) -> dict[str, Any]:
-    if isinstance(payload, str):
-        try:
-            payload = json.loads(payload)
-        except ValueError:
-            return {}
-    return payload if isinstance(payload, dict) else {}
 
 
 def external_channels(rt: Runtime, tenant_settings: dict[str, Any] | None) -> list[str]:
@@ -107,7 +98,7 @@ async def _phase_one(
             uid = r["recipient_id"]
             if uid not in users:
                 continue  # no such (active) user: nothing to deliver, the row is done
-            p = _load(r["payload"])
+            p = load_payload(r["payload"])
             case_ids = cases_of(p)
             if secrecy.hides(uid, case_ids):
                 continue  # about a case hidden from them: never delivered, the row is done
@@ -175,29 +166,6 @@ async def _link_cases(about: list[tuple[Any, ...]]) -> None:
     )
 
 
-async def backfill_case_refs(tenant_id: int) -> int:
-    """Link messages delivered before ``inbox_message_case`` existed to their cases
-    (outbox payload and message link); idempotent. Inside a transaction scoped to the
-    tenant. Returns the number of links written."""
-    about: list[tuple[Any, ...]] = []
-    async for rows in sql.stream(
-        "SELECT m.id, m.outbox_id, m.link, o.payload FROM inbox_message m"
-        " LEFT JOIN outbox o ON o.tenant_id = m.tenant_id AND o.id = m.outbox_id"
-        " WHERE m.tenant_id = $1 AND NOT EXISTS (SELECT 1 FROM inbox_message_case c"
-        " WHERE c.tenant_id = m.tenant_id AND c.message_id = m.id) ORDER BY m.id",
-        tenant_id,
-    ):
-        for r in rows:
-            found = cases_of(_load(r["payload"])) | cases_of({"link": r["link"]})
-            about.extend((tenant_id, r["id"], c) for c in sorted(found))
-    await sql.executemany(
-        "INSERT INTO inbox_message_case (tenant_id, message_id, case_id) VALUES ($1, $2, $3)"
-        " ON CONFLICT (tenant_id, message_id, case_id) DO NOTHING",
-        about,
-    )
-    return len(about)
-
-
 async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
@@ -235,7 +203,7 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
             if not rows:
                 return
             r = rows[0]
-            message = _load(r["payload"])
+            message = load_payload(r["payload"])
             message.setdefault("title", r["kind"])
             # Re-asked at send time: retries can come hours later, the accused set may
             # have grown meanwhile.

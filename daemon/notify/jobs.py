@@ -44,7 +44,7 @@ async def run_tick(
                 cal,
                 now,
                 keys=rt.keys,
-                petitioner_windows=await _windows(rt, t["id"]),
+                pack=deadlines.pack_for(rt, await get_tenant(rt, t["id"])),
             )
         except Exception:  # one tenant's failure must not starve the others
             log.exception("tick failed for tenant %s", t["id"])
@@ -54,12 +54,6 @@ async def run_tick(
             totals[key] += getattr(res, key)
     totals["delivered"] = (await run_deliver(rt, tenants=tenants, now=now))["inbox"]
     return totals
-
-
-async def _windows(rt: Runtime, tenant_id: int) -> frozenset[str]:
-    """The clocks the tenant's rule pack and sector plugins mark as the petitioner's."""
-    pack = deadlines.pack_for(rt, await get_tenant(rt, tenant_id))
-    return pack.petitioner_windows
 
 
 async def run_deliver(

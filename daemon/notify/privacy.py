@@ -10,7 +10,6 @@ plugin channels at once.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -19,31 +18,11 @@ from core.security import Keys
 from core.services.users import principal_from_row
 from core.services.visibility import hidden_from
 
-_CASE_LINK = re.compile(r"^/cases/(\d+)(?:[/?#]|$)")
-
 
 def principal_of(keys: Keys, tenant_slug: str, row: dict[str, Any]) -> Principal:
     """A staff row (id, tenant_id, username, title, display_name, roles, department_id)
     as the Principal the web would build for them — badge/title matches included."""
     return principal_from_row(keys, tenant_slug, row)
-
-
-def cases_of(payload: dict[str, Any]) -> set[int]:
-    """The cases a notification is about (outbox payload contract): ``case_id`` /
-    ``*_case_id``, ``case_ids`` / ``*_case_ids``, and a ``link`` to ``/cases/<id>``."""
-    out: set[int] = set()
-    for key, value in payload.items():
-        if key == "case_id" or key.endswith("_case_id"):
-            values: Any = [value]
-        elif key == "case_ids" or key.endswith("_case_ids"):
-            values = value if isinstance(value, list) else []
-        else:
-            continue
-        out.update(v for v in values if isinstance(v, int) and not isinstance(v, bool))
-    link = payload.get("link")
-    if isinstance(link, str) and (m := _CASE_LINK.match(link)):
-        out.add(int(m.group(1)))
-    return out
 
 
 class CaseSecrecy:

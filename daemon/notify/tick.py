@@ -29,14 +29,16 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from core import links
+from core.db import sql
 from core.db.engine import is_postgres, tenant_tx
+from core.domain import reminders
+from core.domain.reminders import Policy, Stage
+from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
 from core.principal import Principal
 from core.security import Keys
 from core.settings import TIMEZONE
-from daemon.notify import rules, sql
 from daemon.notify.privacy import CaseSecrecy, principal_of
-from daemon.notify.rules import Policy, Stage
 
 log = logging.getLogger(__name__)
 
@@ -85,11 +87,11 @@ class Audiences:
         hit = self._cache.get(key)
         if hit is not None:
             return hit
-        if audience == rules.HANDLER:
+        if audience == reminders.HANDLER:
             ids = [user] if user in self.staff else self._department(dept)
-        elif audience == rules.DEPARTMENT:
+        elif audience == reminders.DEPARTMENT:
             ids = self._department(dept)
-        elif audience in (rules.OVERSIGHT, rules.LEADERS):
+        elif audience in (reminders.OVERSIGHT, reminders.LEADERS):
             ids = self._with("supervisor", "leader")
         else:  # DESK
             ids = self._with("clerk", "supervisor")
@@ -127,6 +129,7 @@ class _Run:
     cal: WorkCalendar
     policy: Policy
     audiences: Audiences
+    pack: RulePack
     petitioner_windows: Collection[str] = ()
     collect_digest: bool = False
     pending: list[Candidate] = field(default_factory=list)
@@ -142,7 +145,7 @@ class _Run:
         self.pending.append(c)
 
     def note_for_digest(self, c: Candidate) -> None:
-        label = rules.STAGE_ZH.get(c.stage.kind.split(":")[1], "待办")
+        label = reminders.STAGE_ZH.get(c.stage.kind.split(":")[1], "待办")
         for uid in c.recipients:
             self.digest_counts[uid][label] += 1
             items = self.digest[uid]
@@ -172,11 +175,11 @@ async def tick_tenant(
     now: datetime,
     *,
     keys: Keys,
-    petitioner_windows: Collection[str],
+    pack: RulePack,
     force_full: bool = False,
 ) -> TickResult:
-    """One tick for one tenant, in one transaction. ``petitioner_windows``: the clocks
-    the tenant's rule pack (with its plugins' clocks) marks as the petitioner's own."""
+    """One tick for one tenant, in one transaction. ``pack``: the tenant's rule pack with
+    its plugins' clocks (names of the clocks; the windows that are the petitioner's own)."""
     now = now.astimezone(TIMEZONE)
     today = now.date()
     try:
@@ -217,7 +220,8 @@ async def tick_tenant(
             cal,
             policy,
             Audiences(await load_staff(keys, tenant_id)),
-            frozenset(petitioner_windows),
+            pack,
+            pack.petitioner_windows,
         )
         run.result = TickResult(tenant_id, mode="full" if full else "incremental")
         run.collect_digest = bool(digest_due)
@@ -240,7 +244,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
         " ON c.id = d.case_id AND c.tenant_id = d.tenant_id"
         " WHERE d.tenant_id = $1 AND d.state = 'open' AND d.due <= $2"
     )
-    args: list[Any] = [run.tenant_id, rules.horizon(run.today, run.cal, run.policy)]
+    args: list[Any] = [run.tenant_id, reminders.horizon(run.today, run.cal, run.policy)]
     if since is not None:
         query += " AND d.updated_at >= $3"
         args.append(since)
@@ -250,7 +254,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
             if r["clock"] in run.petitioner_windows:
                 continue  # nobody on the staff has to act before it runs out
             due = r["due"]
-            stages = rules.deadline_stages(r["clock"], due, run.today, run.cal, run.policy)
+            stages = reminders.deadline_stages(r["clock"], due, run.today, run.cal, run.policy)
             for stage in stages:
                 c = Candidate(
                     r["case_id"],
@@ -267,7 +271,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
                     run.digest_pending.append(
                         Candidate(
                             r["case_id"],
-                            rules.CLOCK_ZH.get(r["clock"], r["clock"]),
+                            reminders.clock_name(run.pack, r["clock"]),
                             s,
                             due,
                             r["id"],
@@ -280,7 +284,7 @@ async def _deadlines(run: _Run, since: datetime | None) -> None:
 
 
 def _latest_per_audience(stages: list[Stage]) -> list[Stage]:
-    keep = rules.to_notify(stages)
+    keep = reminders.to_notify(stages)
     return [s for s in stages if s.kind in keep]
 
 
@@ -298,7 +302,7 @@ async def _transfers(run: _Run, since: datetime | None) -> None:
         query += " AND t.created_at >= $3"
         args.append(since)
     for r in await sql.fetch(query, *args):
-        for stage in rules.transfer_stages(
+        for stage in reminders.transfer_stages(
             r["id"], r["objection_due"], run.today, run.cal, run.policy
         ):
             run.add(
@@ -338,7 +342,7 @@ async def _extensions(run: _Run, since: datetime | None) -> None:
         except ValueError:
             continue
         requested_on = (at if at.tzinfo else at.replace(tzinfo=TIMEZONE)).astimezone(TIMEZONE)
-        for stage in rules.extension_stages(requested_on.date(), run.today, run.cal, run.policy):
+        for stage in reminders.extension_stages(requested_on.date(), run.today, run.cal, run.policy):
             run.add(
                 Candidate(
                     r["id"],
@@ -358,7 +362,7 @@ async def _screen(run: _Run, batch: list[Candidate]) -> None:
     await run.secrecy.load(run.audiences.principals({u for c in batch for u in c.recipients}))
     if not run.secrecy.anything_hidden:
         return
-    desk = run.audiences.resolve(rules.DESK, None, None)
+    desk = run.audiences.resolve(reminders.DESK, None, None)
     await run.secrecy.load(run.audiences.principals(desk))
     for c in batch:
         if not c.case_id:
@@ -454,8 +458,13 @@ async def _mark_silent(ids: list[int]) -> None:
 async def _insert_outbox(run: _Run, items: list[tuple[int, Candidate]]) -> None:
     rows: list[tuple[str, int, str]] = []
     for rid, c in items:
-        title, body = rules.message_for(
-            c.stage.kind, c.receipt_code, c.due, run.cal, late=c.stage.trigger < run.today
+        title, body = reminders.message_for(
+            c.stage.kind,
+            c.receipt_code,
+            c.due,
+            run.cal,
+            late=c.stage.trigger < run.today,
+            pack=run.pack,
         )
         link = links.case_url(c.case_id) if c.case_id else None
         payload = json.dumps(
@@ -497,12 +506,12 @@ async def write_outbox(
 
 
 async def _screening(run: _Run) -> None:
-    due = rules.screening_due(run.today, run.cal, run.policy)
+    due = reminders.screening_due(run.today, run.cal, run.policy)
     if due is None:
         return
-    stage = Stage("screening_sheet:reminder", 2, rules.DESK, run.today)
+    stage = Stage("screening_sheet:reminder", 2, reminders.DESK, run.today)
     c = Candidate(
-        0, "screening_sheet", stage, due, None, "", run.audiences.resolve(rules.DESK, None, None)
+        0, "screening_sheet", stage, due, None, "", run.audiences.resolve(reminders.DESK, None, None)
     )
     created = await _insert_reminders(run, [c])
     if not created:

@@ -134,10 +134,10 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
     from core.bootstrap import migrate
     from core.clock import FixedClock
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
+    from core.domain import reminders as rules
     from core.runtime import Runtime
     from core.services.calendar import load_calendar
     from core.settings import load_settings
-    from daemon.notify import rules
     from daemon.notify.deliver import deliver_tenant
     from daemon.notify.jobs import active_tenants
     from daemon.notify.tick import tick_tenant
@@ -169,7 +169,7 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                 cal = await load_calendar()
                 ts = await active_tenants()
                 horizon = rules.horizon(now.date(), cal, rules.Policy())
-                windows = rt.rule_pack("cn-2022").petitioner_windows
+                pack = rt.rule_pack("cn-2022")
                 floor_s, floor_rows = await _floor(app_url, [t["id"] for t in ts], horizon)
                 print(
                     f"  floor (raw asyncpg, candidate SELECT only): {floor_s:.2f} s,"
@@ -188,7 +188,7 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                             cal,
                             now,
                             keys=rt.keys,
-                            petitioner_windows=windows,
+                            pack=pack,
                         )
                         scanned += res.scanned
                         made += res.reminders

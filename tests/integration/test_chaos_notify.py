@@ -30,10 +30,10 @@ from arq import create_pool
 from arq.connections import RedisSettings
 
 from core.db.engine import tenant_tx
+from core.db.notify.tables import InboxMessage, NotifyDelivery, Reminder, TickState
 from core.db.tables import CaseDeadline, CaseTransfer, Outbox, StaffUser
+from core.domain import reminders as rules
 from core.services.calendar import load_calendar
-from daemon.notify import rules
-from daemon.notify.tables import InboxMessage, NotifyDelivery, Reminder, TickState
 from tests.integration.test_outbox import Mailbox, free_port
 from tests.integration.test_reminders import at, make_case, quiet
 from tests.integration.test_reminders_tz import worker_env

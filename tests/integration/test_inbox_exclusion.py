@@ -134,8 +134,8 @@ async def test_messages_delivered_before_the_case_column_are_filtered_after_back
 ) -> None:
     """Rows delivered by an older version carry no case reference; the migration fills
     them from the outbox payload (the same contract as delivery)."""
-    from daemon.notify.deliver import backfill_case_refs
-    from daemon.notify.tables import InboxMessageCase
+    from core.db.notify.migrations.m0004_inbox_message_case_fill import backfill_case_refs
+    from core.db.notify.tables import InboxMessageCase
 
     t, li, as_li, _case, accused_dept = await complaint_with_messages(client, rt, make_tenant)
     async with tenant_tx(t.id):

@@ -52,12 +52,12 @@ from piccolo.table import Table
 
 from core.db import tables as core_tables
 from core.db.engine import tenant_tx
+from core.db.notify import tables as notify_tables
+from core.db.rota import tables as rota_tables
 from core.principal import ROLES
 from core.services import open311, users
 from core.web import pages
 from core.web.auth import requires_staff
-from daemon import tables as rota_tables
-from daemon.notify import tables as notify_tables
 from daemon.notify.jobs import run_deliver
 from tests.conftest import PASSWORD, valid_id_number
 from tests.integration.test_input_classes import (

@@ -17,8 +17,8 @@ import pytest
 
 from core.clock import FixedClock
 from core.db.engine import tenant_tx
+from core.db.notify.tables import Reminder
 from daemon.notify.jobs import run_deliver, run_tick
-from daemon.notify.tables import Reminder
 from tests.integration.test_lifecycle import START, act, open_clock, register
 from tests.integration.test_plugin_platform import case_body
 from tests.integration.test_plugin_sectors import add_departments
@@ -403,9 +403,9 @@ async def test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient
 ) -> None:
     """Any service or plugin may queue a notification; delivery applies the case page's
     rule to inbox, e-mail and plugin channels alike."""
+    from core.db.notify.tables import NotifyDelivery as Delivery
     from core.db.tables import Tenant
     from core.services.events import enqueue
-    from daemon.notify.tables import NotifyDelivery as Delivery
 
     t, officer, officer_h, case = await _complaint_against_a_supervising_officer(
         rt, client, make_tenant

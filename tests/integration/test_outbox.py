@@ -14,13 +14,13 @@ from typing import Any
 import pytest
 
 from core.db.engine import global_tx, tenant_tx
+from core.db.notify.tables import InboxMessage, NotifyDelivery
 from core.db.tables import Outbox, StaffUser, Tenant
 from core.hookspecs import hookimpl
 from core.services.events import enqueue
 from core.settings import MailSettings
 from daemon.notify.deliver import deliver_tenant
 from daemon.notify.jobs import run_deliver
-from daemon.notify.tables import InboxMessage, NotifyDelivery
 from tests.integration.test_reminders import at, inbox
 
 pytestmark = pytest.mark.asyncio

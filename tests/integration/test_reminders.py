@@ -11,11 +11,11 @@ from typing import Any
 import pytest
 
 from core.db.engine import tenant_tx
+from core.db.notify.tables import InboxMessage, Reminder
 from core.db.tables import CaseDeadline, CaseTransfer, Outbox, PetitionCase, Visitor
 from core.services.calendar import load_calendar
 from core.settings import TIMEZONE
 from daemon.notify.jobs import run_deliver, run_tick
-from daemon.notify.tables import InboxMessage, Reminder
 from daemon.notify.tick import tick_tenant
 
 pytestmark = pytest.mark.asyncio
@@ -284,15 +284,15 @@ async def test_incremental_tick_picks_up_a_deadline_created_after_the_full_pass(
     t = await make_tenant()
     await quiet(t)
     cal = await load_calendar()
-    windows = rt.rule_pack("cn-2022").petitioner_windows
+    pack = rt.rule_pack("cn-2022")
     first = await tick_tenant(
-        t.id, QUIET, cal, at("2026-09-16", 9), keys=rt.keys, petitioner_windows=windows
+        t.id, QUIET, cal, at("2026-09-16", 9), keys=rt.keys, pack=pack
     )
     assert first.mode == "full"
     case_id, _ = await make_case(t.id)
     await add_deadline(t.id, case_id, "2026-09-16", now=at("2026-09-16", 9, 30))
     second = await tick_tenant(
-        t.id, QUIET, cal, at("2026-09-16", 9, 35), keys=rt.keys, petitioner_windows=windows
+        t.id, QUIET, cal, at("2026-09-16", 9, 35), keys=rt.keys, pack=pack
     )
     assert second.mode == "incremental" and second.reminders == 2
 

@@ -1,4 +1,4 @@
-"""Properties of the pure reminder rules (daemon/notify/rules.py) over the real calendar
+"""Properties of the pure reminder rules (core/domain/reminders.py) over the real calendar
 2025–2026 (make-up Saturdays, National Day, Spring Festival). No database."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from datetime import date, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from core.domain import reminders as rules
 from core.domain.workcalendar import WorkCalendar
-from daemon.notify import rules
 
 CAL = WorkCalendar.from_chinese_calendar(range(2025, 2027))
 days = st.dates(min_value=date(2025, 1, 10), max_value=date(2026, 12, 20))
@@ -61,6 +61,35 @@ def test_the_visitors_windows_are_marked_in_every_built_in_pack() -> None:
 
     for name in available_packs():
         assert load_pack(name).petitioner_windows == {"review_request", "rereview_request"}, name
+
+
+def test_reminders_name_each_clock_as_the_tenants_rule_pack_does() -> None:
+    """Clock names come from the pack (``short_zh``, else ``title_zh``), not a table of
+    the daemon's: every built-in pack names its clocks, an admin's pack can rename one,
+    and a clock without a short name (a sector plugin's) is called by its title."""
+    from dataclasses import replace
+
+    from core.domain.rulepacks import REQUIRED_CLOCKS, ClockRule
+    from core.rulepacks import available_packs, load_pack
+
+    due = date(2026, 9, 30)
+    for name in available_packs():
+        pack = load_pack(name)
+        for clock in REQUIRED_CLOCKS:
+            assert pack.clocks[clock].short_zh, (name, clock)
+        title, body = rules.message_for("handle:overdue", "R-1", due, CAL, late=False, pack=pack)
+        assert title == "【催办】办理期限：R-1" and "的办理期限已于" in body, name
+
+    pack = load_pack("cn-2022")
+    renamed = replace(
+        pack, clocks={**pack.clocks, "handle": replace(pack.clocks["handle"], short_zh="办结")}
+    )
+    title, _ = rules.message_for("handle:escalated", "R-1", due, CAL, late=True, pack=renamed)
+    assert title == "【补发】【督办】办结期限：R-1"
+    plugin = ClockRule("trial_notice", 10, "working", "开庭通知")
+    with_plugin = replace(pack, clocks={**pack.clocks, plugin.name: plugin})
+    title, _ = rules.message_for("trial_notice:due_today", "R-1", due, CAL, late=False, pack=with_plugin)
+    assert title == "【今日到期】开庭通知期限：R-1"
 
 
 def test_spring_festival_makeup_saturday_counts_as_a_working_day() -> None:

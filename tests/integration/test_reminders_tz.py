@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from core.db.engine import tenant_tx
-from daemon.notify.tables import TickState
+from core.db.notify.tables import TickState
 from tests.conftest import TEST_SECRET
 from tests.integration.test_reminders import add_deadline, at, make_case, quiet, reminders
 

@@ -1,4 +1,4 @@
-"""Tables of the notification side of the daemon (reminders, inbox, deliveries, tick state).
+"""Tables of the notification side (reminders, inbox, deliveries, tick state).
 
 All are tenant-owned: ``tenant_id`` leads every unique key and index, and on PostgreSQL
 row-level security applies (raw migration ``m0002_notify_tenancy``).
@@ -53,7 +53,7 @@ class InboxMessage(Table, tablename="inbox_message"):
 
 
 class InboxMessageCase(Table, tablename="inbox_message_case"):
-    """A case an inbox message is about (``daemon.notify.privacy.cases_of`` of its
+    """A case an inbox message is about (``core.domain.notices.cases_of`` of its
     payload), written with the message: UNIQUE (tenant_id, message_id, case_id). The
     inbox hides a message while any of its cases is hidden from the reader *now*."""
 

@@ -1,4 +1,4 @@
-"""Thin SQL helpers for the daemon's hot paths, inside the current ``tenant_tx``.
+"""Thin SQL helpers for the hot paths (deadline tick, delivery), inside ``tenant_tx``.
 
 Statements are written once with ``$n`` placeholders; SQLite receives them as ``?n``.
 PostgreSQL runs them on the transaction's asyncpg connection directly (no per-query
@@ -20,7 +20,7 @@ _PARAM = re.compile(r"\$(\d+)")
 def _tx() -> Any:
     tx = get_engine().current_transaction.get()
     if tx is None:
-        raise RuntimeError("daemon SQL outside tenant_tx()")
+        raise RuntimeError("raw SQL outside tenant_tx()")
     return tx
 
 

@@ -1,10 +1,14 @@
-"""Piccolo app for reminders and the in-app inbox; depends on the core app."""
+"""Piccolo app for reminders and the in-app inbox; depends on the core app.
+
+The app name ``notify`` and the migration IDs are what existing databases recorded
+(when these tables lived in ``daemon/notify/``); they must not change.
+"""
 
 from pathlib import Path
 
 from piccolo.conf.apps import AppConfig
 
-from daemon.notify.tables import NOTIFY_TABLES
+from core.db.notify.tables import NOTIFY_TABLES
 
 APP_CONFIG = AppConfig(
     app_name="notify",

@@ -12,19 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
-
-CLOCK_ZH = {
-    "accept": "受理",
-    "notify": "书面告知",
-    "objection": "转送异议",
-    "handle": "办理",
-    "extension": "延期办理",
-    "review_request": "复查申请",
-    "review_decide": "复查决定",
-    "rereview_request": "复核申请",
-    "rereview_decide": "复核决定",
-}
 
 STAGE_ZH = {
     "approaching": "即将到期",
@@ -174,8 +163,14 @@ def to_notify(stages: list[Stage]) -> set[str]:
     return {s.kind for s in best.values()}
 
 
+def clock_name(pack: RulePack, clock: str) -> str:
+    """A clock's name in reminders (「<name>期限」), from the tenant's rule pack."""
+    rule = pack.clocks.get(clock)
+    return (rule.short_zh or rule.title_zh) if rule else clock
+
+
 def message_for(
-    kind: str, receipt_code: str, due: date, cal: WorkCalendar, *, late: bool
+    kind: str, receipt_code: str, due: date, cal: WorkCalendar, *, late: bool, pack: RulePack
 ) -> tuple[str, str]:
     """Title and body (zh-CN). Carries the receipt code only — never personal data."""
     subject, _, stage = kind.partition(":")
@@ -201,7 +196,7 @@ def message_for(
             f"{prefix}【催办】延期申请仍未审批：{receipt_code}",
             f"信访事项 {receipt_code} 的延期办理申请自 {due.isoformat()} 起仍待审批。",
         )
-    name = CLOCK_ZH.get(subject, subject)
+    name = clock_name(pack, subject)
     label = STAGE_ZH.get(stage, stage)
     if stage == "approaching":
         body = f"信访事项 {receipt_code} 的{name}期限将于 {due_text} 到期，请及时办理。"

@@ -1,6 +1,6 @@
-"""The daemon's tables: rota templates, generated slots, leave, recorded changes, private
-feed tokens. Every table is tenant-owned; indexes lead with ``tenant_id`` and RLS is
-enabled by ``daemon/migrations/m0002_rota_tenancy.py``."""
+"""Rota tables: rota templates, generated slots, leave, recorded changes, private feed
+tokens. Every table is tenant-owned; indexes lead with ``tenant_id`` and RLS is enabled
+by ``core/db/rota/migrations/m0002_rota_tenancy.py``."""
 
 from __future__ import annotations
 
@@ -115,7 +115,7 @@ class FeedToken(Table, tablename="feed_token"):
     revoked_at = Timestamptz(null=True, default=None)
 
 
-DAEMON_TABLES: tuple[type[Table], ...] = (
+ROTA_TABLES: tuple[type[Table], ...] = (
     RotaTemplateRow,
     RotaSlot,
     LeaderLeave,

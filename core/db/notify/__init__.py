@@ -1,0 +1,1 @@
+"""Reminder, inbox, delivery and tick-state tables and their migrations (Piccolo app ``notify``)."""

@@ -1,0 +1,1 @@
+"""Rota tables and their migrations (Piccolo app ``daemon``)."""
