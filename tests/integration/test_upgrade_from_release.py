@@ -46,6 +46,11 @@ def release_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The earlier release's source tree, from this repository's history."""
     if not (ROOT / ".git").exists():
         pytest.skip("not a git checkout: the earlier release's code comes from git history")
+    known = subprocess.run(
+        ["git", "-C", str(ROOT), "cat-file", "-e", f"{RELEASE}^{{commit}}"], check=False
+    )
+    if known.returncode != 0:
+        pytest.skip(f"commit {RELEASE[:7]} is not in this clone's history (shallow clone)")
     out = subprocess.run(
         ["git", "-C", str(ROOT), "archive", "--format=tar", RELEASE],
         capture_output=True,
