@@ -5,6 +5,9 @@ process and worker. Afterwards: no partial record (checked as the database owner
 every registration that was answered 201 exists, /readyz went red and came back green
 by itself, and the reminders are exactly those the deadlines call for.
 
+A transaction whose COMMIT fails (how a cut session looks to the app) must give its
+connection back: the regression test for the pool leak the cut test ran into.
+
 What tests/integration/test_chaos_notify.py already proves (workers SIGKILLed mid-tick
 and mid-delivery, queued jobs lost with Redis, days of worker downtime) is not repeated;
 here the processes are the real ``xinfang serve`` / ``xinfang worker`` commands.
@@ -28,6 +31,8 @@ from core.services import audit
 from tests.integration.procs import (
     Registrations,
     Serve,
+    Supervised,
+    case_body,
     owner_rows,
     partial_records,
     process_env,
@@ -69,8 +74,6 @@ async def test_web_process_sigkilled_mid_registration_leaves_whole_cases_only(
         assert regs.broken, "no registration was in flight at the kill"
         await server.start()  # same port, same database
         async with httpx.AsyncClient(timeout=30) as http:
-            from tests.integration.procs import case_body
-
             for i in range(regs.next_i, regs.next_i + 3):
                 r = await http.post(
                     f"{server.base}/api/v1/cases",
@@ -303,7 +306,6 @@ async def test_redis_restart_readyz_recovers_and_no_reminder_is_lost_or_repeated
     from core.services.calendar import load_calendar
     from core.settings import TIMEZONE
     from daemon.notify import rules
-    from tests.integration.procs import Supervised, case_body
     from tests.integration.test_chaos_notify import PrivateRedis, _diagnose, _done
     from tests.integration.test_reminders import QUIET, quiet
 
