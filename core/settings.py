@@ -110,6 +110,9 @@ class Settings:
     audit_syslog: str | None = None
     """Also send the heads to syslog: ``/dev/log`` or ``host:port`` (UDP)
     (``XINFANG_AUDIT_SYSLOG``)."""
+    max_inflight: int = 64
+    """Requests one web process works on at once (``XINFANG_MAX_INFLIGHT``); as many
+    more wait briefly, the rest get 503 with ``Retry-After`` (``core/web/limits.py``)."""
 
     @property
     def audit_heads_path(self) -> Path:
@@ -197,4 +200,15 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         if env.get("XINFANG_AUDIT_HEADS_FILE")
         else None,
         audit_syslog=env.get("XINFANG_AUDIT_SYSLOG") or None,
+        max_inflight=_positive("XINFANG_MAX_INFLIGHT", env.get("XINFANG_MAX_INFLIGHT") or "64"),
     )
+
+
+def _positive(name: str, raw: str) -> int:
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise SystemExit(f"{name} 必须是正整数（当前为 {raw!r}）。")
+    return value

@@ -25,6 +25,7 @@ from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
 from core.web.inbox_api import inbox_router
+from core.web.limits import limit_middleware
 from core.web.open311 import open311_router
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
@@ -106,6 +107,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         lifespan=[lifespan],
         before_request=check_request,
         middleware=[
+            limit_middleware(rt.settings.max_inflight),  # first: refuse before any work
             session.middleware,
             DefineMiddleware(AuthMiddleware, exclude=[f"^{p}" for p in PUBLIC_PREFIXES]),
         ],

@@ -22,11 +22,17 @@ from litestar.exceptions import (
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
 
+from core.db.engine import database_unavailable
 from core.errors import DomainError, NotAuthenticated, TooManyRequests
 from core.logsafe import Verbatim
 from core.validation import translate
 
 log = logging.getLogger("xinfang.web")
+# The session may have died during COMMIT: a write answered this may have been saved.
+DATABASE_UNAVAILABLE = {
+    "code": "database_unavailable",
+    "message": "数据库暂时无法连接，请稍后重试；重新提交前请先确认上次操作是否已保存。",
+}
 
 
 def _wants_html(request: Request[Any, Any, Any]) -> bool:
@@ -96,6 +102,15 @@ def http_error(request: Request[Any, Any, Any], exc: HTTPException) -> Response[
 
 
 def internal_error(request: Request[Any, Any, Any], exc: Exception) -> Response[Any]:
+    if database_unavailable(exc):
+        # Not the request's fault and usually over in seconds: "try again", not a 500.
+        log.warning(
+            "database unavailable (%s) on %s %s", type(exc).__name__, request.method,
+            request.url.path,
+        )  # fmt: skip
+        response = _respond(request, 503, DATABASE_UNAVAILABLE)
+        response.set_header("Retry-After", "5")
+        return response
     # Only the type and the frames go to the log: exception text may carry personal data.
     frames = Verbatim("".join(traceback.format_tb(exc.__traceback__)))
     log.error(
