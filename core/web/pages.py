@@ -28,7 +28,7 @@ from core.timefmt import FILTERS
 from core.web.api import After
 from core.web.auth import requires_staff, runtime_of
 
-VISIT_KIND_ZH = {"first": "初次来访", "repeat": "重复信访"}
+VISIT_KIND_ZH = {"first": "初次信访", "repeat": "重复信访"}
 URGENCY_ZH = {"normal": "一般", "high": "较急", "urgent": "紧急"}
 CLOCK_STATE_ZH = {
     "open": "计时中",

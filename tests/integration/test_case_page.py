@@ -104,7 +104,7 @@ async def test_case_page_shows_the_case_its_people_masked_its_timeline_and_clock
     assert page.status_code == 200, page.text
     text = page.text
     assert case["receipt_code"] in text and "已受理" in text  # status in Chinese
-    assert "<dd>来访</dd>" in text and "初次来访" in text and "<dd>综合</dd>" in text
+    assert "<dd>来访</dd>" in text and "初次信访" in text and "<dd>综合</dd>" in text
     assert "李四" in text and "139****1111" in text and "13900001111" not in text
     assert case["visitor"]["id_number"] in text  # the masked ID number only
     assert body()["visitor"]["id_number"] not in text
