@@ -36,7 +36,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/mypy core plugins daemon
+	$(BIN)/mypy core plugins daemon xinfang_launch
 	$(BIN)/lint-imports --no-cache
 
 test: $(STAMP)

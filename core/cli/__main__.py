@@ -1,0 +1,5 @@
+"""``python -m core.cli``: the ``xinfang`` command."""
+
+from core.cli import main
+
+main()

@@ -1,0 +1,69 @@
+"""Leader reception rota."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from core.console import run_async, with_db
+from core.settings import load_settings
+
+
+@click.group("rota")
+def rota_group() -> None:
+    """Leader reception rota: generate and publish slots (the worker generates hourly)."""
+
+
+@rota_group.command("generate")
+@click.option("--tenant", "slug", default=None, help="Only this tenant (default: all).")
+def rota_generate(slug: str | None) -> None:
+    """Create the missing draft slots up to each template's horizon (idempotent)."""
+    from core.services import rota, tenants
+
+    async def go(rt: Any) -> dict[str, int]:
+        if slug is None:
+            return await rota.generate_all(rt)
+        return await rota.generate(rt, (await tenants.get_tenant_by_slug(rt, slug)).id)
+
+    res = run_async(lambda: with_db(load_settings(), go))
+    click.echo(f"新建排班时段 {res['created']} 个，无人可排 {res['unfilled']} 个")
+
+
+@rota_group.command("publish")
+@click.option("--tenant", "slug", required=True)
+@click.option("--until", type=click.DateTime(formats=["%Y-%m-%d"]), default=None)
+@click.option("--as", "username", default="admin", show_default=True, help="Acting admin user.")
+def rota_publish(slug: str, until: Any, username: str) -> None:
+    """Publish the tenant's draft slots from today (up to --until)."""
+    from core.db.engine import tenant_tx
+    from core.db.tables import StaffUser
+    from core.principal import Principal
+    from core.services import rota, tenants
+
+    async def go(rt: Any) -> dict[str, Any]:
+        tenant = await tenants.get_tenant_by_slug(rt, slug)
+        async with tenant_tx(tenant.id, write=False):
+            user = (
+                await StaffUser.select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
+                .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == username))
+                .output(load_json=True)
+                .first()
+            )
+        if user is None or not {"admin", "supervisor"} & set(user["roles"] or []):
+            raise click.ClickException(f"用户 {username} 不存在或不是管理员/督查督办")
+        actor = Principal(
+            tenant_id=tenant.id,
+            tenant_slug=tenant.slug,
+            user_id=user["id"],
+            username=username,
+            display_name=user["display_name"],
+            roles=frozenset(user["roles"]),
+        )
+        return await rota.publish(rt, actor, rota.PublishIn(until=until.date() if until else None))
+
+    res = run_async(lambda: with_db(load_settings(), go))
+    click.echo(f"已发布排班时段 {res['published']} 个")
+
+
+commands = (rota_group,)
