@@ -21,6 +21,7 @@ from piccolo.engine.postgres import PostgresEngine, PostgresTransaction
 from piccolo.engine.sqlite import SQLiteEngine, SQLiteTransaction, TransactionType
 from piccolo.table import Table
 
+from core.db import tenancy
 from core.settings import DatabaseSettings
 
 os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
@@ -90,6 +91,12 @@ class _PostgresEngine(PostgresEngine):
 
 
 class _SQLiteEngine(SQLiteEngine):
+    async def _run_in_existing_connection(
+        self, connection: Any, query: str, *a: Any, **kw: Any
+    ) -> Any:
+        tenancy.check(query)
+        return await super()._run_in_existing_connection(connection, query, *a, **kw)
+
     def transaction(
         self,
         transaction_type: TransactionType = TransactionType.deferred,
@@ -112,6 +119,7 @@ def register_tables(tables: Sequence[type[Table]]) -> None:
     for table in tables:
         if table not in _extra_tables:
             _extra_tables.append(table)
+            tenancy.forget_tables()
             if _engine is not None:
                 table._meta.db = _engine
 
@@ -180,7 +188,11 @@ async def tenant_tx(tenant_id: int, *, write: bool = True) -> AsyncIterator[Any]
         assert isinstance(engine, SQLiteEngine)
         kind = TransactionType.immediate if write else TransactionType.deferred
         async with engine.transaction(transaction_type=kind) as tx:
-            yield tx
+            token = tenancy.current_tenant.set(int(tenant_id))
+            try:
+                yield tx
+            finally:
+                tenancy.current_tenant.reset(token)
 
 
 # The database is unreachable or refused us for now — not a fault of the request:
@@ -232,10 +244,11 @@ def database_unavailable(exc: BaseException) -> bool:
 async def switch_tenant(tenant_id: int) -> None:
     """Re-scope the current transaction to another tenant (cross-tenant transfer)."""
     engine = get_engine()
+    tx = engine.current_transaction.get()
+    if tx is None:
+        raise RuntimeError("switch_tenant() outside a transaction")
+    tenancy.current_tenant.set(int(tenant_id))
     if isinstance(engine, PostgresEngine):
-        tx = engine.current_transaction.get()
-        if tx is None:
-            raise RuntimeError("switch_tenant() outside a transaction")
         await tx.connection.execute(
             "SELECT set_config('app.tenant_id', $1, true)", str(int(tenant_id))
         )

@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+from core.db import tenancy
 from core.db.engine import get_engine, is_postgres
 
 _PARAM = re.compile(r"\$(\d+)")
@@ -25,6 +26,7 @@ def _tx() -> Any:
 
 
 def _sqlite(sql: str) -> str:
+    tenancy.check(sql)
     return _PARAM.sub(r"?\1", sql)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from litestar import Litestar, Request, Response, get
 from litestar.config.csrf import CSRFConfig
+from litestar.di import Provide
 from litestar.middleware import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin
@@ -20,7 +21,13 @@ from litestar.template import TemplateConfig
 from core import __version__
 from core.runtime import Runtime
 from core.web.api import api_router
-from core.web.auth import PUBLIC_PREFIXES, AuthMiddleware, StaffSessionConfig, runtime_of
+from core.web.auth import (
+    PUBLIC_PREFIXES,
+    AuthMiddleware,
+    StaffSessionConfig,
+    provide_scope,
+    runtime_of,
+)
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -105,6 +112,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
+        dependencies={"sc": Provide(provide_scope)},
         before_request=check_request,
         middleware=[
             limit_middleware(rt.settings.max_inflight),  # first: refuse before any work

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.handlers.base import BaseRouteHandler
@@ -27,6 +28,7 @@ from core.errors import NotAuthenticated, PermissionDenied
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.runtime import Runtime
 from core.services import audit, logins, users
+from core.services.scope import Scope
 
 PUBLIC_PREFIXES = (
     "/healthz",
@@ -198,6 +200,15 @@ def principal_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Principal | 
         return None
     principal: Principal = connection.user
     return principal
+
+
+async def provide_scope(request: Request[Any, Any, Any]) -> Scope:
+    """Litestar dependency ``sc`` (``scope`` is the ASGI scope): the service edge of an authenticated request, built
+    once from the principal the credentials gave (never from the body)."""
+    principal = principal_of(request)
+    if principal is None:  # pragma: no cover - OPTIONS never reaches a handler
+        raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
+    return Scope.of(runtime_of(request), principal)
 
 
 def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
