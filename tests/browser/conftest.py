@@ -99,7 +99,9 @@ async def login(page: Any, tenant: str, username: str, password: str) -> None:
     await page.keyboard.type(username)
     await page.keyboard.press("Tab")
     await page.keyboard.type(password)
-    await page.keyboard.press("Enter")
+    # Wait for the answer to the POST: a goto right after Enter would cancel it.
+    async with page.expect_navigation():
+        await page.keyboard.press("Enter")
     await page.wait_for_load_state("networkidle")
 
 
@@ -124,5 +126,7 @@ async def screenshot(page: Any, name: str, tmp_path: Path) -> Path:
     folder = Path(keep) if keep else tmp_path
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.png"
+    # From the top, so sticky parts stand where a person first sees them.
+    await page.evaluate("window.scrollTo(0, 0)")
     await page.screenshot(path=str(path), full_page=True)
     return path
