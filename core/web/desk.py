@@ -20,6 +20,7 @@ from litestar.response import Redirect, Template
 
 from core.domain import identity
 from core.domain.lifecycle import STATUS_ZH
+from core.domain.rulepacks import RulePack
 from core.errors import Conflict, DomainError, InvalidInput
 from core.plugins import TenantInfo
 from core.principal import ROLE_NAMES_ZH, Principal
@@ -28,7 +29,14 @@ from core.services import cases, sector, tenants, visitors
 from core.services.scope import Scope
 from core.validation import convert
 from core.web.auth import requires_registrar
-from core.web.deskform import error_input, error_message, flatten, label_of, unflatten
+from core.web.deskform import (
+    error_input,
+    error_message,
+    flatten,
+    label_of,
+    on_form,
+    unflatten,
+)
 
 NEW = "/cases/new"
 FRESH = {
@@ -88,12 +96,14 @@ async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> 
                 found.setdefault(v["id"], None)
     people = [await visitors.get_visitor(sc.rt, sc.actor, vid) for vid in list(found)[:MAX_PEOPLE]]
     for person in people:
+        person["count"] = len(person["cases"])
         person["cases"] = list(reversed(person["cases"]))[:MAX_MATTERS]  # newest first
     return people
 
 
-def _pack(sc: Scope, tenant: TenantInfo) -> Any:
-    return sc.rt.rule_pack(tenant.rule_pack)
+def _pack(sc: Scope, tenant: TenantInfo) -> RulePack:
+    pack: RulePack = sc.rt.rule_pack(tenant.rule_pack)
+    return pack
 
 
 # --- Rendering ---------------------------------------------------------------------
@@ -165,10 +175,13 @@ async def _page(
     categories = await _categories(sc, tenant)
     schema = await _form_schema(sc, tenant, str(values.get("category") or "general"))
     form_labels = {f["code"]: f.get("description", f["code"]) for f in schema}
+    group = _group(sc, tenant, values)
     errors: dict[str, str] = {}
     summary: list[dict[str, Any]] = []
     if error is not None:
         name = error_input(error.field)
+        if name and not on_form(name, form_labels, group["limit"] if group else 0):
+            name = None  # e.g. received_at: said in the summary only
         label = label_of(name, form_labels) if name else ""
         message = error_message(error.code, error.message, error.field, label)
         if name:
@@ -181,13 +194,14 @@ async def _page(
             "values": values,
             "errors": errors,
             "summary": summary,
-            "focus": next(iter(errors), "visitor.name"),
+            # The first refused input, else the summary of a refusal, else the name.
+            "focus": next(iter(errors), "summary" if summary else "visitor.name"),
             "categories": categories,
             "channels": [(c, CHANNEL_ZH[c]) for c in CHANNELS],
             "purposes": list(PURPOSE_ZH.items()),
             "legal_categories": list(LEGAL_CATEGORY_ZH.items()),
             "form_fields": schema,
-            "group": _group(sc, tenant, values),
+            "group": group,
             "people": await _repeat(sc, values),
             "category_options": [(c["code"], c["title_zh"]) for c in categories],
             "category_zh": {c["code"]: c["title_zh"] for c in categories},

@@ -9,7 +9,7 @@ again (:func:`error_input`).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 from core.errors import InvalidInput
@@ -127,6 +127,16 @@ def label_of(name: str, form_labels: Mapping[str, str] | None = None) -> str:
     if name.startswith("form.") and form_labels:
         return form_labels.get(name[5:], name[5:])
     return name
+
+
+def on_form(name: str, form_fields: Collection[str], representatives: int) -> bool:
+    """Whether the page shows an input ``name`` (its plugin fields and the number of
+    representative rows given)."""
+    if name in LABELS:
+        return True
+    if m := re.fullmatch(r"representatives\[(\d+)\]\.(name|id_number|phone)", name):
+        return int(m[1]) < representatives
+    return name.startswith("form.") and name[5:] in form_fields
 
 
 def error_input(field: str | None) -> str | None:

@@ -75,6 +75,8 @@ async def test_clerk_registers_a_visit_with_plugin_fields_by_keyboard(
         "response", lambda r: problems.append(f"{r.status} {r.url}") if r.status >= 400 else None
     )
     page.on("pageerror", lambda e: problems.append(str(e)))
+    urls: list[str] = []
+    page.on("request", lambda r: urls.append(r.url))
     await open_desk(page, t.slug)
     assert await axe_violations(page) == []
 
@@ -122,6 +124,10 @@ async def test_clerk_registers_a_visit_with_plugin_fields_by_keyboard(
     assert case["visitor"]["name"] == "张三" and case["demand"] == "尽快维修"
     await screenshot(page, "desk-registered", tmp_path)
     assert [p for p in problems if not p.endswith("/favicon.ico")] == []  # (no icon yet)
+    # The checks went by POST: no personal number in any URL (logs, history, Referer).
+    assert any("/cases/new/check" in u for u in urls)
+    assert any("/cases/new/fields?category=heating" in u for u in urls)
+    assert not [u for u in urls if ID in u or "13812345678" in u]
 
 
 async def test_a_second_visit_shows_the_earlier_matter_before_submitting(

@@ -213,3 +213,54 @@ async def test_fragments_for_plugin_fields_and_representatives(
         "/cases/new/representatives", data={"headcount": "4"}, headers={"x-csrftoken": token}
     )
     assert "representatives[" not in none.text
+
+
+async def test_a_plugin_fields_refusal_stands_at_it_and_the_page_needs_no_inline_code(
+    client: Any, make_tenant: Any
+) -> None:
+    t = await make_tenant(plugins=("enterprise_logistics",))
+    token = await desk(client, t.slug)
+    r = await client.post(
+        "/cases/new",
+        data={**form(category="heating"), "form.estate": "幸福小区", "_csrf_token": token},
+        headers=HTML,
+    )
+    assert r.status_code == 422, r.text
+    html = r.text
+    assert 'id="err-f-form-building"' in html and "请填写“楼号”" in html
+    assert re.search(r'<input id="f-form-building"[^>]*\bautofocus\b', html)
+    assert 'value="幸福小区"' in html and '<option value="heating" selected>' in html
+    assert await count(client, t) == 0
+    # script-src/style-src 'self': no inline script, style or handler (test_headers.py).
+    for page in (html, (await client.get("/cases/new", headers=HTML)).text):
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page, re.I)
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", page, re.I)
+        for url in re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', page, re.I):
+            assert url.startswith("/static/"), url
+
+
+async def test_a_refusal_without_an_input_on_the_page_is_told_in_the_summary(
+    client: Any, make_tenant: Any
+) -> None:
+    t = await make_tenant()
+    token = await desk(client, t.slug)
+    r = await client.post(
+        "/cases/new",
+        data={**form(), "received_at": "2000-01-01T08:00:00+08:00", "_csrf_token": token},
+        headers=HTML,
+    )
+    assert r.status_code == 422
+    assert re.search(r'<div class="error-summary" id="summary"[^>]*\bautofocus\b', r.text)
+    assert "近一年内" in r.text and 'class="field-error"' not in r.text
+
+
+async def test_representatives_numbers_are_checked_too(client: Any, make_tenant: Any) -> None:
+    t = await make_tenant()
+    token = await desk(client, t.slug)
+    r = await client.post(
+        "/cases/new/check?field=representatives%5B1%5D.id_number",
+        data={"representatives[1].id_number": valid_id_number(birth="19900215", seq=124)},
+        headers={**HTML, "x-csrftoken": token},
+    )
+    assert r.status_code == 200
+    assert "有效：1990年2月15日出生，女" in r.text and "desk-repeat" not in r.text

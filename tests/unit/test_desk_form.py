@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.errors import InvalidInput
-from core.web.deskform import error_input, error_message, flatten, label_of, unflatten
+from core.web.deskform import error_input, error_message, flatten, label_of, on_form, unflatten
 
 
 def test_unflatten_builds_the_api_body_and_leaves_out_blanks() -> None:
@@ -108,3 +108,13 @@ def test_a_refusal_finds_its_input_and_reads_with_its_label() -> None:
     )
     own = "身份证号码校验位不正确，请核对证件后重新输入。"
     assert error_message("id_number_checksum", own, "visitor.id_number", "身份证号码") == own
+
+
+def test_on_form_knows_which_inputs_the_page_shows() -> None:
+    assert on_form("visitor.id_number", (), 0)
+    assert on_form("representatives[4].phone", (), 5)
+    assert not on_form("representatives[5].phone", (), 5)
+    assert not on_form("representatives[0].name", (), 0)
+    assert on_form("form.building", ("building",), 0)
+    assert not on_form("form.meter_number", ("building",), 0)
+    assert not on_form("received_at", (), 0)
