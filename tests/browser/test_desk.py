@@ -207,6 +207,7 @@ async def test_a_group_visit_asks_for_its_representatives(
     await page.keyboard.type("赵六")
     await page.keyboard.press("Tab")
     await page.keyboard.type(valid_id_number(seq=555))
+    await page.locator("#check-f-representatives-0-id_number").get_by_text("有效").wait_for()
     await tab_to(page, "cause", limit=40)
     await page.keyboard.type("六位村民反映道路积水")
     await screenshot(page, "desk-group", tmp_path)
