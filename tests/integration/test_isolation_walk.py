@@ -239,7 +239,7 @@ async def everyone(client: Any, rt: Any, t: Any, username: str, **extra: Any) ->
         },
     )
     t.users[username] = user
-    t.tokens[username], _ = await users.create_token(rt, t.slug, t.id, user["id"], name="walk")
+    t.tokens[username], _ = await users.create_token(t.scope(rt), user["id"], name="walk")
     return user  # type: ignore[no-any-return]
 
 
@@ -342,7 +342,7 @@ async def other_tenant(
         json={"first_day": day, "last_day": day, "reason": f"{mark}休假"},
     )
     feed = await ok(client, "POST", "/api/v1/rota/feed-token", h("leader"))
-    key = await open311.create_key(rt, b.slug)
+    key = await open311.create_key(b.scope(rt))
     online = await ok(
         client,
         "POST",
@@ -839,7 +839,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "change_id": 1,
             "message_id": 1,
         },
-        open311_key=await open311.create_key(rt, a.slug),
+        open311_key=await open311.create_key(a.scope(rt)),
         today=day,
         now=(START - timedelta(hours=1)).isoformat(),
     )
