@@ -575,7 +575,8 @@ def page_probes(
             continue
         path = next(iter(handler.paths))
         name = f"PAGE {path}"
-        names = [n for n in handler.parsed_fn_signature.parameters if n != "request"]
+        # ``sc``: the caller's scope, injected (core.web.auth.CallerScope), no URL part.
+        names = [n for n in handler.parsed_fn_signature.parameters if n not in ("request", "sc")]
         in_path = {n for n in names if "{" + n in path}
 
         def url(values: dict[str, Any], path: str = path, in_path: set[str] = in_path) -> str:
