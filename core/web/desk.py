@@ -14,8 +14,7 @@ import re
 from typing import Any
 
 from litestar import Request, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromQuery, SkipValidation
+from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from core.domain import identity
@@ -28,7 +27,7 @@ from core.schemas import CHANNEL_ZH, LEGAL_CATEGORY_ZH, PURPOSE_ZH, CaseIn
 from core.services import cases, sector, tenants, visitors
 from core.services.scope import Scope
 from core.validation import convert
-from core.web.auth import requires_registrar
+from core.web.auth import CallerScope, requires_registrar
 from core.web.deskform import (
     error_input,
     error_message,
@@ -53,26 +52,22 @@ MAX_PEOPLE = 5
 MAX_MATTERS = 10
 
 Req = Request[Principal, Any, Any]
-Sc = NamedDependency[SkipValidation[Scope]]
-"""The app-wide dependency ``sc`` (core.web.auth.provide_scope), named explicitly
-(Litestar 3 drops dependencies inferred from the parameter name) and not validated
-(it is built by our code; msgspec would walk the runtime's dataclasses)."""
 
 
 # --- Service calls: the only place that knows the services' signatures. ------------
 
 
 async def _tenant(sc: Scope) -> TenantInfo:
-    return await tenants.get_tenant(sc.rt, sc.tenant_id)
+    return await tenants.get_tenant(sc)
 
 
 async def _categories(sc: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
-    return await sector.categories(sc.rt, tenant)
+    return await sector.categories(sc, tenant)
 
 
 async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dict[str, Any]]:
     try:
-        schema = await sector.form_schema(sc.rt, tenant, category)
+        schema = await sector.form_schema(sc, tenant, category)
     except InvalidInput:  # an unknown category has no fields; registering names it
         return []
     return [
@@ -80,8 +75,8 @@ async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dic
     ]
 
 
-async def _register(sc: Scope, tenant: TenantInfo, data: CaseIn) -> dict[str, Any]:
-    return await cases.register_case(sc.rt, sc.actor, tenant, data)
+async def _register(sc: Scope, data: CaseIn) -> dict[str, Any]:
+    return await cases.register_case(sc, data)
 
 
 async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> list[Any]:
@@ -91,10 +86,10 @@ async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> 
     for by_id, by_phone in ((id_number, None), (None, phone)):
         if by_id or by_phone:
             for v in await visitors.list_visitors(
-                sc.rt, sc.tenant_id, limit=MAX_PEOPLE, id_number=by_id, phone=by_phone
+                sc, limit=MAX_PEOPLE, id_number=by_id, phone=by_phone
             ):
                 found.setdefault(v["id"], None)
-    people = [await visitors.get_visitor(sc.rt, sc.actor, vid) for vid in list(found)[:MAX_PEOPLE]]
+    people = [await visitors.get_visitor(sc, vid) for vid in list(found)[:MAX_PEOPLE]]
     for person in people:
         person["count"] = len(person["cases"])
         person["cases"] = list(reversed(person["cases"]))[:MAX_MATTERS]  # newest first
@@ -219,12 +214,12 @@ async def _posted(request: Req) -> list[tuple[str, str]]:
 
 
 @get(NEW, include_in_schema=False, guards=[requires_registrar])
-async def new_case(sc: Sc) -> Template:
+async def new_case(sc: CallerScope) -> Template:
     return await _page(sc, await _tenant(sc), dict(FRESH))
 
 
 @post(NEW, include_in_schema=False, guards=[requires_registrar], status_code=200)
-async def register_case(request: Req, sc: Sc) -> Template | Redirect:
+async def register_case(request: Req, sc: CallerScope) -> Template | Redirect:
     """登记: the same checks and service as the API; on a refusal the form comes back
     with every value as typed and the message at its field, and nothing is saved."""
     tenant = await _tenant(sc)
@@ -232,7 +227,7 @@ async def register_case(request: Req, sc: Sc) -> Template | Redirect:
     body: dict[str, Any] = {}
     try:
         body = unflatten(pairs)
-        case = await _register(sc, tenant, convert(body, CaseIn, strict=False))
+        case = await _register(sc, convert(body, CaseIn, strict=False))
     except (InvalidInput, Conflict) as exc:
         values = flatten(body) if body else {k: v for k, v in pairs if not k.startswith("_")}
         return await _page(sc, tenant, values, exc, status=exc.status)
@@ -240,7 +235,7 @@ async def register_case(request: Req, sc: Sc) -> Template | Redirect:
 
 
 @get(f"{NEW}/fields", include_in_schema=False, guards=[requires_registrar])
-async def form_fields(sc: Sc, category: FromQuery[str] = "general") -> Template:
+async def form_fields(sc: CallerScope, category: FromQuery[str] = "general") -> Template:
     """The plugin fields of a category (htmx, on choosing the category)."""
     tenant = await _tenant(sc)
     schema = await _form_schema(sc, tenant, category[:63])
@@ -253,7 +248,7 @@ async def form_fields(sc: Sc, category: FromQuery[str] = "general") -> Template:
 @post(
     f"{NEW}/representatives", include_in_schema=False, guards=[requires_registrar], status_code=200
 )
-async def representatives(request: Req, sc: Sc) -> Template:
+async def representatives(request: Req, sc: CallerScope) -> Template:
     """The representative rows for the headcount typed (htmx; the rows typed so far are
     posted and come back as they were)."""
     tenant = await _tenant(sc)
@@ -273,7 +268,7 @@ CHECKED = re.compile(r"(visitor|representatives\[\d{1,2}\])\.(id_number|phone)")
 
 
 @post(f"{NEW}/check", include_in_schema=False, guards=[requires_registrar], status_code=200)
-async def check(request: Req, sc: Sc, field: FromQuery[str]) -> Template:
+async def check(request: Req, sc: CallerScope, field: FromQuery[str]) -> Template:
     """An ID number or phone checked as it is typed (htmx POST: a personal number never
     goes into a URL). For the petitioner's own numbers the answer also carries, out of
     band, the person's earlier matters this user may see (重复访)."""
