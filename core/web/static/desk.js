@@ -1,14 +1,7 @@
-// The reception desk (/cases/new). The CSP forbids inline script, so this lives here.
+// The reception desk (/cases/new). The CSP forbids inline script, so this lives here;
+// the htmx CSRF header is set for every page by app.js.
 (function () {
   "use strict";
-
-  // htmx writes (ID check, representative rows) carry the CSRF token as a header.
-  document.addEventListener("htmx:configRequest", function (event) {
-    var meta = document.querySelector('meta[name="csrf-token"]');
-    if (meta && event.detail.verb !== "get") {
-      event.detail.headers["x-csrftoken"] = meta.content;
-    }
-  });
 
   // Ctrl+Enter (⌘+Enter) in a text area registers; a plain Enter there is a new line.
   document.addEventListener("keydown", function (event) {
