@@ -4,8 +4,6 @@ receipt code. Request descriptions and personal data are never published."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -14,6 +12,7 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from core import security
 from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
@@ -45,17 +44,15 @@ _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}")
 _MAX_LIST = 200
 
 
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
-
-
 async def create_key(rt: Runtime, slug: str) -> str:
     """Issue (or rotate) the tenant's Open311 API key; only its SHA-256 is stored.
     Also ensures the service account cases submitted through Open311 are registered by."""
     tenant = await tenants.get_tenant_by_slug(rt, slug)
     key = "o311_" + secrets.token_urlsafe(24)
     async with tenant_tx(tenant.id):
-        await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tenant.id)
+        await Tenant.update({Tenant.open311_key_hash: security.hash_token(key)}).where(
+            Tenant.id == tenant.id
+        )
         await audit.append(rt, tenant.id, "open311.key_created", target=f"tenant:{tenant.id}")
     await _service_user(rt, tenant)
     return key
@@ -91,7 +88,7 @@ async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
 async def check_key(tenant: TenantInfo, key: str | None) -> None:
     row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == tenant.id).first()
     stored = row["open311_key_hash"] if row else None
-    if not key or not stored or not hmac.compare_digest(stored, _hash(key)):
+    if not key or not stored or not security.verify_token(key, stored):
         raise NotAuthenticated("api_key_invalid", "api_key 缺失或无效。", field="api_key")
 
 
