@@ -16,6 +16,7 @@ from core import security
 from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
+from core.domain.lifecycle import STATUS_PUBLIC_ZH
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.plugins import TenantInfo
 from core.principal import Principal
@@ -26,20 +27,6 @@ from core.validation import has_visible
 
 SERVICE_USERNAME = "open311"
 CLOSED = {"closed", "final", "archived", "not_accepted"}
-STATUS_NOTES = {
-    "registered": "已登记",
-    "accepted": "已受理",
-    "not_accepted": "不予受理，已告知其他途径",
-    "transferring": "转送中",
-    "assignment_pending": "交办审批中",
-    "in_progress": "办理中",
-    "reported": "办理结果审查中",
-    "closed": "已办结",
-    "review": "复查中",
-    "rereview": "复核中",
-    "final": "已终结",
-    "archived": "已归档",
-}
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}")
 _MAX_LIST = 200
 
@@ -144,7 +131,7 @@ def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]
     return {
         "service_request_id": row["receipt_code"],
         "status": "closed" if row["status"] in CLOSED else "open",
-        "status_notes": STATUS_NOTES.get(row["status"], row["status"]),
+        "status_notes": STATUS_PUBLIC_ZH.get(row["status"], row["status"]),
         "service_name": titles.get(row["category"], row["category"]),
         "service_code": row["category"],
         "agency_responsible": tenant.name,
