@@ -398,7 +398,7 @@ async def _flush(run: _Run) -> None:
         silent += [rid for rid, _ in members if rid != best[0]]
         outbox.append(best)
     if silent:
-        await _mark_silent(silent)
+        await _mark_silent(run.tenant_id, silent)
     await _insert_outbox(run, outbox)
 
 
@@ -448,11 +448,19 @@ async def _insert_reminders(run: _Run, batch: list[Candidate]) -> dict[int, Cand
     return out
 
 
-async def _mark_silent(ids: list[int]) -> None:
+async def _mark_silent(tenant_id: int, ids: list[int]) -> None:
+    # tenant_id: on SQLite the statement's condition is the only tenant wall.
     if is_postgres():
-        await sql.execute("UPDATE reminder SET notified = false WHERE id = ANY($1::int[])", ids)
+        await sql.execute(
+            "UPDATE reminder SET notified = false WHERE tenant_id = $1 AND id = ANY($2::int[])",
+            tenant_id,
+            ids,
+        )
     else:
-        await sql.executemany("UPDATE reminder SET notified = 0 WHERE id = $1", [(i,) for i in ids])
+        await sql.executemany(
+            "UPDATE reminder SET notified = 0 WHERE tenant_id = $1 AND id = $2",
+            [(tenant_id, i) for i in ids],
+        )
 
 
 async def _insert_outbox(run: _Run, items: list[tuple[int, Candidate]]) -> None:
