@@ -173,8 +173,10 @@ def _convert(value: Any, type_: type[T], source: str, prefix: str = "") -> T:
 
 def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
     spec = _convert(doc, PackSpec, source)
-    clocks = {
-        name: ClockRule(
+    clocks: dict[str, ClockRule] = {}
+    for name, raw in spec.clocks.items():
+        c = _convert(raw, ClockSpec, source, f"clocks.{name}")
+        clocks[name] = ClockRule(
             name=name,
             days=c.days,
             mode=c.mode,
@@ -183,9 +185,6 @@ def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
             short_zh=c.short_zh,
             petitioner=c.petitioner,
         )
-        for name, raw in spec.clocks.items()
-        for c in [_convert(raw, ClockSpec, source, f"clocks.{name}")]
-    }
     missing = [c for c in REQUIRED_CLOCKS if c not in clocks]
     if missing:
         raise _err(source, "clocks", f"缺少期限：{', '.join(missing)}。")
