@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from core.db import sql
 from core.domain import reminders
 from core.principal import Principal
-from core.security import Keys
+from core.services.scope import Scope
 from daemon.notify.privacy import principal_of
 
 
@@ -65,16 +65,16 @@ class Audiences:
         return out
 
 
-async def load_staff(keys: Keys, tenant_id: int) -> list[Staff]:
+async def load_staff(scope: Scope) -> list[Staff]:
     rows = await sql.fetch(
         "SELECT u.id, u.tenant_id, u.username, u.title, u.display_name, u.roles,"
         " u.department_id, t.slug"
         " FROM staff_user u JOIN tenant t ON t.id = u.tenant_id"
         " WHERE u.tenant_id = $1 AND u.active",
-        tenant_id,
+        scope.tenant_id,
     )
     out = []
     for r in rows:
-        who = principal_of(keys, r["slug"], r)
+        who = principal_of(scope.rt.keys, r["slug"], r)
         out.append(Staff(r["id"], who.roles, r["department_id"], who))
     return out

@@ -124,7 +124,9 @@ async def _extensions(run: _Run, since: datetime | None) -> None:
         except ValueError:
             continue
         requested_on = (at if at.tzinfo else at.replace(tzinfo=TIMEZONE)).astimezone(TIMEZONE)
-        for stage in reminders.extension_stages(requested_on.date(), run.today, run.cal, run.policy):
+        for stage in reminders.extension_stages(
+            requested_on.date(), run.today, run.cal, run.policy
+        ):
             run.add(
                 Candidate(
                     r["id"],

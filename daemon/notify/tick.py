@@ -25,11 +25,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from core.db import sql
-from core.db.engine import is_postgres, tenant_tx
+from core.db.engine import is_postgres
 from core.domain.reminders import Policy
 from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
-from core.security import Keys
+from core.services.scope import Scope
 from core.settings import TIMEZONE
 from daemon.notify.audiences import Audiences, Staff, load_staff
 from daemon.notify.candidates import DIGEST_ITEMS, Candidate, TickResult, _Run
@@ -57,17 +57,18 @@ SLACK = timedelta(minutes=10)
 
 
 async def tick_tenant(
-    tenant_id: int,
+    scope: Scope,
     tenant_settings: dict[str, Any] | None,
     cal: WorkCalendar,
     now: datetime,
     *,
-    keys: Keys,
     pack: RulePack,
     force_full: bool = False,
 ) -> TickResult:
-    """One tick for one tenant, in one transaction. ``pack``: the tenant's rule pack with
-    its plugins' clocks (names of the clocks; the windows that are the petitioner's own)."""
+    """One tick for the scope's tenant (a system scope: the daemon), in one transaction.
+    ``pack``: the tenant's rule pack with its plugins' clocks (names of the clocks; the
+    windows that are the petitioner's own)."""
+    tenant_id = scope.tenant_id
     now = now.astimezone(TIMEZONE)
     today = now.date()
     try:
@@ -75,7 +76,7 @@ async def tick_tenant(
     except (TypeError, ValueError):
         log.warning("tenant %s: invalid reminder settings, using defaults", tenant_id)
         policy = Policy()
-    async with tenant_tx(tenant_id):
+    async with scope.tx():
         if is_postgres():
             got = await sql.fetch(
                 "SELECT pg_try_advisory_xact_lock($1, $2) AS ok", LOCK_CLASS, tenant_id
@@ -107,7 +108,7 @@ async def tick_tenant(
             today,
             cal,
             policy,
-            Audiences(await load_staff(keys, tenant_id)),
+            Audiences(await load_staff(scope)),
             pack,
             pack.petitioner_windows,
         )

@@ -58,7 +58,7 @@ async def _flush(run: _Run) -> None:
         silent += [rid for rid, _ in members if rid != best[0]]
         outbox.append(best)
     if silent:
-        await _mark_silent(run.tenant_id, silent)
+        await _mark_silent(run, silent)
     await _insert_outbox(run, outbox)
 
 
@@ -108,18 +108,18 @@ async def _insert_reminders(run: _Run, batch: list[Candidate]) -> dict[int, Cand
     return out
 
 
-async def _mark_silent(tenant_id: int, ids: list[int]) -> None:
-    # tenant_id: on SQLite the statement's condition is the only tenant wall.
+async def _mark_silent(run: _Run, ids: list[int]) -> None:
+    # The tenant condition: on SQLite the statement's condition is the only tenant wall.
     if is_postgres():
         await sql.execute(
             "UPDATE reminder SET notified = false WHERE tenant_id = $1 AND id = ANY($2::int[])",
-            tenant_id,
+            run.tenant_id,
             ids,
         )
     else:
         await sql.executemany(
             "UPDATE reminder SET notified = 0 WHERE tenant_id = $1 AND id = $2",
-            [(tenant_id, i) for i in ids],
+            [(run.tenant_id, i) for i in ids],
         )
 
 
@@ -179,7 +179,13 @@ async def _screening(run: _Run) -> None:
         return
     stage = Stage("screening_sheet:reminder", 2, reminders.DESK, run.today)
     c = Candidate(
-        0, "screening_sheet", stage, due, None, "", run.audiences.resolve(reminders.DESK, None, None)
+        0,
+        "screening_sheet",
+        stage,
+        due,
+        None,
+        "",
+        run.audiences.resolve(reminders.DESK, None, None),
     )
     created = await _insert_reminders(run, [c])
     if not created:

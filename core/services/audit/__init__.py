@@ -10,7 +10,13 @@ has it. ``append`` runs inside the caller's transaction: the audit row commits o
 back with the write it records.
 
 Who acts comes from the caller or from :data:`_actor`, set per request by the web
-authentication middleware (``cli`` in the command line, ``system`` otherwise).
+authentication middleware (``cli`` in the command line, ``open311`` for a public
+submission, ``system`` otherwise). Not from the scope's principal: the command line
+acting as a named user and Open311 registering as its service account are recorded as
+``cli`` and ``open311``, as they always were.
+
+A chain is named by its tenant id, the deployment's (0) included: ``append`` and the
+verification take that id; what reads or writes for one tenant's staff takes its scope.
 """
 
 from core.services.audit.chain import (

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from core.db import scoped
 from core.db.engine import get_engine, tenant_tx
 from core.db.tables import AuditHead, AuditLog
 from core.domain.lifecycle import ACTIONS as CASE_ACTIONS
@@ -22,6 +23,7 @@ from core.settings import TIMEZONE
 if TYPE_CHECKING:
     from core.principal import Principal
     from core.runtime import Runtime
+    from core.services.scope import Scope
 
 DEPLOYMENT = 0
 """Tenant id of the deployment-level chain (events that belong to no tenant)."""
@@ -187,11 +189,9 @@ async def _lock_head(tenant_id: int) -> tuple[int, str]:
     """Take the next ``seq`` and the previous hash; the row lock is held until commit,
     so appends to one chain are serialized and gap-free."""
     for _ in range(2):
-        rows = (
-            await AuditHead.update({AuditHead.seq: AuditHead.seq + 1})
-            .where(AuditHead.tenant_id == tenant_id)
-            .returning(AuditHead.seq, AuditHead.hash)
-        )
+        rows = await scoped.update(
+            tenant_id, AuditHead, {AuditHead.seq: AuditHead.seq + 1}
+        ).returning(AuditHead.seq, AuditHead.hash)
         if rows:
             return int(rows[0]["seq"]), str(rows[0]["hash"])
         await AuditHead.insert(AuditHead(tenant_id=tenant_id, seq=0, hash=GENESIS)).on_conflict(
@@ -207,12 +207,14 @@ def case_action(kind: str) -> str:
 
 
 async def record_reveal(
-    rt: Runtime, p: Principal, target: str, fields: Sequence[str], *, action: str = "reveal"
+    scope: Scope, target: str, fields: Sequence[str], *, action: str = "reveal"
 ) -> None:
-    """Personal data shown in clear to ``p`` (its own small transaction when needed)."""
+    """Personal data shown in clear to the acting person (its own small transaction
+    when needed)."""
+    p = scope.actor
     await append(
-        rt,
-        p.tenant_id,
+        scope.rt,
+        scope.tenant_id,
         action,
         actor_id=p.user_id,
         actor=p.username,
@@ -221,14 +223,13 @@ async def record_reveal(
     )
 
 
-async def record_export(
-    rt: Runtime, p: Principal, *, what: str, rows: int, fields: Sequence[str]
-) -> None:
-    """An export that carries personal data in clear (``export.clear``): which export,
-    how many rows, which fields — never the values."""
+async def record_export(scope: Scope, *, what: str, rows: int, fields: Sequence[str]) -> None:
+    """An export that carries personal data in clear (``export.clear``) by the acting
+    person: which export, how many rows, which fields — never the values."""
+    p = scope.actor
     await append(
-        rt,
-        p.tenant_id,
+        scope.rt,
+        scope.tenant_id,
         "export.clear",
         actor_id=p.user_id,
         actor=p.username,

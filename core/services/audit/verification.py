@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from core.db import scoped
 from core.db.engine import tenant_tx
 from core.db.tables import AuditHead, AuditLog, Tenant
 from core.security import Keys
@@ -16,6 +17,7 @@ from core.services.audit.chain import DEPLOYMENT, GENESIS, _keys, _message
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
+    from core.services.scope import Scope
 
 KIND_ZH = {
     "edited": "篡改",
@@ -37,11 +39,9 @@ async def tenant_ids() -> list[int]:
 
 async def head_of(tenant_id: int) -> dict[str, Any] | None:
     async with tenant_tx(tenant_id, write=False):
-        row: dict[str, Any] | None = (
-            await AuditHead.select(AuditHead.seq, AuditHead.hash)
-            .where(AuditHead.tenant_id == tenant_id)
-            .first()
-        )
+        row: dict[str, Any] | None = await scoped.select(
+            tenant_id, AuditHead, AuditHead.seq, AuditHead.hash
+        ).first()
     return row
 
 
@@ -55,13 +55,11 @@ async def heads(rt: Runtime) -> list[dict[str, Any]]:
     return out
 
 
-async def recent(tenant_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    async with tenant_tx(tenant_id, write=False):
+async def recent(scope: Scope, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest rows of the scope's tenant's chain."""
+    async with scope.tx(write=False):
         rows: list[dict[str, Any]] = (
-            await AuditLog.select()
-            .where(AuditLog.tenant_id == tenant_id)
-            .order_by(AuditLog.seq, ascending=False)
-            .limit(limit)
+            await scope.select(AuditLog).order_by(AuditLog.seq, ascending=False).limit(limit)
         )
     return rows
 
@@ -99,7 +97,7 @@ async def _stream(tenant_id: int) -> AsyncIterator[dict[str, Any]]:
     """Rows in chain order, in batches (keyset on seq, id), each batch its own read."""
     last: tuple[int, int] | None = None
     while True:
-        query = AuditLog.select().where(AuditLog.tenant_id == tenant_id)
+        query = scoped.select(tenant_id, AuditLog)
         if last is not None:
             query = query.where(
                 (AuditLog.seq > last[0]) | ((AuditLog.seq == last[0]) & (AuditLog.id > last[1]))
@@ -115,9 +113,7 @@ async def _stream(tenant_id: int) -> AsyncIterator[dict[str, Any]]:
 
 async def _seqs_with_hash(tenant_id: int, digest: str) -> list[int]:
     async with tenant_tx(tenant_id, write=False):
-        rows = await AuditLog.select(AuditLog.seq).where(
-            (AuditLog.tenant_id == tenant_id) & (AuditLog.hash == digest)
-        )
+        rows = await scoped.select(tenant_id, AuditLog, AuditLog.seq).where(AuditLog.hash == digest)
     return [int(r["seq"]) for r in rows]
 
 
