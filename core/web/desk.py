@@ -18,7 +18,6 @@ from litestar.params import FromQuery
 from litestar.response import Redirect, Template
 
 from core.domain import identity
-from core.domain.lifecycle import STATUS_ZH
 from core.domain.rulepacks import RulePack
 from core.errors import Conflict, DomainError, InvalidInput
 from core.plugins import TenantInfo
@@ -115,7 +114,6 @@ def _chrome(sc: Scope, tenant: TenantInfo) -> dict[str, Any]:
         "tenant": tenant,
         "user": p,
         "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(p.roles)],
-        "status_zh": STATUS_ZH,
         "fid": field_id,
     }
 
@@ -300,7 +298,6 @@ async def check(request: Req, sc: CallerScope, field: FromQuery[str]) -> Templat
             "result": result,
             "own": own,
             "people": people,
-            "status_zh": STATUS_ZH,
             "category_zh": {c["code"]: c["title_zh"] for c in categories},
         },
     )
