@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from core.domain import rota as dr
+from core.domain.rota import presets
 from core.domain.workcalendar import WorkCalendar
 
 YEAR = 2026
@@ -33,11 +34,11 @@ def tenant_templates(i: int) -> list[dr.RotaTemplate]:
     base = 100 * i
     kind = i % 3
     if kind == 0:
-        return [dr.monday_leader_day([base + k for k in range(5)], "接待大厅", standby=[base + 9])]
+        return [presets.monday_leader_day([base + k for k in range(5)], "接待大厅", standby=[base + 9])]
     if kind == 1:
-        return [dr.court_leader_rotation([base + k for k in range(5)], "诉讼服务中心")]
+        return [presets.court_leader_rotation([base + k for k in range(5)], "诉讼服务中心")]
     return list(
-        dr.court_daily_duty([base + 1, base + 2, base + 3], [base + 4, base + 5], "立案大厅")
+        presets.court_daily_duty([base + 1, base + 2, base + 3], [base + 4, base + 5], "立案大厅")
     )
 
 

@@ -18,12 +18,10 @@ from core.domain.rota import (
     RotaTemplate,
     SlotSpec,
     balance_report,
-    court_daily_duty,
-    court_leader_rotation,
     expand,
-    monday_leader_day,
     slot_key,
 )
+from core.domain.rota.presets import court_daily_duty, court_leader_rotation, monday_leader_day
 from core.domain.workcalendar import WorkCalendar
 from core.errors import InvalidInput
 
