@@ -15,6 +15,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import AccusedIn, CaseIn, DepartmentIn, PersonIn, VisitorIn
 from core.services import cases, departments, open311, rota, tenants, users
+from core.services.scope import Scope
 
 DEMO_PASSWORD = "xinfang-demo-2026"
 
@@ -260,10 +261,8 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                 ),
             )
         await demo_lifecycle.advance(rt, tenant.id, tenant.slug)  # cases in several states
-        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota.py)
-            rt,
-            tenant.id,
-            tenant.slug,
+        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota/)
+            Scope.system(rt, tenant.id, tenant.slug),
             staff["admin"]["id"],
             [staff["leader1"]["id"], staff["leader2"]["id"]],
         )

@@ -19,15 +19,19 @@ def rota_group() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant (default: all).")
 def rota_generate(slug: str | None) -> None:
     """Create the missing draft slots up to each template's horizon (idempotent)."""
-    from core.services import rota, tenants
+    from core.services import tenants
+    from core.services.rota.answers import GenerateAllResult, GenerateResult
+    from core.services.rota.generation import generate, generate_all
+    from core.services.scope import Scope
 
-    async def go(rt: Any) -> dict[str, int]:
+    async def go(rt: Any) -> GenerateResult | GenerateAllResult:
         if slug is None:
-            return await rota.generate_all(rt)
-        return await rota.generate(rt, (await tenants.get_tenant_by_slug(rt, slug)).id)
+            return await generate_all(rt)
+        tenant = await tenants.get_tenant_by_slug(rt, slug)
+        return await generate(Scope.system(rt, tenant.id, tenant.slug))
 
     res = run_async(lambda: with_db(load_settings(), go))
-    click.echo(f"新建排班时段 {res['created']} 个，无人可排 {res['unfilled']} 个")
+    click.echo(f"新建排班时段 {res.created} 个，无人可排 {res.unfilled} 个")
 
 
 @rota_group.command("publish")
@@ -36,17 +40,23 @@ def rota_generate(slug: str | None) -> None:
 @click.option("--as", "username", default="admin", show_default=True, help="Acting admin user.")
 def rota_publish(slug: str, until: Any, username: str) -> None:
     """Publish the tenant's draft slots from today (up to --until)."""
-    from core.db.engine import tenant_tx
     from core.db.tables import StaffUser
     from core.principal import Principal
-    from core.services import rota, tenants
+    from core.services import tenants
+    from core.services.rota.answers import PublishResult
+    from core.services.rota.schemas import PublishIn
+    from core.services.rota.slots import publish
+    from core.services.scope import Scope
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> PublishResult:
         tenant = await tenants.get_tenant_by_slug(rt, slug)
-        async with tenant_tx(tenant.id, write=False):
+        system = Scope.system(rt, tenant.id, tenant.slug)  # only to find the acting admin
+        async with system.tx(write=False):
             user = (
-                await StaffUser.select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
-                .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == username))
+                await system.select(
+                    StaffUser, StaffUser.id, StaffUser.display_name, StaffUser.roles
+                )
+                .where(StaffUser.username == username)
                 .output(load_json=True)
                 .first()
             )
@@ -60,10 +70,10 @@ def rota_publish(slug: str, until: Any, username: str) -> None:
             display_name=user["display_name"],
             roles=frozenset(user["roles"]),
         )
-        return await rota.publish(rt, actor, rota.PublishIn(until=until.date() if until else None))
+        return await publish(Scope.of(rt, actor), PublishIn(until=until.date() if until else None))
 
     res = run_async(lambda: with_db(load_settings(), go))
-    click.echo(f"已发布排班时段 {res['published']} 个")
+    click.echo(f"已发布排班时段 {res.published} 个")
 
 
 commands = (rota_group,)

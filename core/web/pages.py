@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 from litestar import Request, get, post
+from litestar.di import NamedDependency
 from litestar.enums import RequestEncodingType
-from litestar.params import Body, FromQuery
+from litestar.params import Body, FromQuery, SkipValidation
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
@@ -23,7 +24,9 @@ from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
-from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
+from core.services import cases, deadlines, departments, inbox, sector, tenants, users
+from core.services.rota.slots import list_slots
+from core.services.scope import Scope
 from core.timefmt import FILTERS
 from core.web.api import After
 from core.web.auth import requires_staff, runtime_of
@@ -198,13 +201,12 @@ async def inbox_page(request: Request[Principal, Any, Any], before: After = None
 
 
 @get(links.MY_ROTA, include_in_schema=False, guards=[requires_staff])
-async def rota_page(request: Request[Principal, Any, Any]) -> Template:
+async def rota_page(
+    request: Request[Principal, Any, Any], sc: NamedDependency[SkipValidation[Scope]]
+) -> Template:
     """The staff member's own reception slots from today on."""
-    rt = runtime_of(request)
     chrome = await _chrome(request)
-    slots = await rota.list_slots(
-        rt, request.user, start=rt.clock.today(), leader_id=request.user.user_id
-    )
+    slots = await list_slots(sc, start=sc.rt.clock.today(), leader_id=sc.actor.user_id)
     return Template(
         "rota.html",
         context={**chrome, "slots": slots, "half_zh": HALF_ZH, "rota_status_zh": ROTA_STATUS_ZH},

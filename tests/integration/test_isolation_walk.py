@@ -109,6 +109,7 @@ CURSOR_KINDS = {
     "/inbox": "message",
 }
 NOT_IDS = {
+    "sc": "the request's Scope: the app-wide dependency, never from the client",
     "tenant": "the organization a public route serves",
     "action": "a lifecycle step",
     "year": "a calendar year",

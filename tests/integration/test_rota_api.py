@@ -425,13 +425,15 @@ async def test_publish_freezes_and_swaps_overrides_feeds_reminders(
 
     # Reminders: the evening before and the morning of, each written once.
     clock.set(at(2026, 9, 20, 16, 5))
-    from core.services import rota
+    from core.services.rota.reminders import write_reminders
+    from core.services.scope import Scope
 
-    assert await rota.write_reminders(rt, t.id) == 2
-    assert await rota.write_reminders(rt, t.id) == 2  # re-run: same dedupe keys
+    sc = Scope.system(rt, t.id, t.slug)
+    assert await write_reminders(sc) == 2
+    assert await write_reminders(sc) == 2  # re-run: same dedupe keys
     clock.set(at(2026, 9, 21, 7, 40))
-    await rota.write_reminders(rt, t.id)
-    await rota.write_reminders(rt, t.id)
+    await write_reminders(sc)
+    await write_reminders(sc)
     reminders = await outbox(rt, t, "rota.reminder")
     assert len(reminders) == 4
     assert {o["recipient_id"] for o in reminders} == {leaders[0]}
@@ -440,7 +442,7 @@ async def test_publish_freezes_and_swaps_overrides_feeds_reminders(
         == ["今日接访提醒"] * 2 + ["明日接访提醒"] * 2
     )
     clock.set(at(2026, 9, 27, 18))
-    await rota.write_reminders(rt, t.id)
+    await write_reminders(sc)
     eve28 = [o for o in await outbox(rt, t, "rota.reminder") if o["recipient_id"] != leaders[0]]
     assert [o["recipient_id"] for o in eve28] == [leaders[2]]  # the swapped-in leader only
 
@@ -488,7 +490,8 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
     from core.db.engine import global_tx
     from core.db.tables import WorkCalendarDay, WorkCalendarYear
     from core.domain.workcalendar import CalendarEntry
-    from core.services import calendar, rota
+    from core.services import calendar
+    from core.services.rota.reevaluate import reevaluate_provisional
 
     clock.set(at(2026, 12, 14))
     t = await make_tenant()
@@ -518,9 +521,9 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
             CalendarEntry(date(2027, 1, 11), "holiday", "测试假日"),
         ]
         await calendar.import_year(2027, entries, source="test")
-        changed = await rota.reevaluate_provisional(rt, 2027)
+        changed = await reevaluate_provisional(rt, 2027)
         assert changed >= 4
-        again = await rota.reevaluate_provisional(rt, 2027)
+        again = await reevaluate_provisional(rt, 2027)
         assert again == 0
     finally:
         async with global_tx():
@@ -548,11 +551,13 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
 async def test_demo_rota_is_generated_and_published(
     client: Any, make_tenant: Any, rt: Any, clock: Any
 ) -> None:
-    from core.services import rota
+    from core.services.rota.demo import install_demo_rota
+    from core.services.scope import Scope
 
     t = await make_tenant()
     leaders = await add_leaders(rt, t, 2)
-    res = await rota.install_demo_rota(rt, t.id, t.slug, t.users["admin"]["id"], leaders)
-    assert res["created"] == res["published"] == 16
+    sc = Scope.system(rt, t.id, t.slug)
+    res = await install_demo_rota(sc, t.users["admin"]["id"], leaders)
+    assert res.created == res.published == 16
     pub = (await client.get(f"/t/{t.slug}/schedule.json")).json()["slots"]
     assert len(pub) == 16 and pub[0]["place"] == "一楼信访接待室"
