@@ -3,6 +3,9 @@
 The case services call these functions at fixed points; they call the tenant's enabled
 plugins' hooks and turn a plugin's exception into a clear error naming the plugin. A
 tenant without plugins gets the plain core behaviour.
+
+Each takes the scope and the tenant's ``TenantInfo`` (which plugins, their settings),
+read once by the operation that calls them.
 """
 
 from __future__ import annotations
@@ -14,10 +17,10 @@ from typing import Any
 
 from core.errors import InvalidInput
 from core.plugins import TenantInfo
-from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CaseIn
 from core.services import audit
+from core.services.scope import Scope
 
 CORE_CATEGORIES: list[dict[str, Any]] = [
     {"code": "general", "title_zh": "综合", "group": "综合", "description": "一般信访事项"},
@@ -53,9 +56,10 @@ def _host(rt: Runtime) -> Any:
     return rt.plugins
 
 
-async def categories(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
+async def categories(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
     """Every case category available to the tenant: core's plus its plugins'."""
     out = [{**c, "plugin": None} for c in CORE_CATEGORIES]
+    rt = scope.rt
     host = _host(rt)
     if host is None:
         return out
@@ -68,9 +72,9 @@ async def categories(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
     return out
 
 
-async def category(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]:
+async def category(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any]:
     """One of the tenant's categories, or ``unknown_category``."""
-    for item in await categories(rt, tenant):
+    for item in await categories(scope, tenant):
         if item["code"] == code:
             return item
     raise InvalidInput(
@@ -81,9 +85,10 @@ async def category(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]
     )
 
 
-async def form_schema(rt: Runtime, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
+async def form_schema(scope: Scope, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
     """The category's form fields (Open311-attribute shaped), in order."""
-    item = await category(rt, tenant, code)
+    item = await category(scope, tenant, code)
+    rt = scope.rt
     host = _host(rt)
     if host is None or item["plugin"] is None:
         return []
@@ -91,7 +96,7 @@ async def form_schema(rt: Runtime, tenant: TenantInfo, code: str) -> list[dict[s
     for name, result in await host.call(rt, tenant, "xinfang_form_schema", category=code):
         if name == item["plugin"]:
             fields.extend(dict(f) for f in result)  # never mutate the plugin's own dicts
-    pii = await pii_fields(rt, tenant)
+    pii = await pii_fields(scope, tenant)
     for order, f in enumerate(fields, start=1):
         f.setdefault("order", order)
         f.setdefault("required", False)
@@ -171,12 +176,13 @@ def validate_by_schema(schema: list[dict[str, Any]], form: dict[str, Any]) -> di
 
 
 async def validate_form(
-    rt: Runtime, tenant: TenantInfo, code: str, form: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, code: str, form: dict[str, Any]
 ) -> tuple[dict[str, Any], str | None]:
     """Check the form of a category: the schema first, then the owning plugin's rules.
     Returns the normalised form and the owning plugin."""
-    item = await category(rt, tenant, code)
+    item = await category(scope, tenant, code)
     owner = item["plugin"]
+    rt = scope.rt
     host = _host(rt)
     if owner is None or host is None:
         if form:
@@ -184,7 +190,7 @@ async def validate_form(
                 "form_not_expected", f"类别“{item['title_zh']}”没有附加表单。", field="form"
             )
         return {}, None
-    clean = validate_by_schema(await form_schema(rt, tenant, code), form)
+    clean = validate_by_schema(await form_schema(scope, tenant, code), form)
     for name, result in await host.call(
         rt, tenant, "xinfang_validate_form", category=code, form=clean
     ):
@@ -193,16 +199,17 @@ async def validate_form(
     return clean, owner
 
 
-async def prepare_case(rt: Runtime, tenant: TenantInfo, actor: Principal, data: CaseIn) -> Prepared:
+async def prepare_case(scope: Scope, tenant: TenantInfo, data: CaseIn) -> Prepared:
     """Validate the sector form and route the case; runs inside the registration
     transaction, before anything is written."""
-    form, owner = await validate_form(rt, tenant, data.category, dict(data.form))
+    form, owner = await validate_form(scope, tenant, data.category, dict(data.form))
     prepared = Prepared(form=form, plugin=owner)
+    rt = scope.rt
     host = _host(rt)
     if host is None:
         return prepared
     for _, route in await host.call(
-        rt, tenant, "xinfang_route_case", data=data, form=form, actor=actor
+        rt, tenant, "xinfang_route_case", data=data, form=form, actor=scope.actor
     ):
         if route.get("department_code") and prepared.department_code is None:
             prepared.department_code = route["department_code"]
@@ -221,19 +228,21 @@ async def prepare_case(rt: Runtime, tenant: TenantInfo, actor: Principal, data: 
 
 
 async def case_event(
-    rt: Runtime, tenant: TenantInfo, case: dict[str, Any], kind: str, data: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, case: dict[str, Any], kind: str, data: dict[str, Any]
 ) -> None:
     """Let plugins react to a recorded case event (inside the same transaction)."""
+    rt = scope.rt
     host = _host(rt)
     if host is not None and tenant.plugins:
         await host.call(rt, tenant, "xinfang_case_event", case=case, kind=kind, data=data)
 
 
 async def before_transition(
-    rt: Runtime, tenant: TenantInfo, case: dict[str, Any], action: str, payload: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, case: dict[str, Any], action: str, payload: dict[str, Any]
 ) -> None:
     """Let plugins refuse a lifecycle step (raise a DomainError), e.g. police: the
     result must be told to the complainant before closing."""
+    rt = scope.rt
     host = _host(rt)
     if host is not None and tenant.plugins:
         await host.call(
@@ -241,9 +250,10 @@ async def before_transition(
         )
 
 
-def extra_clocks(rt: Runtime, tenant: TenantInfo) -> dict[str, Any]:
+def extra_clocks(scope: Scope, tenant: TenantInfo) -> dict[str, Any]:
     """Sector clocks (``core.domain.rulepacks.ClockRule`` by name) added to the tenant's
     rule pack, e.g. court: retrial petition, execution objection."""
+    rt = scope.rt
     host = _host(rt)
     clocks: dict[str, Any] = {}
     if host is None or not tenant.plugins:
@@ -253,9 +263,10 @@ def extra_clocks(rt: Runtime, tenant: TenantInfo) -> dict[str, Any]:
     return clocks
 
 
-async def collect(rt: Runtime, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
+async def collect(scope: Scope, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
     """The concatenated list results of a list-valued hook (rota templates, documents,
     report sections, notification channels), each tagged with its plugin."""
+    rt = scope.rt
     host = _host(rt)
     if host is None or not tenant.plugins:
         return []
@@ -266,8 +277,9 @@ async def collect(rt: Runtime, tenant: TenantInfo, hook: str) -> list[dict[str, 
     ]
 
 
-async def pii_fields(rt: Runtime, tenant: TenantInfo) -> set[str]:
+async def pii_fields(scope: Scope, tenant: TenantInfo) -> set[str]:
     """Form fields holding personal data (never shown publicly, e.g. via Open311)."""
+    rt = scope.rt
     host = _host(rt)
     if host is None or not tenant.plugins:
         return set()
@@ -282,51 +294,51 @@ def mask_value(value: Any) -> str:
     return text[0] + "*" * (len(text) - 2) + text[-1]
 
 
-async def mask_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
+async def mask_form(scope: Scope, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
     """The form with the plugins' PII fields masked — for lists, exports and reports."""
-    pii = await pii_fields(rt, tenant)
+    pii = await pii_fields(scope, tenant)
     return {k: (mask_value(v) if k in pii and v not in (None, "") else v) for k, v in form.items()}
 
 
 SEALED = "_sealed"
 
 
-async def seal_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
+async def seal_form(scope: Scope, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
     """The form as stored: the plugins' PII fields encrypted under ``_sealed`` (AES-GCM,
     the field name as context) and only their masked value in clear."""
     import json
 
-    pii = await pii_fields(rt, tenant)
+    pii = await pii_fields(scope, tenant)
     out = dict(form)
     sealed: dict[str, str] = {}
     for key in sorted(pii & set(form)):
         value = form[key]
         if value in (None, ""):
             continue
-        sealed[key] = rt.keys.encrypt(json.dumps(value, ensure_ascii=False), context=f"form.{key}")
+        sealed[key] = scope.rt.keys.encrypt(
+            json.dumps(value, ensure_ascii=False), context=f"form.{key}"
+        )
         out[key] = mask_value(value)
     if sealed:
         out[SEALED] = sealed
     return out
 
 
-async def reveal_form(
-    rt: Runtime, p: Principal, case_id: int, form: dict[str, Any] | None
-) -> dict[str, Any]:
-    """``unseal_form`` for showing the case to ``p``, audited (``reveal.case_form``) each
-    time sealed fields are shown in clear."""
+async def reveal_form(scope: Scope, case_id: int, form: dict[str, Any] | None) -> dict[str, Any]:
+    """``unseal_form`` for showing the case to the acting person, audited
+    (``reveal.case_form``) each time sealed fields are shown in clear."""
     sealed = sorted((form or {}).get(SEALED) or {})
-    out = unseal_form(rt, form)
+    out = unseal_form(scope, form)
     if sealed:
-        await audit.record_reveal(rt, p, f"case:{case_id}", sealed, action="reveal.case_form")
+        await audit.record_reveal(scope, f"case:{case_id}", sealed, action="reveal.case_form")
     return out
 
 
-def unseal_form(rt: Runtime, form: dict[str, Any] | None) -> dict[str, Any]:
+def unseal_form(scope: Scope, form: dict[str, Any] | None) -> dict[str, Any]:
     """The stored form with its sealed fields decrypted (for staff who may open the case)."""
     import json
 
     out = dict(form or {})
     for key, token in (out.pop(SEALED, None) or {}).items():
-        out[key] = json.loads(rt.keys.decrypt(token, context=f"form.{key}"))
+        out[key] = json.loads(scope.rt.keys.decrypt(token, context=f"form.{key}"))
     return out

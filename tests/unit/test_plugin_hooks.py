@@ -16,6 +16,7 @@ from core.errors import InvalidInput, PluginFailure
 from core.hookspecs import hookimpl
 from core.plugins import PluginHost, TenantInfo
 from core.services import sector
+from core.services.scope import Scope
 from plugins import court, enterprise_logistics, police
 
 
@@ -65,6 +66,11 @@ def runtime(host: PluginHost) -> Any:
     return SimpleNamespace(plugins=host, clock=Clock())
 
 
+def scope_of(host: PluginHost) -> Scope:
+    """The system scope of tenant 1 over a runtime holding only ``host`` and a clock."""
+    return Scope.system(runtime(host), 1, "t")
+
+
 def host_with(**plugins: Any) -> PluginHost:
     host = PluginHost()
     for name, plugin in plugins.items():
@@ -73,15 +79,15 @@ def host_with(**plugins: Any) -> PluginHost:
 
 
 async def test_list_hooks_only_reach_enabled_plugins_with_tenant_settings() -> None:
-    rt = runtime(host_with(channels=Channels(), court=court))
-    assert await sector.collect(rt, tenant(), "xinfang_notification_channels") == []
-    got = await sector.collect(rt, tenant("channels"), "xinfang_notification_channels")
+    sc = scope_of(host_with(channels=Channels(), court=court))
+    assert await sector.collect(sc, tenant(), "xinfang_notification_channels") == []
+    got = await sector.collect(sc, tenant("channels"), "xinfang_notification_channels")
     assert got == [{"code": "sms", "title_zh": "短信", "plugin": "channels"}]
     sections = await sector.collect(
-        rt, tenant("channels", config={"channels": {"title": "本机构"}}), "xinfang_report_sections"
+        sc, tenant("channels", config={"channels": {"title": "本机构"}}), "xinfang_report_sections"
     )
     assert sections[0]["title_zh"] == "本机构"
-    court_sections = await sector.collect(rt, tenant("court"), "xinfang_report_sections")
+    court_sections = await sector.collect(sc, tenant("court"), "xinfang_report_sections")
     assert {s["code"] for s in court_sections} == {"litigation_redirects", "execution_complaints"}
 
 
@@ -100,19 +106,19 @@ def test_plugin_tables_are_bound_to_the_core_engine() -> None:
 
 
 async def test_an_unexpected_exception_becomes_a_plugin_failure_naming_it() -> None:
-    rt = runtime(host_with(crashing=Crashing()))
-    await sector.case_event(rt, tenant(), {"id": 1}, "registered", {})  # not enabled: no call
+    sc = scope_of(host_with(crashing=Crashing()))
+    await sector.case_event(sc, tenant(), {"id": 1}, "registered", {})  # not enabled: no call
     with pytest.raises(PluginFailure) as caught:
-        await sector.case_event(rt, tenant("crashing"), {"id": 1}, "registered", {})
+        await sector.case_event(sc, tenant("crashing"), {"id": 1}, "registered", {})
     assert caught.value.details == {"plugin": "crashing", "hook": "xinfang_case_event"}
     assert "crashing" in caught.value.message
 
 
 async def test_pii_fields_are_masked_in_forms() -> None:
-    rt = runtime(host_with(enterprise_logistics=enterprise_logistics))
+    sc = scope_of(host_with(enterprise_logistics=enterprise_logistics))
     t = tenant("enterprise_logistics")
-    assert "account_number" in await sector.pii_fields(rt, t)  # xinfang_pii_fields
-    masked = await sector.mask_form(rt, t, {"account_number": "HX-20331", "building": "3"})
+    assert "account_number" in await sector.pii_fields(sc, t)  # xinfang_pii_fields
+    masked = await sector.mask_form(sc, t, {"account_number": "HX-20331", "building": "3"})
     assert masked == {"account_number": "H******1", "building": "3"}
 
 
