@@ -11,8 +11,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, Router, delete, get, post
-from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody, Parameter, SkipValidation
+from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.errors import NotFound
@@ -32,12 +31,16 @@ from core.services.rota.answers import (
 )
 from core.services.rota.schemas import LeaveIn, OverrideIn, PublishIn, SwapIn, TemplateIn
 from core.services.scope import Scope
-from core.web.auth import requires, requires_admin, requires_scheduler, requires_staff, runtime_of
+from core.web.auth import (
+    CallerScope,
+    requires,
+    requires_admin,
+    requires_scheduler,
+    requires_staff,
+    runtime_of,
+)
 
 ICS = "text/calendar"  # Litestar appends "; charset=utf-8" to text types itself
-# The app-wide dependency ``sc``: named explicitly (Litestar 3 drops inferred ones) and not
-# re-validated (it is built by provide_scope, and msgspec cannot walk Runtime's types).
-ScopeDep = NamedDependency[SkipValidation[Scope]]
 requires_leader = requires("leader")
 
 
@@ -47,25 +50,25 @@ class RotaController(Controller):
     tags = ["rota"]  # noqa: RUF012
 
     @get("/templates")
-    async def list_templates(self, sc: ScopeDep) -> list[RotaTemplateOut]:
+    async def list_templates(self, sc: CallerScope) -> list[RotaTemplateOut]:
         return await rota.list_templates(sc)
 
     @post("/templates", guards=[requires_admin], status_code=HTTP_201_CREATED)
-    async def create_template(self, sc: ScopeDep, data: JSONBody[TemplateIn]) -> RotaTemplateOut:
+    async def create_template(self, sc: CallerScope, data: JSONBody[TemplateIn]) -> RotaTemplateOut:
         return await rota.create_template(sc, data)
 
     @post("/generate", guards=[requires_scheduler], status_code=HTTP_200_OK)
-    async def generate(self, sc: ScopeDep) -> GenerateResult:
+    async def generate(self, sc: CallerScope) -> GenerateResult:
         return await rota.generate(sc)
 
     @post("/publish", guards=[requires_scheduler], status_code=HTTP_200_OK)
-    async def publish(self, sc: ScopeDep, data: JSONBody[PublishIn]) -> PublishResult:
+    async def publish(self, sc: CallerScope, data: JSONBody[PublishIn]) -> PublishResult:
         return await rota.publish(sc, data)
 
     @get("/slots")
     async def list_slots(
         self,
-        sc: ScopeDep,
+        sc: CallerScope,
         start: FromQuery[date | None] = None,
         end: FromQuery[date | None] = None,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
@@ -76,44 +79,46 @@ class RotaController(Controller):
 
     @post("/slots/{slot_id:int}/swap", guards=[requires_leader], status_code=HTTP_201_CREATED)
     async def request_swap(
-        self, sc: ScopeDep, slot_id: Id, data: JSONBody[SwapIn]
+        self, sc: CallerScope, slot_id: Id, data: JSONBody[SwapIn]
     ) -> RotaChangeOut:
         return await rota.request_swap(sc, slot_id, data)
 
     @post("/slots/{slot_id:int}/override", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def override(self, sc: ScopeDep, slot_id: Id, data: JSONBody[OverrideIn]) -> RotaSlotOut:
+    async def override(
+        self, sc: CallerScope, slot_id: Id, data: JSONBody[OverrideIn]
+    ) -> RotaSlotOut:
         return await rota.override(sc, slot_id, data)
 
     @get("/changes")
     async def list_changes(
         self,
-        sc: ScopeDep,
+        sc: CallerScope,
         status: Annotated[str | None, Parameter(max_length=16)] = None,
     ) -> list[RotaChangeOut]:
         return await rota.list_changes(sc, status=status)
 
     @post("/changes/{change_id:int}/approve", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def approve(self, sc: ScopeDep, change_id: Id) -> RotaChangeOut:
+    async def approve(self, sc: CallerScope, change_id: Id) -> RotaChangeOut:
         return await rota.decide_swap(sc, change_id, approve=True)
 
     @post("/changes/{change_id:int}/reject", guards=[requires_admin], status_code=HTTP_200_OK)
-    async def reject(self, sc: ScopeDep, change_id: Id) -> RotaChangeOut:
+    async def reject(self, sc: CallerScope, change_id: Id) -> RotaChangeOut:
         return await rota.decide_swap(sc, change_id, approve=False)
 
     @get("/leave")
-    async def list_leave(self, sc: ScopeDep) -> list[LeaveOut]:
+    async def list_leave(self, sc: CallerScope) -> list[LeaveOut]:
         return await rota.list_leave(sc)
 
     @post("/leave", status_code=HTTP_201_CREATED)
-    async def add_leave(self, sc: ScopeDep, data: JSONBody[LeaveIn]) -> LeaveResult:
+    async def add_leave(self, sc: CallerScope, data: JSONBody[LeaveIn]) -> LeaveResult:
         return await rota.add_leave(sc, data)
 
     @post("/feed-token", guards=[requires_leader], status_code=HTTP_201_CREATED)
-    async def create_feed_token(self, sc: ScopeDep) -> FeedTokenOut:
+    async def create_feed_token(self, sc: CallerScope) -> FeedTokenOut:
         return await rota.create_feed_token(sc)
 
     @delete("/feed-token", guards=[requires_leader], status_code=HTTP_200_OK)
-    async def revoke_feed_tokens(self, sc: ScopeDep) -> RevokeResult:
+    async def revoke_feed_tokens(self, sc: CallerScope) -> RevokeResult:
         return await rota.revoke_feed_tokens(sc)
 
 

@@ -5,7 +5,6 @@ CANCELLED) are shown."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import date, timedelta
 from urllib.parse import urlsplit
@@ -15,6 +14,7 @@ from core.db.rota.tables import FeedToken, RotaChange, RotaSlot
 from core.db.tables import StaffUser, Tenant
 from core.domain.ical import CalendarEvent, EventStatus, render_calendar, uid_for
 from core.errors import NotFound, PermissionDenied
+from core.security import hash_token
 from core.services import audit
 from core.services.rota.answers import (
     FeedTokenOut,
@@ -33,10 +33,6 @@ PUBLIC_PAST_DAYS = 31
 _NOBODY = PublicLeader(name="待定", title="")
 
 
-def _hash_token(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 def feed_path(slug: str, token: str) -> str:
     return f"/t/{slug}/leaders/{token}.ics"
 
@@ -53,7 +49,7 @@ async def create_feed_token(scope: Scope) -> FeedTokenOut:
             FeedToken(
                 tenant_id=scope.tenant_id,
                 user_id=me.user_id,
-                token_hash=_hash_token(token),
+                token_hash=hash_token(token),
                 prefix=token[:8],
                 created_at=now,
             )
@@ -188,7 +184,7 @@ async def leader_ics(scope: Scope, token: str) -> bytes:
     async with scope.tx(write=False):
         found = (
             await scope.select(FeedToken, FeedToken.user_id)
-            .where((FeedToken.token_hash == _hash_token(token)) & FeedToken.revoked_at.is_null())
+            .where((FeedToken.token_hash == hash_token(token)) & FeedToken.revoked_at.is_null())
             .first()
         )
         # A deactivated leader's feed stops answering too (and resumes on reactivation).
