@@ -38,8 +38,7 @@ async def add_leaders(rt: Any, t: TenantFixture, n: int, prefix: str = "ld") -> 
     ids = [t.users["leader"]["id"]]
     for i in range(n - 1):
         u = await users.create_user(
-            rt,
-            t.id,
+            t.scope(rt),
             username=f"{prefix}{i}",
             display_name=f"领导{prefix}{i}",
             password=PASSWORD,
@@ -52,7 +51,7 @@ async def add_leaders(rt: Any, t: TenantFixture, n: int, prefix: str = "ld") -> 
 async def leader_token(rt: Any, t: TenantFixture, user_id: int) -> dict[str, str]:
     from core.services import users
 
-    token, _ = await users.create_token(rt, t.slug, t.id, user_id, name="t")
+    token, _ = await users.create_token(t.scope(rt), user_id, name="t")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -251,7 +250,11 @@ async def test_leave_is_respected_and_standby_covers(
 
     standby = (
         await users.create_user(
-            rt, t.id, username="standby", display_name="备班", password=PASSWORD, roles=["leader"]
+            t.scope(rt),
+            username="standby",
+            display_name="备班",
+            password=PASSWORD,
+            roles=["leader"],
         )
     )["id"]
     # Both rotation leaders away on Monday 09-28; leader 0 also on 10-12.
@@ -426,9 +429,8 @@ async def test_publish_freezes_and_swaps_overrides_feeds_reminders(
     # Reminders: the evening before and the morning of, each written once.
     clock.set(at(2026, 9, 20, 16, 5))
     from core.services.rota.reminders import write_reminders
-    from core.services.scope import Scope
 
-    sc = Scope.system(rt, t.id, t.slug)
+    sc = t.scope(rt)
     assert await write_reminders(sc) == 2
     assert await write_reminders(sc) == 2  # re-run: same dedupe keys
     clock.set(at(2026, 9, 21, 7, 40))
@@ -552,11 +554,10 @@ async def test_demo_rota_is_generated_and_published(
     client: Any, make_tenant: Any, rt: Any, clock: Any
 ) -> None:
     from core.services.rota.demo import install_demo_rota
-    from core.services.scope import Scope
 
     t = await make_tenant()
     leaders = await add_leaders(rt, t, 2)
-    sc = Scope.system(rt, t.id, t.slug)
+    sc = t.scope(rt)
     res = await install_demo_rota(sc, t.users["admin"]["id"], leaders)
     assert res.created == res.published == 16
     pub = (await client.get(f"/t/{t.slug}/schedule.json")).json()["slots"]
