@@ -308,6 +308,39 @@ async def test_leave_is_respected_and_standby_covers(
     assert {(s["leader_id"], s["standby_used"]) for s in day} == {(standby, True)}
 
 
+async def test_rerun_leaves_a_position_unfilled_rather_than_doubling_its_other_holder(
+    client: Any, make_tenant: Any, rt: Any, clock: Any
+) -> None:
+    """Two leaders a slot, one away: the other takes position 0, position 1 stays unfilled
+    on the hourly rerun too (not the same leader twice in one half)."""
+    t = await make_tenant()
+    leaders = await add_leaders(rt, t, 2)
+    r = await client.post(
+        f"{API}/leave",
+        json={"user_id": leaders[0], "first_day": "2026-09-28", "last_day": "2026-09-28"},
+        headers=t.headers("admin"),
+    )
+    assert r.status_code == 201, r.text
+    body = monday_body(leaders, leaders_per_slot=2, same_leader_whole_day=False)
+    r = await client.post(f"{API}/templates", json=body, headers=t.headers("admin"))
+    assert r.status_code == 201, r.text
+    for _ in range(2):
+        r = await client.post(f"{API}/generate", headers=t.headers("admin"))
+        assert r.json()["unfilled"] == 2, r.text  # 09-28, position 1, am and pm
+    assert r.json()["created"] == 0
+    day = (
+        await client.get(
+            f"{API}/slots",
+            params={"start": "2026-09-28", "end": "2026-09-28"},
+            headers=t.headers("clerk"),
+        )
+    ).json()
+    assert sorted((s["half"], s["position"], s["leader_id"]) for s in day) == [
+        ("am", 0, leaders[1]),
+        ("pm", 0, leaders[1]),
+    ]
+
+
 # --- publishing, swaps, overrides, feeds, reminders --------------------------------------
 
 

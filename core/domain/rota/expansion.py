@@ -29,12 +29,14 @@ def expand(
     end: date,
     state: RotaState,
     unavailable: Mapping[int, Sequence[tuple[date, date]]] = MappingProxyType({}),
-    existing_keys: Set[str] = frozenset(),
+    existing: Mapping[str, int | None] = MappingProxyType({}),
 ) -> ExpansionResult:
     """Plan the slots of ``template`` on days in [start, end] (inclusive).
 
-    Deterministic. Keys in ``existing_keys`` are already stored: they are not re-assigned
-    and do not move the rotation, so re-running over an overlapping window is idempotent.
+    Deterministic. ``existing`` maps the keys of slots already stored to the leader who
+    holds each (``None``: nobody, e.g. cancelled). Those slots are not re-assigned and do
+    not move the rotation, and their holders are not picked again for the same half at
+    another position, so re-running over an overlapping window is idempotent.
     ``unavailable`` maps a person to inclusive (first, last) day ranges of leave.
     """
     template.validate()
@@ -57,12 +59,15 @@ def expand(
     for plan in days:
         off = _unavailable_on(unavailable, plan.day)
         provisional = calendar.is_provisional(plan.day)
-        taken: dict[Half, set[int]] = {s.half: set() for s in specs}
+        # Who holds each half at each position: the stored slots first, so that a rerun
+        # sees the leaders it did not pick this time (a position left unfilled for want
+        # of free leaders must stay unfilled, not go to the holder of another position).
+        holders = _holders(template, plan.day, specs, existing)
         for position in range(template.leaders_per_slot):
             missing = [
                 s
                 for s in specs
-                if slot_key(template.key, plan.day, s.half, position) not in existing_keys
+                if slot_key(template.key, plan.day, s.half, position) not in existing
             ]
             if not missing:
                 continue
@@ -70,7 +75,9 @@ def expand(
             # One pick per day when the same leader takes the whole day, else one per half.
             units = [missing] if template.same_leader_whole_day else [[s] for s in missing]
             for unit in units:
-                held = set().union(*(taken[s.half] for s in unit))
+                held = {
+                    leader for s in unit for at, leader in holders[s.half].items() if at != position
+                }
                 leader, standby_used = rotation.pick(off, held)
                 if leader is not None:
                     rotation.credit(leader, plan.day)
@@ -81,7 +88,7 @@ def expand(
                     if isinstance(made, UnfilledSlot):
                         unfilled.append(made)
                     else:
-                        taken[spec.half].add(made.leader_id)
+                        holders[spec.half][position] = made.leader_id
                         slots.append(made)
 
     return ExpansionResult(
@@ -90,6 +97,23 @@ def expand(
         skipped=tuple(skipped),
         state=rotation.state(),
     )
+
+
+def _holders(
+    template: RotaTemplate,
+    day: date,
+    specs: Sequence[SlotSpec],
+    existing: Mapping[str, int | None],
+) -> dict[Half, dict[int, int]]:
+    """Per half, position → leader of the stored slots of ``day`` that someone holds."""
+    out: dict[Half, dict[int, int]] = {}
+    for spec in specs:
+        out[spec.half] = {}
+        for position in range(template.leaders_per_slot):
+            leader = existing.get(slot_key(template.key, day, spec.half, position))
+            if leader is not None:
+                out[spec.half][position] = leader
+    return out
 
 
 def _make_slot(

@@ -107,8 +107,9 @@ async def _insert_slots(
 async def generate(scope: Scope, *, calendar: Any = None) -> GenerateResult:
     """Create the missing draft slots of every active template up to its horizon.
 
-    Idempotent: stored slot keys are passed as ``existing_keys``, so a second run creates
-    nothing and the rotation state does not move. Returns counts (created, unfilled).
+    Idempotent: the stored slots and their leaders are passed as ``existing``, so a second
+    run creates nothing, leaves unfilled what was unfilled and does not move the rotation
+    state. Returns counts (created, unfilled).
     """
     now = scope.rt.clock.now()
     today = now.date()
@@ -129,11 +130,12 @@ async def generate(scope: Scope, *, calendar: Any = None) -> GenerateResult:
             end = today + timedelta(weeks=row["horizon_weeks"])
             if end < start:
                 continue
+            # Stored slots and who holds them; a cancelled slot keeps its key, not its leader.
             existing = {
-                r["slot_key"]
-                for r in await scope.select(RotaSlot, RotaSlot.slot_key).where(
-                    (RotaSlot.template_id == row["id"]) & (RotaSlot.day >= start)
-                )
+                r["slot_key"]: (None if r["status"] == "cancelled" else r["leader_id"])
+                for r in await scope.select(
+                    RotaSlot, RotaSlot.slot_key, RotaSlot.leader_id, RotaSlot.status
+                ).where((RotaSlot.template_id == row["id"]) & (RotaSlot.day >= start))
             }
             result = dr.expand(tpl, cal, start, end, state, leave, existing)
             unfilled += len(result.unfilled)
