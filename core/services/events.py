@@ -1,7 +1,7 @@
 """Case events and the notification outbox — always written in the caller's transaction.
 
 ``record_event`` and ``enqueue`` take the tenant id, not a scope: they are the row
-writers the rota and the sector plugins call too (TODO(#12): a scope once those do)."""
+writers the sector plugins call too (TODO(#12): a scope once those do)."""
 
 from __future__ import annotations
 

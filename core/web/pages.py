@@ -197,10 +197,7 @@ async def inbox_page(sc: CallerScope, before: After = None) -> Template:
 async def rota_page(sc: CallerScope) -> Template:
     """The staff member's own reception slots from today on."""
     chrome = await _chrome(sc)
-    # The rota takes its scope in a step of its own; until then its (rt, principal).
-    slots = await rota.list_slots(
-        sc.rt, sc.actor, start=sc.rt.clock.today(), leader_id=sc.actor.user_id
-    )
+    slots = await rota.list_slots(sc, start=sc.rt.clock.today(), leader_id=sc.actor.user_id)
     return Template(
         "rota.html",
         context={**chrome, "slots": slots, "half_zh": HALF_ZH, "rota_status_zh": ROTA_STATUS_ZH},
