@@ -12,6 +12,17 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH
 from core.services import deadlines, events, sector
+from core.services.cases.answers import (
+    CaseDetail,
+    CaseEventOut,
+    CaseListItem,
+    CasePage,
+    CaseVisitor,
+    ContactCopyOut,
+    MatterBrief,
+    Representative,
+    VisitorBrief,
+)
 from core.services.relations import actor_of, case_facts
 from core.services.scope import Scope
 from core.services.visibility import hidden_from, matters_of, visible
@@ -37,12 +48,28 @@ LIST_COLUMNS = (
     PetitionCase.closed_at,
     PetitionCase.first_contact_closed,
 )
+DETAIL_COLUMNS = (
+    *LIST_COLUMNS,
+    PetitionCase.cause,
+    PetitionCase.demand,
+    PetitionCase.form,
+    PetitionCase.flags,
+    PetitionCase.opinion,
+    PetitionCase.session_id,
+    PetitionCase.first_department_id,
+    PetitionCase.repeat_of_id,
+    PetitionCase.assigned_from_above,
+    PetitionCase.review_level,
+    PetitionCase.opinion_at,
+    PetitionCase.archive_volume_id,
+    PetitionCase.archived_at,
+    PetitionCase.assignee_id,
+    PetitionCase.version,
+)
 
 
-def case_out(row: dict[str, Any]) -> dict[str, Any]:
-    out = {k: row[k] for k in row if not k.startswith("visitor.")}
-    out["channel_zh"] = CHANNEL_ZH.get(row["channel"], row["channel"])
-    return out
+def _channel_zh(channel: str) -> str:
+    return CHANNEL_ZH.get(channel, channel)
 
 
 async def list_cases(
@@ -51,7 +78,7 @@ async def list_cases(
     after: int | None = None,
     limit: int = 50,
     status: str | None = None,
-) -> dict[str, Any]:
+) -> CasePage:
     """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET; only the cases
     the acting person may see."""
     query = scope.select(
@@ -72,56 +99,45 @@ async def list_cases(
             .limit(limit + 1)
             .output(load_json=True)
         )
-    items = []
-    for row in rows[:limit]:
-        item = case_out(row)
-        item["visitor"] = {
-            "id": row["visitor_id"],
-            "name": row["visitor_id.name"],
-            "id_number": row["visitor_id.id_number_masked"] or None,
-            "phone": row["visitor_id.phone_masked"] or None,
-        }
-        items.append(item)
-    next_after = items[-1]["id"] if len(rows) > limit else None
-    return {"items": items, "next_after": next_after}
+    items = [_list_item(row) for row in rows[:limit]]
+    next_after = items[-1].id if len(rows) > limit else None
+    return CasePage(items=items, next_after=next_after)
+
+
+def _list_item(row: dict[str, Any]) -> CaseListItem:
+    name = row.pop("visitor_id.name")
+    id_number = row.pop("visitor_id.id_number_masked")
+    phone = row.pop("visitor_id.phone_masked")
+    return CaseListItem(
+        **row,
+        visitor_name=name,
+        visitor_id_number_masked=id_number,
+        visitor_phone_masked=phone,
+        channel_zh=_channel_zh(row["channel"]),
+        visitor=VisitorBrief(
+            id=row["visitor_id"], name=name, id_number=id_number or None, phone=phone or None
+        ),
+    )
 
 
 @overload
-async def get_case(scope: Scope, case_id: int, /) -> dict[str, Any]: ...
+async def get_case(scope: Scope, case_id: int, /) -> CaseDetail: ...
 
 
 @overload
-async def get_case(scope: Runtime, case_id: Principal, legacy_case_id: int, /) -> dict[str, Any]:
+async def get_case(scope: Runtime, case_id: Principal, legacy_case_id: int, /) -> CaseDetail:
     """TODO(#12): the police plugin's routes still call ``get_case(rt, principal,
     case_id)``; this shape goes when the plugin door gives plugins a scope."""
 
 
-async def get_case(scope: Any, case_id: Any, *legacy: int) -> dict[str, Any]:
+async def get_case(scope: Any, case_id: Any, *legacy: int) -> CaseDetail:
     """The case as the acting person may see it (404 when hidden from them)."""
     if not isinstance(scope, Scope):
         scope, case_id = Scope.of(scope, case_id), legacy[0]
     actor = scope.actor
     async with scope.tx(write=False):
         row = (
-            await scope.select(
-                PetitionCase,
-                *LIST_COLUMNS,
-                PetitionCase.cause,
-                PetitionCase.demand,
-                PetitionCase.form,
-                PetitionCase.flags,
-                PetitionCase.opinion,
-                PetitionCase.session_id,
-                PetitionCase.first_department_id,
-                PetitionCase.repeat_of_id,
-                PetitionCase.assigned_from_above,
-                PetitionCase.review_level,
-                PetitionCase.opinion_at,
-                PetitionCase.archive_volume_id,
-                PetitionCase.archived_at,
-                PetitionCase.assignee_id,
-                PetitionCase.version,
-            )
+            await scope.select(PetitionCase, *DETAIL_COLUMNS)
             .where(PetitionCase.id == case_id)
             .output(load_json=True)
             .first()
@@ -147,23 +163,25 @@ async def get_case(scope: Any, case_id: Any, *legacy: int) -> dict[str, Any]:
         facts = await case_facts(scope, {**row, "id": case_id}, history=history)
         contact_copy = await transfer_contact_of(scope, case_id, row["flags"])
     row = {**row, "form": await sector.reveal_form(scope, case_id, row.get("form"))}
-    out = case_out(row)
-    out["visitor"] = visitor_out(visitor) if visitor else None
-    out["representatives"] = [
-        {
-            "name": r["name"],
-            "role": r["role"],
-            "id_number": r["id_number_masked"] or None,
-            "phone": r["phone_masked"] or None,
-        }
-        for r in reps
-    ]
-    out["events"] = history
-    out["transfer_contact"] = contact_copy
-    out["earlier_matters"] = earlier
-    out["deadlines"] = [deadlines.deadline_out(c) for c in clocks]
-    out["status_zh"] = STATUS_ZH.get(row["status"], row["status"])
-    out["allowed_actions"] = allowed_actions(
-        row["status"], actor.roles, actor=actor_of(actor), case=facts
+    return CaseDetail(
+        **row,
+        channel_zh=_channel_zh(row["channel"]),
+        visitor=CaseVisitor(**visitor_out(visitor)) if visitor else None,
+        representatives=[
+            Representative(
+                name=r["name"],
+                role=r["role"],
+                id_number=r["id_number_masked"] or None,
+                phone=r["phone_masked"] or None,
+            )
+            for r in reps
+        ],
+        events=[CaseEventOut(**e) for e in history],
+        transfer_contact=ContactCopyOut(**contact_copy) if contact_copy else None,
+        earlier_matters=[MatterBrief(**m) for m in earlier],
+        deadlines=[deadlines.clock_out(c) for c in clocks],
+        status_zh=STATUS_ZH.get(row["status"], row["status"]),
+        allowed_actions=allowed_actions(
+            row["status"], actor.roles, actor=actor_of(actor), case=facts
+        ),
     )
-    return out

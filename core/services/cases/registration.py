@@ -22,6 +22,7 @@ from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.schemas import CaseIn
 from core.services import deadlines, events, repeats, sector
+from core.services.cases.answers import CaseDetail
 from core.services.cases.reading import get_case
 from core.services.scope import Scope
 from core.services.tenants import get_tenant
@@ -77,7 +78,7 @@ def _tenant_int(tenant: TenantInfo, key: str, default: int) -> int:
     return value if isinstance(value, int) and value > 0 else default
 
 
-async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
+async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
     """登记 by the acting person: validate everything, then write the case, its people,
     flags, exclusions, clocks, events and notifications in one transaction — or nothing.
     What the matter is, is decided by ``core.domain.registration`` from the facts

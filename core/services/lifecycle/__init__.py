@@ -7,7 +7,7 @@ One module per seam: ``dispatch`` (perform: load, check, run the step, save, rec
 (转送, across departments and units), ``handling`` (accept to close, pauses, recusal),
 ``review`` (复查, 复核, 回访, 摘报), ``archive`` (立卷归档)."""
 
-from core.services.lifecycle.archive import archive_of
+from core.services.lifecycle.archive import ArchivedMatter, ArchiveVolumeOut, archive_of
 from core.services.lifecycle.context import DECISION_CLOCKS
 from core.services.lifecycle.dispatch import CASE_COLUMNS, perform
 from core.services.lifecycle.notices import Notice, record_notice
@@ -15,6 +15,8 @@ from core.services.lifecycle.notices import Notice, record_notice
 __all__ = [
     "CASE_COLUMNS",
     "DECISION_CLOCKS",
+    "ArchiveVolumeOut",
+    "ArchivedMatter",
     "Notice",
     "archive_of",
     "perform",

@@ -3,7 +3,10 @@ reading a petitioner's file."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from msgspec import Struct
 
 from core.db.tables import ArchiveVolume, PetitionCase, Visitor
 from core.errors import Conflict, NotFound
@@ -12,6 +15,27 @@ from core.services.lifecycle.context import Ctx, Step
 from core.services.scope import Scope
 from core.services.visibility import hidden_from
 from core.settings import TIMEZONE
+
+
+class ArchivedMatter(Struct):
+    """One matter in a volume, in the order received."""
+
+    id: int
+    receipt_code: str
+    category: str
+    received_at: datetime
+    closed_at: datetime | None
+    opinion: str
+    review_level: int
+
+
+class ArchiveVolumeOut(Struct):
+    """One petitioner's volume of a year with the matters the reader may see."""
+
+    id: int
+    year: int
+    volume_code: str
+    matters: list[ArchivedMatter]
 
 
 async def _archive(c: Ctx) -> dict[str, Any]:
@@ -52,7 +76,7 @@ async def _archive(c: Ctx) -> dict[str, Any]:
 STEPS: dict[str, Step] = {"archive": _archive}
 
 
-async def archive_of(scope: Scope, visitor_id: int) -> list[dict[str, Any]]:
+async def archive_of(scope: Scope, visitor_id: int) -> list[ArchiveVolumeOut]:
     """A petitioner's file: volumes per year, matters in chronological order (only the
     matters the acting person may see)."""
     async with scope.tx(write=False):
@@ -84,8 +108,8 @@ async def archive_of(scope: Scope, visitor_id: int) -> list[dict[str, Any]]:
             .order_by(PetitionCase.received_at)
             .order_by(PetitionCase.id)
         )
-    by_volume: dict[int, list[dict[str, Any]]] = {v["id"]: [] for v in vols}
+    by_volume: dict[int, list[ArchivedMatter]] = {v["id"]: [] for v in vols}
     for item in items:
-        by_volume[item.pop("archive_volume_id")].append(item)
+        by_volume[item.pop("archive_volume_id")].append(ArchivedMatter(**item))
     # A volume holding only hidden matters would tell the accused they exist.
-    return [{**v, "matters": by_volume[v["id"]]} for v in vols if by_volume[v["id"]]]
+    return [ArchiveVolumeOut(**v, matters=by_volume[v["id"]]) for v in vols if by_volume[v["id"]]]

@@ -14,7 +14,7 @@ from core.domain import lifecycle
 from core.errors import Conflict, InvalidInput, NotFound
 from core.schemas import ActionIn
 from core.services import events, sector
-from core.services.cases import get_case
+from core.services.cases import CaseDetail, get_case
 from core.services.lifecycle import archive, handling, notices, review, transfer
 from core.services.lifecycle.context import Ctx, Step
 from core.services.relations import actor_of, case_facts
@@ -68,7 +68,7 @@ async def perform(
     data: ActionIn,
     *,
     notice: notices.Notice | None = None,
-) -> dict[str, Any]:
+) -> CaseDetail:
     """One handling step by the acting person, all of it in one transaction (joins the
     caller's, if any)."""
     if action == "notify" and notice is None:

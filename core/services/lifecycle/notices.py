@@ -10,6 +10,7 @@ from typing import Any
 from core.errors import Conflict, InvalidInput
 from core.schemas import NOTICE_CHANNEL_ZH, ActionIn
 from core.services import deadlines, events
+from core.services.cases import CaseDetail
 from core.services.lifecycle.context import Ctx, Step, local_today
 from core.services.scope import Scope
 from core.settings import TIMEZONE
@@ -40,7 +41,7 @@ async def record_notice(
     notice: Notice,
     *,
     version: int | None = None,
-) -> dict[str, Any]:
+) -> CaseDetail:
     """Record that the written notice (告知) was given — in person, by post, SMS or
     online, on ``given_on`` — as a ``notify`` event, and meet the ``notify`` clock.
 
