@@ -13,11 +13,10 @@ from core.services.cases.answers import (
     Representative,
     VisitorBrief,
 )
-from core.services.cases.reading import LIST_COLUMNS, get_case, list_cases
+from core.services.cases.reading import get_case, list_cases
 from core.services.cases.registration import new_receipt_code, register_case
 
 __all__ = [
-    "LIST_COLUMNS",
     "CaseBase",
     "CaseDetail",
     "CaseEventOut",

@@ -8,13 +8,10 @@ One module per seam: ``dispatch`` (perform: load, check, run the step, save, rec
 ``review`` (复查, 复核, 回访, 摘报), ``archive`` (立卷归档)."""
 
 from core.services.lifecycle.archive import ArchivedMatter, ArchiveVolumeOut, archive_of
-from core.services.lifecycle.context import DECISION_CLOCKS
-from core.services.lifecycle.dispatch import CASE_COLUMNS, perform
+from core.services.lifecycle.dispatch import perform
 from core.services.lifecycle.notices import Notice, record_notice
 
 __all__ = [
-    "CASE_COLUMNS",
-    "DECISION_CLOCKS",
     "ArchiveVolumeOut",
     "ArchivedMatter",
     "Notice",
