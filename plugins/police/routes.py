@@ -55,7 +55,7 @@ async def _record(request: Req, case_id: int, kind: str, data: dict[str, Any]) -
         await events.record_event(
             p.tenant_id, case_id, kind, at=rt.clock.now(), actor_id=p.user_id, data=data
         )
-    return {"case_id": case_id, "receipt_code": case["receipt_code"], "kind": kind, **data}
+    return {"case_id": case_id, "receipt_code": case.receipt_code, "kind": kind, **data}
 
 
 @post(
