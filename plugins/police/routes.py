@@ -36,7 +36,7 @@ class HandoverIn(Struct, forbid_unknown_fields=True):
 
 
 def _when(rt: Any, value: datetime | None, field: str) -> datetime:
-    now = rt.clock.now()
+    now: datetime = rt.clock.now()
     if value is None:
         return now
     if value.tzinfo is None:
