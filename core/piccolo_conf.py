@@ -11,8 +11,8 @@ module next to its entry point — a plugin's tables and migrations travel with 
 
 import importlib.util
 import os
-from typing import Any
 from importlib.metadata import entry_points
+from typing import Any
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
