@@ -28,6 +28,7 @@ from core.web.auth import (
     provide_scope,
     runtime_of,
 )
+from core.web.case_actions import CASE_ACTION_PAGES
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -109,6 +110,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *plugin_routers(rt),
             open311_router(),
             *PAGES,
+            *CASE_ACTION_PAGES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
