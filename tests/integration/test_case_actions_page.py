@@ -166,3 +166,31 @@ async def test_another_tenants_case_is_not_found(client: Any, make_tenant: Any) 
     )
     assert r.status_code == 404
     assert (await api_case(client, b, cid))["status"] == "registered"
+
+
+async def test_notice_transfer_and_coordination_forms_reach_the_service(
+    client: Any, make_tenant: Any
+) -> None:
+    """书面告知 goes through record_notice; a department select and a list of checkboxes
+    arrive as the ids the API takes."""
+    t = await make_tenant()
+    cid = (await register(client, t))["id"]
+    await login(client, t, "clerk")
+    await submit(client, cid, "accept")
+    text = await page(client, cid)
+    assert '<option value="post">邮寄送达</option>' in text
+    today = re.search(r'id="f-notify-given_on" name="given_on"[^>]* value="([\d-]+)"', text)
+    assert today, "the notice date defaults to today"
+    await submit(client, cid, "notify", channel="post", given_on=today.group(1), note="挂号信")
+    case = await api_case(client, t, cid)
+    assert case["events"][-1]["kind"] == "notify"
+    assert not any(c["clock"] == "notify" and c["state"] == "open" for c in case["deadlines"])
+
+    handling = t.departments["handling"]
+    await login(client, t, "supervisor")
+    await submit(client, cid, "start_handling", handler_id=str(t.users["handler"]["id"]))
+    await login(client, t, "handler")
+    client_data = {"minutes": "协调会纪要", "department_ids": [str(handling)], "on": today.group(1)}
+    await submit(client, cid, "coordinate", **client_data)
+    event = (await api_case(client, t, cid))["events"][-1]
+    assert event["kind"] == "coordinate" and event["data"]["minutes"] == "协调会纪要"
