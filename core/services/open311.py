@@ -55,7 +55,7 @@ async def _service_user(scope: Scope) -> Principal:
             .first()
         )
     if row is None:
-        row = await users.create_user(
+        user = await users.create_user(
             scope,
             username=SERVICE_USERNAME,
             display_name="Open311 网上受理",
@@ -63,6 +63,7 @@ async def _service_user(scope: Scope) -> Principal:
             roles=["clerk"],
             active=False,  # a service identity: registers Open311 cases, never logs in
         )
+        row = {"id": user.id}
     return Principal(
         tenant_id=scope.tenant_id,
         tenant_slug=scope.tenant_slug,

@@ -163,7 +163,7 @@ async def case_page(sc: CallerScope, case_id: Id) -> Template:
     clocks = await deadlines.clocks_of_case(sc, case_id)
     pack = deadlines.pack_for(sc, tenant)
     category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, tenant)}
-    department_zh = {d["id"]: d["name"] for d in await departments.list_departments(sc)}
+    department_zh = {d.id: d.name for d in await departments.list_departments(sc)}
     return Template(
         "case.html",
         context={
