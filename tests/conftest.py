@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 import httpx
+import msgspec
 import pytest
 
 os.environ.setdefault("TZ", "Asia/Shanghai")
@@ -190,9 +191,9 @@ def make_tenant(rt: Any) -> Any:
         sc = t.scope(rt)
         for code in ("petition", "handling"):
             d = await departments.create_department(sc, DepartmentIn(code=code, name=code))
-            t.departments[code] = d["id"]
+            t.departments[code] = d.id
         for role in ("admin", "clerk", "leader", "handler", "supervisor"):
-            t.users[role] = await users.create_user(
+            user = await users.create_user(
                 sc,
                 username=role,
                 display_name=f"{role}-user",
@@ -202,7 +203,9 @@ def make_tenant(rt: Any) -> Any:
                 if role == "handler"
                 else t.departments["petition"],
             )
-            t.tokens[role], _ = await users.create_token(sc, t.users[role]["id"], name="test")
+            # As a dict: tests read ``t.users[role]["id"]`` like the API's JSON.
+            t.users[role] = msgspec.structs.asdict(user)
+            t.tokens[role] = (await users.create_token(sc, user.id, name="test")).token
         return t
 
     return factory

@@ -36,7 +36,7 @@ def audit_verify(slug: str | None, heads_file: Path | None) -> None:
         raise click.ClickException(str(exc)) from None
 
     async def go(rt: Any) -> tuple[list[Any], dict[int, str]]:
-        names = {r["id"]: r["slug"] for r in await tenants.list_tenants(rt)}
+        names = {r.id: r.slug for r in await tenants.list_tenants(rt)}
         tid = (await system_scope(rt, slug)).tenant_id if slug else None
         return await audit.verify(rt, tid, exported), names
 

@@ -43,12 +43,12 @@ def calendar_show(year: int) -> None:
 
     settings = load_settings()
     info = calendar_year(run_async(lambda: load_calendar(settings)), year)
-    state = "临时（未导入官方日历，按周末休息、无节假日计算）" if info["provisional"] else "官方"
+    state = "临时（未导入官方日历，按周末休息、无节假日计算）" if info.provisional else "官方"
     click.echo(f"{year} 年工作日历：{state}")
-    for d in info["holidays"]:
-        click.echo(f"  放假 {d['date']} {d['name']}")
-    for d in info["makeup_workdays"]:
-        click.echo(f"  调休上班 {d['date']} {d['name']}")
+    for d in info.holidays:
+        click.echo(f"  放假 {d.date} {d.name}")
+    for d in info.makeup_workdays:
+        click.echo(f"  调休上班 {d.date} {d.name}")
 
 
 @calendar.command("import")

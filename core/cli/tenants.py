@@ -39,7 +39,7 @@ def tenant_list() -> None:
     from core.services import tenants
 
     for row in run_async(lambda: with_db(load_settings(), tenants.list_tenants)):
-        click.echo(f"{row['slug']:<20} {row['name']}  [{row['rule_pack']}]")
+        click.echo(f"{row.slug:<20} {row.name}  [{row.rule_pack}]")
 
 
 commands = (tenant,)

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
+
+if TYPE_CHECKING:
+    from core.services.answers import TokenListItem, TokenOut, UnlockedUser, UserOut
 
 
 @click.command()
@@ -28,7 +31,7 @@ def createuser(
     """Create a staff account in a tenant."""
     from core.services import users
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> UserOut:
         return await users.create_user(
             await system_scope(rt, tenant),
             username=username,
@@ -38,7 +41,7 @@ def createuser(
         )
 
     user = run_async(lambda: with_db(load_settings(), go))
-    click.echo(f"已创建用户 {user['username']}（id {user['id']}）")
+    click.echo(f"已创建用户 {user.username}（id {user.id}）")
 
 
 @click.group()
@@ -54,12 +57,12 @@ def user_unlock(tenant: str, username: str) -> None:
     """Lift the lock on USERNAME after too many failed logins (clears the failure count)."""
     from core.services import users
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> UnlockedUser:
         sc = await system_scope(rt, tenant)
         return await users.unlock_login(sc, await users.user_id_of(sc, username))
 
     res = run_async(lambda: with_db(load_settings(), go, redis=True))
-    state = "已解除锁定" if res["was_locked"] else "未被锁定；已清除失败计数"
+    state = "已解除锁定" if res.was_locked else "未被锁定；已清除失败计数"
     click.echo(f"{tenant}: {username} {state}")
 
 
@@ -82,8 +85,7 @@ def token_create(tenant: str, username: str, name: str, days: int | None) -> Non
     async def go(rt: Any) -> str:
         sc = await system_scope(rt, tenant)
         user_id = await users.user_id_of(sc, username)
-        tok, _ = await users.create_token(sc, user_id, name=name, ttl_days=days)
-        return tok
+        return (await users.create_token(sc, user_id, name=name, ttl_days=days)).token
 
     click.echo(run_async(lambda: with_db(load_settings(), go)))
 
@@ -94,15 +96,13 @@ def token_list(tenant: str) -> None:
     """List the tenant's API tokens (id, user, name, prefix, expiry, state), never a secret."""
     from core.services import users
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Any) -> list[TokenListItem]:
         return await users.list_tokens(await system_scope(rt, tenant))
 
     for r in run_async(lambda: with_db(load_settings(), go)):
-        state = "已吊销" if r["revoked_at"] else "有效"
-        expires = r["expires_at"].date().isoformat() if r["expires_at"] else "-"
-        click.echo(
-            f"{r['id']:>6} {r['username']:<16} {r['name']:<16} {r['prefix']}… {expires} {state}"
-        )
+        state = "已吊销" if r.revoked_at else "有效"
+        expires = r.expires_at.date().isoformat() if r.expires_at else "-"
+        click.echo(f"{r.id:>6} {r.username:<16} {r.name:<16} {r.prefix}… {expires} {state}")
 
 
 @token.command("revoke")
@@ -112,7 +112,7 @@ def token_revoke(tenant: str, token_id: int) -> None:
     """Revoke the API token TOKEN_ID (see `token list`); it stops working at once."""
     from core.services import users
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> TokenOut:
         return await users.revoke_token(await system_scope(rt, tenant), token_id)
 
     run_async(lambda: with_db(load_settings(), go))
@@ -122,7 +122,7 @@ def token_revoke(tenant: str, token_id: int) -> None:
 def _set_active(tenant: str, username: str, active: bool) -> None:
     from core.services import users
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> UserOut:
         sc = await system_scope(rt, tenant)
         return await users.set_active(sc, await users.user_id_of(sc, username), active)
 

@@ -7,7 +7,6 @@ moves them along."""
 
 from __future__ import annotations
 
-from typing import Any
 
 from core.demo.cases import register_demo_cases
 from core.demo.lifecycle import advance
@@ -16,6 +15,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import DepartmentIn
 from core.services import departments, open311, rota, tenants, users
+from core.services.answers import UserOut
 from core.services.scope import Scope
 
 __all__ = [
@@ -30,7 +30,7 @@ __all__ = [
 
 
 async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
-    existing = {t["slug"] for t in await tenants.list_tenants(rt)}
+    existing = {t.slug for t in await tenants.list_tenants(rt)}
     if if_empty and existing:
         return "已有数据，跳过演示数据加载。"
     lines = [f"演示机构与登录账号（密码均为 {DEMO_PASSWORD}）："]
@@ -48,8 +48,8 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
             dept = await departments.create_department(
                 sc, DepartmentIn(code=code, name=name, kind=kind)
             )
-            dept_ids[code] = dept["id"]
-        staff: dict[str, dict[str, Any]] = {}
+            dept_ids[code] = dept.id
+        staff: dict[str, UserOut] = {}
         first_dept = next(iter(dept_ids.values()))
         for username, display, roles, dept_code in STAFF:
             staff[username] = await users.create_user(
@@ -63,7 +63,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
         clerk = Principal(
             tenant_id=tenant.id,
             tenant_slug=tenant.slug,
-            user_id=staff["clerk"]["id"],
+            user_id=staff["clerk"].id,
             username="clerk",
             display_name="王接待",
             roles=frozenset({"clerk"}),
@@ -73,8 +73,8 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
         await advance(sc)  # cases in several states
         await rota.install_demo_rota(  # reception-day rota, published (core/services/rota/)
             sc,
-            staff["admin"]["id"],
-            [staff["leader1"]["id"], staff["leader2"]["id"]],
+            staff["admin"].id,
+            [staff["leader1"].id, staff["leader2"].id],
         )
         lines.append(
             f"  {spec['slug']}（{spec['name']}）："

@@ -4,12 +4,12 @@ extended by importing a year's State Council notice."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from core.db.engine import global_tx
 from core.db.tables import WorkCalendarDay, WorkCalendarYear
 from core.domain.workcalendar import CalendarEntry, WorkCalendar, entries_from_chinese_calendar
 from core.services import audit
+from core.services.answers import CalendarDay, CalendarYear
 from core.settings import TIMEZONE
 
 SEED_YEARS = range(2004, 2027)
@@ -61,17 +61,13 @@ async def load_calendar() -> WorkCalendar:
     )
 
 
-def calendar_year(cal: WorkCalendar, year: int) -> dict[str, Any]:
+def calendar_year(cal: WorkCalendar, year: int) -> CalendarYear:
     """A year as shown to people: holidays and make-up working days, and whether the
     official notice for it has been imported."""
     days = sorted((d, e) for d, e in cal.entries.items() if d.year == year)
-    return {
-        "year": year,
-        "provisional": year not in cal.known_years,
-        "holidays": [
-            {"date": d.isoformat(), "name": e.name} for d, e in days if e.kind == "holiday"
-        ],
-        "makeup_workdays": [
-            {"date": d.isoformat(), "name": e.name} for d, e in days if e.kind == "workday"
-        ],
-    }
+    return CalendarYear(
+        year=year,
+        provisional=year not in cal.known_years,
+        holidays=[CalendarDay(d, e.name) for d, e in days if e.kind == "holiday"],
+        makeup_workdays=[CalendarDay(d, e.name) for d, e in days if e.kind == "workday"],
+    )

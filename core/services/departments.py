@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from core.db.tables import Department
 from core.errors import Conflict, InvalidInput, NotFound
 from core.schemas import DepartmentIn
 from core.services import audit
+from core.services.answers import DepartmentOut
 from core.services.scope import Scope
 
 COLUMNS = (Department.id, Department.code, Department.name, Department.kind, Department.parent_id)
 
 
-async def create_department(scope: Scope, data: DepartmentIn) -> dict[str, Any]:
+async def create_department(scope: Scope, data: DepartmentIn) -> DepartmentOut:
     async with scope.tx():
         if await scope.exists(Department).where(Department.code == data.code):
             raise Conflict("department_exists", f"部门代码 {data.code} 已存在。", field="code")
@@ -38,15 +37,16 @@ async def create_department(scope: Scope, data: DepartmentIn) -> dict[str, Any]:
             target=f"department:{rows[0]['id']}",
             detail={"code": data.code, "kind": data.kind, "parent_id": data.parent_id},
         )
-    return rows[0]
+    return DepartmentOut(**rows[0])
 
 
-async def list_departments(scope: Scope) -> list[dict[str, Any]]:
+async def list_departments(scope: Scope) -> list[DepartmentOut]:
     async with scope.tx(write=False):
-        return await scope.select(Department, *COLUMNS).order_by(Department.id)
+        rows = await scope.select(Department, *COLUMNS).order_by(Department.id)
+    return [DepartmentOut(**r) for r in rows]
 
 
-async def get_department(scope: Scope, department_id: int) -> dict[str, Any]:
+async def get_department(scope: Scope, department_id: int) -> DepartmentOut:
     async with scope.tx(write=False):
         row = (
             await scope.select(Department, *COLUMNS)
@@ -56,14 +56,15 @@ async def get_department(scope: Scope, department_id: int) -> dict[str, Any]:
         )
     if row is None:
         raise NotFound("department_not_found", "部门不存在。")
-    return row
+    return DepartmentOut(**row)
 
 
-async def department_by_code(scope: Scope, code: str) -> dict[str, Any] | None:
+async def department_by_code(scope: Scope, code: str) -> DepartmentOut | None:
     async with scope.tx(write=False):
-        return (
+        row = (
             await scope.select(Department, *COLUMNS)
             .where(Department.code == code)
             .output(load_json=True)
             .first()
         )
+    return None if row is None else DepartmentOut(**row)

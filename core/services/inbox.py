@@ -12,6 +12,7 @@ from typing import Any
 
 from core.db.notify.tables import InboxMessage, InboxMessageCase
 from core.errors import NotFound
+from core.services.answers import InboxMessageOut, InboxPage
 from core.services.scope import Scope
 from core.services.visibility import hidden_from
 from core.settings import TIMEZONE
@@ -27,12 +28,16 @@ COLUMNS = (
 )
 
 
-def _out(row: dict[str, Any]) -> dict[str, Any]:
+def _out(row: dict[str, Any]) -> InboxMessageOut:
     """Times in Asia/Shanghai, whichever engine stored them."""
-    for key in ("created_at", "read_at"):
-        if row.get(key) is not None:
-            row[key] = row[key].astimezone(TIMEZONE)
-    return row
+    read_at = row["read_at"]
+    return InboxMessageOut(
+        **{
+            **row,
+            "created_at": row["created_at"].astimezone(TIMEZONE),
+            "read_at": None if read_at is None else read_at.astimezone(TIMEZONE),
+        }
+    )
 
 
 def _mine(scope: Scope) -> Any:
@@ -47,7 +52,7 @@ def _mine(scope: Scope) -> Any:
 
 async def list_messages(
     scope: Scope, *, unread: bool = False, before: int | None = None, limit: int = 50
-) -> dict[str, Any]:
+) -> InboxPage:
     """Newest first, keyset-paginated by id (``before`` = last id of the previous page)."""
     async with scope.tx(write=False):
         query = scope.select(InboxMessage, *COLUMNS).where(_mine(scope))
@@ -60,12 +65,10 @@ async def list_messages(
             _mine(scope) & InboxMessage.read_at.is_null()
         )
     more = len(rows) > limit
-    rows = [_out(r) for r in rows[:limit]]
-    return {
-        "items": rows,
-        "unread": unread_count,
-        "next_before": rows[-1]["id"] if more and rows else None,
-    }
+    items = [_out(r) for r in rows[:limit]]
+    return InboxPage(
+        items=items, unread=unread_count, next_before=items[-1].id if more and items else None
+    )
 
 
 async def unread_count(scope: Scope) -> int:
@@ -76,7 +79,7 @@ async def unread_count(scope: Scope) -> int:
     return count
 
 
-async def mark_read(scope: Scope, message_id: int) -> dict[str, Any]:
+async def mark_read(scope: Scope, message_id: int) -> InboxMessageOut:
     """Idempotent; someone else's message (or another tenant's) is 404."""
     now = scope.rt.clock.now()
     async with scope.tx():

@@ -11,7 +11,7 @@ import math
 import re
 import secrets
 from datetime import datetime, timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from msgspec import Meta, Struct
 
@@ -31,6 +31,67 @@ SERVICE_USERNAME = "open311"
 CLOSED = {"closed", "final", "archived", "not_accepted"}
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}")
 _MAX_LIST = 200
+
+
+# What GeoReport v2 answers (the spec's field names and order; the web sends each
+# as JSON, or as XML elements of the same names).
+
+
+class Service(Struct):
+    """A service of the list: one of the tenant's categories."""
+
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    """True when the service has attributes (its definition asks for them)."""
+    type: Literal["batch"]
+    keywords: str
+    """The plugin the category comes from (``core`` for the built-in ones)."""
+    group: str
+
+
+class AttributeValue(Struct):
+    key: str
+    name: str
+
+
+class Attribute(Struct, omit_defaults=True):
+    """A field of a service's form (``values`` only for list datatypes)."""
+
+    variable: bool
+    code: str
+    datatype: str
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[AttributeValue] = []
+
+
+class ServiceDefinition(Struct):
+    service_code: str
+    attributes: list[Attribute]
+
+
+class RequestStatus(Struct):
+    """A request as the public may see it: never its description or the submitter."""
+
+    service_request_id: str
+    """The receipt code (回执号)."""
+    status: Literal["open", "closed"]
+    status_notes: str
+    service_name: str
+    service_code: str
+    agency_responsible: str
+    requested_datetime: str
+    updated_datetime: str
+
+
+class RequestAccepted(Struct):
+    service_request_id: str
+    service_notice: str
+    account_id: None
 
 
 async def create_key(scope: Scope) -> str:
@@ -55,7 +116,7 @@ async def _service_user(scope: Scope) -> Principal:
             .first()
         )
     if row is None:
-        row = await users.create_user(
+        user = await users.create_user(
             scope,
             username=SERVICE_USERNAME,
             display_name="Open311 网上受理",
@@ -63,6 +124,7 @@ async def _service_user(scope: Scope) -> Principal:
             roles=["clerk"],
             active=False,  # a service identity: registers Open311 cases, never logs in
         )
+        row = {"id": user.id}
     return Principal(
         tenant_id=scope.tenant_id,
         tenant_slug=scope.tenant_slug,
@@ -80,25 +142,25 @@ async def check_key(scope: Scope, key: str | None) -> None:
         raise NotAuthenticated("api_key_invalid", "api_key 缺失或无效。", field="api_key")
 
 
-async def services(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
+async def services(scope: Scope, tenant: TenantInfo) -> list[Service]:
     out = []
     for item in await sector.categories(scope, tenant):
         fields = await sector.form_schema(scope, tenant, item["code"])
         out.append(
-            {
-                "service_code": item["code"],
-                "service_name": item["title_zh"],
-                "description": item.get("description", ""),
-                "metadata": bool(fields),
-                "type": "batch",
-                "keywords": item.get("plugin") or "core",
-                "group": item.get("group", ""),
-            }
+            Service(
+                service_code=item["code"],
+                service_name=item["title_zh"],
+                description=item.get("description", ""),
+                metadata=bool(fields),
+                type="batch",
+                keywords=item.get("plugin") or "core",
+                group=item.get("group", ""),
+            )
         )
     return out
 
 
-def _attribute(f: dict[str, Any]) -> dict[str, Any]:
+def _attribute(f: dict[str, Any]) -> Attribute:
     kind = f.get("datatype", "string")
     values = f.get("values", [])
     if kind == "boolean":
@@ -106,39 +168,37 @@ def _attribute(f: dict[str, Any]) -> dict[str, Any]:
             "singlevaluelist",
             [{"key": "true", "name": "是"}, {"key": "false", "name": "否"}],
         )
-    attr = {
-        "variable": True,
-        "code": f["code"],
-        "datatype": kind,
-        "required": bool(f.get("required")),
-        "datatype_description": f.get("datatype_description", ""),
-        "order": f.get("order", 0),
-        "description": f.get("description", f["code"]),
-    }
-    if values:
-        attr["values"] = [{"key": str(v["key"]), "name": v["name"]} for v in values]
-    return attr
+    return Attribute(
+        variable=True,
+        code=f["code"],
+        datatype=kind,
+        required=bool(f.get("required")),
+        datatype_description=f.get("datatype_description", ""),
+        order=f.get("order", 0),
+        description=f.get("description", f["code"]),
+        values=[AttributeValue(key=str(v["key"]), name=v["name"]) for v in values],
+    )
 
 
-async def definition(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any]:
+async def definition(scope: Scope, tenant: TenantInfo, code: str) -> ServiceDefinition:
     """A service's definition; an unknown service is 404, like an unknown request."""
     if code not in {c["code"] for c in await sector.categories(scope, tenant)}:
         raise NotFound("service_not_found", "没有该服务（service_code）。", field="service_code")
     fields = await sector.form_schema(scope, tenant, code)
-    return {"service_code": code, "attributes": [_attribute(f) for f in fields]}
+    return ServiceDefinition(service_code=code, attributes=[_attribute(f) for f in fields])
 
 
-def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]) -> dict[str, Any]:
-    return {
-        "service_request_id": row["receipt_code"],
-        "status": "closed" if row["status"] in CLOSED else "open",
-        "status_notes": STATUS_PUBLIC_ZH.get(row["status"], row["status"]),
-        "service_name": titles.get(row["category"], row["category"]),
-        "service_code": row["category"],
-        "agency_responsible": tenant.name,
-        "requested_datetime": row["received_at"].isoformat(),
-        "updated_datetime": row["updated_at"].isoformat(),
-    }
+def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]) -> RequestStatus:
+    return RequestStatus(
+        service_request_id=row["receipt_code"],
+        status="closed" if row["status"] in CLOSED else "open",
+        status_notes=STATUS_PUBLIC_ZH.get(row["status"], row["status"]),
+        service_name=titles.get(row["category"], row["category"]),
+        service_code=row["category"],
+        agency_responsible=tenant.name,
+        requested_datetime=row["received_at"].isoformat(),
+        updated_datetime=row["updated_at"].isoformat(),
+    )
 
 
 async def _titles(scope: Scope, tenant: TenantInfo) -> dict[str, str]:
@@ -154,9 +214,7 @@ _COLUMNS = (
 )
 
 
-async def requests_by_id(
-    scope: Scope, tenant: TenantInfo, codes: list[str]
-) -> list[dict[str, Any]]:
+async def requests_by_id(scope: Scope, tenant: TenantInfo, codes: list[str]) -> list[RequestStatus]:
     codes = [c.strip().upper() for c in codes if c.strip()][:_MAX_LIST]
     if not codes:
         return []
@@ -176,7 +234,7 @@ async def list_requests(
     status: str | None = None,
     start: datetime | None = None,
     end: datetime | None = None,
-) -> list[dict[str, Any]]:
+) -> list[RequestStatus]:
     """Recent requests (default: last 90 days), newest first, at most 200."""
     end = end or scope.rt.clock.now()
     start = start or end - timedelta(days=90)
@@ -191,7 +249,7 @@ async def list_requests(
     out = [_request_out(tenant, r, titles) for r in rows]
     if status:
         wanted = set(status.split(","))
-        out = [r for r in out if r["status"] in wanted]
+        out = [r for r in out if r.status in wanted]
     return out
 
 

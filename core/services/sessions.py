@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, time
 from typing import Any
 
@@ -9,6 +10,7 @@ from core.db.tables import Department, PetitionCase, ReceptionSession, StaffUser
 from core.errors import InvalidInput, NotFound
 from core.schemas import SessionIn
 from core.services import audit
+from core.services.answers import SessionCase, SessionDetail, SessionOut
 from core.services.scope import Scope
 from core.services.visibility import hidden_from
 from core.validation import check_day, schedule_window
@@ -31,7 +33,13 @@ COLUMNS = (
 )
 
 
-async def create_session(scope: Scope, data: SessionIn) -> dict[str, Any]:
+def _fields(row: dict[str, Any]) -> dict[str, Any]:
+    # INSERT … RETURNING has no load_json in Piccolo: the topics arrive as JSON text.
+    topics = row["topics"]
+    return {**row, "topics": json.loads(topics) if isinstance(topics, str) else topics}
+
+
+async def create_session(scope: Scope, data: SessionIn) -> SessionOut:
     rt = scope.rt
     first, last = schedule_window(rt.clock.today())
     check_day(data.day, first, last, field="day", what="接待日期")
@@ -76,26 +84,27 @@ async def create_session(scope: Scope, data: SessionIn) -> dict[str, Any]:
         await audit.append(
             rt, scope.tenant_id, "session.created", target=f"session:{rows[0]['id']}"
         )
-    return rows[0]
+    return SessionOut(**_fields(rows[0]))
 
 
 async def list_sessions(
     scope: Scope, *, start: date | None = None, end: date | None = None
-) -> list[dict[str, Any]]:
+) -> list[SessionOut]:
     query = scope.select(ReceptionSession, *COLUMNS)
     if start:
         query = query.where(ReceptionSession.day >= start)
     if end:
         query = query.where(ReceptionSession.day <= end)
     async with scope.tx(write=False):
-        return (
+        rows = (
             await query.order_by(ReceptionSession.day)
             .order_by(ReceptionSession.half)
             .output(load_json=True)
         )
+    return [SessionOut(**_fields(r)) for r in rows]
 
 
-async def get_session(scope: Scope, session_id: int) -> dict[str, Any]:
+async def get_session(scope: Scope, session_id: int) -> SessionDetail:
     async with scope.tx(write=False):
         row = (
             await scope.select(ReceptionSession, *COLUMNS)
@@ -105,10 +114,10 @@ async def get_session(scope: Scope, session_id: int) -> dict[str, Any]:
         )
         if row is None:
             raise NotFound("session_not_found", "接待场次不存在。")
-        row["cases"] = await scope.select(
+        cases = await scope.select(
             PetitionCase, PetitionCase.id, PetitionCase.receipt_code, PetitionCase.status
         ).where(
             (PetitionCase.session_id == session_id)
             & PetitionCase.id.not_in(hidden_from(scope.actor))
         )
-    return row
+    return SessionDetail(**_fields(row), cases=[SessionCase(**c) for c in cases])

@@ -14,6 +14,7 @@ from core.errors import Conflict, InvalidInput, NotFound
 from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.services import audit
+from core.services.answers import TenantListItem
 from core.services.scope import Scope
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
@@ -126,10 +127,11 @@ async def get_tenant_by_slug(rt: Runtime, slug: str) -> TenantInfo:
     return _info(row, enabled, config)
 
 
-async def list_tenants(rt: Runtime) -> list[dict[str, Any]]:
-    return await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.rule_pack).order_by(
+async def list_tenants(rt: Runtime) -> list[TenantListItem]:
+    rows = await Tenant.select(Tenant.id, Tenant.slug, Tenant.name, Tenant.rule_pack).order_by(
         Tenant.slug
     )
+    return [TenantListItem(**r) for r in rows]
 
 
 async def set_plugin(

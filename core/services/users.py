@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
+import msgspec
+
 from core import security
 from core.db.tables import ApiToken, Department, StaffUser
 from core.errors import Conflict, InvalidInput, NotAuthenticated, NotFound
@@ -18,6 +20,7 @@ from core.principal import ROLES, Principal
 from core.runtime import Runtime
 from core.security import Keys
 from core.services import audit, login_throttle, logins
+from core.services.answers import NewToken, TokenListItem, TokenOut, UnlockedUser, UserOut
 from core.services.scope import Scope
 from core.services.tenants import get_tenant, get_tenant_by_slug
 from core.services.visibility import staff_refs
@@ -49,17 +52,17 @@ def _check_roles(roles: list[str]) -> list[str]:
     return sorted(set(roles))
 
 
-def user_out(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": row["id"],
-        "username": row["username"],
-        "display_name": row["display_name"],
+def user_out(row: dict[str, Any]) -> UserOut:
+    return UserOut(
+        id=row["id"],
+        username=row["username"],
+        display_name=row["display_name"],
         # INSERT … RETURNING has no load_json in Piccolo: JSON arrives as text there.
-        "roles": json.loads(row["roles"]) if isinstance(row["roles"], str) else row["roles"],
-        "department_id": row["department_id"],
-        "title": row["title"],
-        "active": row["active"],
-    }
+        roles=json.loads(row["roles"]) if isinstance(row["roles"], str) else row["roles"],
+        department_id=row["department_id"],
+        title=row["title"],
+        active=row["active"],
+    )
 
 
 async def create_user(
@@ -73,7 +76,7 @@ async def create_user(
     title: str = "",
     email: str = "",
     active: bool = True,
-) -> dict[str, Any]:
+) -> UserOut:
     """``active=False`` makes a service account that acts for the system but can
     never log in or hold a token."""
     rt, tenant_id = scope.rt, scope.tenant_id
@@ -120,7 +123,7 @@ async def create_user(
     return user_out(rows[0])
 
 
-async def list_users(scope: Scope) -> list[dict[str, Any]]:
+async def list_users(scope: Scope) -> list[UserOut]:
     async with scope.tx(write=False):
         rows = await scope.select(StaffUser).order_by(StaffUser.id).output(load_json=True)
     return [user_out(r) for r in rows]
@@ -134,7 +137,7 @@ async def _user_row(scope: Scope, user_id: int) -> dict[str, Any] | None:
     return row
 
 
-async def get_user(scope: Scope, user_id: int) -> dict[str, Any]:
+async def get_user(scope: Scope, user_id: int) -> UserOut:
     async with scope.tx(write=False):
         row = await _user_row(scope, user_id)
     if row is None:
@@ -227,14 +230,14 @@ async def _audit_login(
     )
 
 
-async def unlock_login(scope: Scope, user_id: int) -> dict[str, Any]:
+async def unlock_login(scope: Scope, user_id: int) -> UnlockedUser:
     """An admin lifts the lock after too many failed logins (and clears the count)."""
     async with scope.tx(write=False):
         row = await _user_row(scope, user_id)
     if row is None:
         raise NotFound("user_not_found", "用户不存在。")
     was_locked = await login_throttle.unlock(scope, row["username"])
-    return {**user_out(row), "was_locked": was_locked}
+    return UnlockedUser(**msgspec.structs.asdict(user_out(row)), was_locked=was_locked)
 
 
 async def user_id_of(scope: Scope, username: str) -> int:
@@ -267,8 +270,8 @@ def max_token_days(scope: Scope, tenant: TenantInfo) -> int:
 
 async def create_token(
     scope: Scope, user_id: int, *, name: str, ttl_days: int | None = None
-) -> tuple[str, dict[str, Any]]:
-    """Return the token (shown once) and its stored description for ``user_id`` (a user
+) -> NewToken:
+    """The new token (shown once) and its stored description for ``user_id`` (a user
     of the scope's tenant). Every token expires: ``ttl_days=None`` means the tenant's
     maximum, more than that is refused."""
     rt, tenant_id, tenant_slug = scope.rt, scope.tenant_id, scope.tenant_slug
@@ -304,7 +307,7 @@ async def create_token(
             target=f"token:{rows[0]['id']}",
             detail={"user_id": user_id, "name": name or "api", "ttl_days": ttl_days},
         )
-    return token, {"id": rows[0]["id"], "name": name, "expires_at": expires}
+    return NewToken(token=token, id=rows[0]["id"], name=name, expires_at=expires)
 
 
 TOKEN_COLUMNS = (
@@ -319,18 +322,17 @@ TOKEN_COLUMNS = (
 )
 
 
-async def list_tokens(scope: Scope, user_id: int | None = None) -> list[dict[str, Any]]:
+async def list_tokens(scope: Scope, user_id: int | None = None) -> list[TokenListItem]:
     """Tokens of the tenant (or of one user), newest first; never the secret or its hash."""
     query = scope.select(ApiToken, *TOKEN_COLUMNS, ApiToken.user_id.username.as_alias("username"))
     if user_id is not None:
         query = query.where(ApiToken.user_id == user_id)
     async with scope.tx(write=False):
-        return await query.order_by(ApiToken.id, ascending=False)
+        rows = await query.order_by(ApiToken.id, ascending=False)
+    return [TokenListItem(**r) for r in rows]
 
 
-async def revoke_token(
-    scope: Scope, token_id: int, *, user_id: int | None = None
-) -> dict[str, Any]:
+async def revoke_token(scope: Scope, token_id: int, *, user_id: int | None = None) -> TokenOut:
     """Revoke one token of the tenant (of ``user_id`` only, when given). Idempotent."""
     where: Any = ApiToken.id == token_id
     if user_id is not None:
@@ -349,10 +351,10 @@ async def revoke_token(
                 target=f"token:{token_id}",
                 detail={"user_id": row["user_id"]},
             )
-    return row
+    return TokenOut(**row)
 
 
-async def set_active(scope: Scope, user_id: int, active: bool) -> dict[str, Any]:
+async def set_active(scope: Scope, user_id: int, active: bool) -> UserOut:
     """Deactivate (or reactivate) an account. Deactivation ends its sessions; its API
     tokens and iCal feed stop answering while it is inactive. Nobody deactivates
     themselves (a system scope, the command line, acts for no account)."""

@@ -6,6 +6,7 @@ Lists only ever carry the masked forms; nothing raw is logged or put in errors.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,7 @@ from core.errors import InvalidInput, NotFound
 from core.runtime import Runtime
 from core.schemas import PersonIn, VisitorIn
 from core.services import audit
+from core.services.answers import RegisteredVisitor, VisitorDetail, VisitorMatter, VisitorOut
 from core.services.scope import Scope
 from core.services.visibility import matters_of
 
@@ -33,6 +35,10 @@ LIST_COLUMNS = (
 
 
 def visitor_out(row: dict[str, Any]) -> dict[str, Any]:
+    """A stored person as answers show them (the fields of ``VisitorOut``): numbers and
+    address masked, what is missing null."""
+    # INSERT … RETURNING and reads without load_json carry the flags as JSON text.
+    flags = json.loads(row["flags"]) if isinstance(row["flags"], str) else row["flags"]
     return {
         "id": row["id"],
         "name": row["name"],
@@ -40,7 +46,7 @@ def visitor_out(row: dict[str, Any]) -> dict[str, Any]:
         "phone": row["phone_masked"] or None,
         "address": row["address_masked"] or None,
         "gender": row["gender"] or None,
-        "flags": row["flags"] or {},
+        "flags": flags or {},
     }
 
 
@@ -292,9 +298,10 @@ async def adopt_contact(
     return await _update_contact(scope, visitor_id, person, fields)
 
 
-async def register_visitor(scope: Scope, data: VisitorIn) -> tuple[dict[str, Any], bool]:
+async def register_visitor(scope: Scope, data: VisitorIn) -> RegisteredVisitor:
     async with scope.tx():
-        return await upsert_visitor(scope, data)
+        visitor, created = await upsert_visitor(scope, data)
+    return RegisteredVisitor(**visitor, created=created)
 
 
 async def list_visitors(
@@ -304,7 +311,7 @@ async def list_visitors(
     limit: int = 50,
     id_number: str | None = None,
     phone: str | None = None,
-) -> list[dict[str, Any]]:
+) -> list[VisitorOut]:
     rt = scope.rt
     query = scope.select(Visitor, *LIST_COLUMNS)
     # Candidates: rows not yet moved by `xinfang keys rotate` carry the previous key's hash.
@@ -324,10 +331,10 @@ async def list_visitors(
         query = query.where(Visitor.id < after)
     async with scope.tx(write=False):
         rows = await query.order_by(Visitor.id, ascending=False).limit(limit)
-    return [visitor_out(r) for r in rows]
+    return [VisitorOut(**visitor_out(r)) for r in rows]
 
 
-async def get_visitor(scope: Scope, visitor_id: int) -> dict[str, Any]:
+async def get_visitor(scope: Scope, visitor_id: int) -> VisitorDetail:
     async with scope.tx(write=False):
         row = (
             await scope.select(Visitor, *LIST_COLUMNS)
@@ -337,10 +344,11 @@ async def get_visitor(scope: Scope, visitor_id: int) -> dict[str, Any]:
         )
         if row is None:
             raise NotFound("visitor_not_found", "信访人不存在。")
-        cases = list(reversed(await matters_of(scope, visitor_id)))  # chronological
-    out = visitor_out(row)
-    out["cases"] = cases
-    return out
+        matters = await matters_of(scope, visitor_id)
+    return VisitorDetail(
+        **visitor_out(row),
+        cases=[VisitorMatter(**m) for m in reversed(matters)],  # chronological
+    )
 
 
 async def transfer_contact_of(

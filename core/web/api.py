@@ -35,6 +35,23 @@ from core.services import (
     users,
     visitors,
 )
+from core.services.answers import (
+    CalendarYear,
+    DepartmentOut,
+    MeOut,
+    NewToken,
+    PasswordChanged,
+    RegisteredVisitor,
+    SessionDetail,
+    SessionOut,
+    TenantBrief,
+    TokenListItem,
+    TokenOut,
+    UnlockedUser,
+    UserOut,
+    VisitorDetail,
+    VisitorOut,
+)
 from core.services.calendar import calendar_year
 from core.services.cases import CaseDetail, CasePage
 from core.services.deadlines import ClockOut, Explained
@@ -59,37 +76,36 @@ class MeController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def me(self, sc: CallerScope) -> dict[str, Any]:
+    async def me(self, sc: CallerScope) -> MeOut:
         tenant = await tenants.get_tenant(sc)
-        return {
-            "user": await users.get_user(sc, sc.actor.user_id),
-            "tenant": {
-                "slug": tenant.slug,
-                "name": tenant.name,
-                "rule_pack": tenant.rule_pack,
-                "plugins": sorted(tenant.plugins),
-            },
-        }
+        return MeOut(
+            user=await users.get_user(sc, sc.actor.user_id),
+            tenant=TenantBrief(
+                slug=tenant.slug,
+                name=tenant.name,
+                rule_pack=tenant.rule_pack,
+                plugins=sorted(tenant.plugins),
+            ),
+        )
 
     @post("/tokens", status_code=HTTP_201_CREATED)
-    async def create_token(self, sc: CallerScope, data: JSONBody[TokenIn]) -> dict[str, Any]:
-        token, info = await users.create_token(
+    async def create_token(self, sc: CallerScope, data: JSONBody[TokenIn]) -> NewToken:
+        return await users.create_token(
             sc, sc.actor.user_id, name=data.name, ttl_days=data.ttl_days
         )
-        return {"token": token, **info}
 
     @get("/tokens")
-    async def list_tokens(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_tokens(self, sc: CallerScope) -> list[TokenListItem]:
         return await users.list_tokens(sc, sc.actor.user_id)
 
     @delete("/tokens/{token_id:int}", status_code=HTTP_200_OK)
-    async def revoke_token(self, sc: CallerScope, token_id: Id) -> dict[str, Any]:
+    async def revoke_token(self, sc: CallerScope, token_id: Id) -> TokenOut:
         return await users.revoke_token(sc, token_id, user_id=sc.actor.user_id)
 
     @post("/password", status_code=HTTP_200_OK)
     async def change_password(
         self, request: Req, sc: CallerScope, data: JSONBody[PasswordIn]
-    ) -> dict[str, Any]:
+    ) -> PasswordChanged:
         """Change one's own password; every other session of the user ends."""
         ended = await users.change_password(
             sc,
@@ -99,7 +115,7 @@ class MeController(Controller):
             # riding along with a bearer token.
             keep_session=(request.get_session_id() or None) if request.auth == "session" else None,
         )
-        return {"changed": True, "sessions_revoked": ended}
+        return PasswordChanged(changed=True, sessions_revoked=ended)
 
 
 class TokenController(Controller):
@@ -109,11 +125,11 @@ class TokenController(Controller):
     guards = [requires_admin]  # noqa: RUF012
 
     @get("/")
-    async def list_tokens(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_tokens(self, sc: CallerScope) -> list[TokenListItem]:
         return await users.list_tokens(sc)
 
     @delete("/{token_id:int}", status_code=HTTP_200_OK)
-    async def revoke_token(self, sc: CallerScope, token_id: Id) -> dict[str, Any]:
+    async def revoke_token(self, sc: CallerScope, token_id: Id) -> TokenOut:
         return await users.revoke_token(sc, token_id)
 
 
@@ -122,17 +138,17 @@ class DepartmentController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_departments(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_departments(self, sc: CallerScope) -> list[DepartmentOut]:
         return await departments.list_departments(sc)
 
     @post("/", guards=[requires_admin], status_code=HTTP_201_CREATED)
     async def create_department(
         self, sc: CallerScope, data: JSONBody[DepartmentIn]
-    ) -> dict[str, Any]:
+    ) -> DepartmentOut:
         return await departments.create_department(sc, data)
 
     @get("/{department_id:int}")
-    async def get_department(self, sc: CallerScope, department_id: Id) -> dict[str, Any]:
+    async def get_department(self, sc: CallerScope, department_id: Id) -> DepartmentOut:
         return await departments.get_department(sc, department_id)
 
 
@@ -141,11 +157,11 @@ class UserController(Controller):
     guards = [requires_admin]  # noqa: RUF012
 
     @get("/")
-    async def list_users(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_users(self, sc: CallerScope) -> list[UserOut]:
         return await users.list_users(sc)
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_user(self, sc: CallerScope, data: JSONBody[UserIn]) -> dict[str, Any]:
+    async def create_user(self, sc: CallerScope, data: JSONBody[UserIn]) -> UserOut:
         return await users.create_user(
             sc,
             username=data.username,
@@ -158,21 +174,21 @@ class UserController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def get_user(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+    async def get_user(self, sc: CallerScope, user_id: Id) -> UserOut:
         return await users.get_user(sc, user_id)
 
     @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
-    async def unlock_login(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+    async def unlock_login(self, sc: CallerScope, user_id: Id) -> UnlockedUser:
         """Lift the lock after too many failed logins (and clear the failure count)."""
         return await users.unlock_login(sc, user_id)
 
     @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
-    async def deactivate(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+    async def deactivate(self, sc: CallerScope, user_id: Id) -> UserOut:
         """停用: sessions end, tokens and the iCal feed stop answering at once."""
         return await users.set_active(sc, user_id, False)
 
     @post("/{user_id:int}/activate", status_code=HTTP_200_OK)
-    async def activate(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+    async def activate(self, sc: CallerScope, user_id: Id) -> UserOut:
         return await users.set_active(sc, user_id, True)
 
 
@@ -188,18 +204,19 @@ class VisitorController(Controller):
         after: After = None,
         id_number: Annotated[str | None, Parameter(max_length=40)] = None,
         phone: Annotated[str | None, Parameter(max_length=40)] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[VisitorOut]:
         return await visitors.list_visitors(
             sc, after=after, limit=limit, id_number=id_number, phone=phone
         )
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_visitor(self, sc: CallerScope, data: JSONBody[VisitorIn]) -> dict[str, Any]:
-        visitor, created = await visitors.register_visitor(sc, data)
-        return {**visitor, "created": created}
+    async def register_visitor(
+        self, sc: CallerScope, data: JSONBody[VisitorIn]
+    ) -> RegisteredVisitor:
+        return await visitors.register_visitor(sc, data)
 
     @get("/{visitor_id:int}")
-    async def get_visitor(self, sc: CallerScope, visitor_id: Id) -> dict[str, Any]:
+    async def get_visitor(self, sc: CallerScope, visitor_id: Id) -> VisitorDetail:
         return await visitors.get_visitor(sc, visitor_id)
 
     @get("/{visitor_id:int}/archive")
@@ -278,7 +295,7 @@ class CalendarController(Controller):
     @get("/{year:int}")
     async def show(
         self, request: Req, year: Annotated[int, Parameter(ge=1, le=9999)]
-    ) -> dict[str, Any]:
+    ) -> CalendarYear:
         """The official calendar of a year: holidays, make-up working days, provisional?"""
         cal = await deadlines.work_calendar()
         return calendar_year(cal, year)
@@ -294,15 +311,15 @@ class SessionController(Controller):
         sc: CallerScope,
         start: FromQuery[date | None] = None,
         end: FromQuery[date | None] = None,
-    ) -> list[dict[str, Any]]:
+    ) -> list[SessionOut]:
         return await sessions.list_sessions(sc, start=start, end=end)
 
     @post("/", guards=[requires_scheduler], status_code=HTTP_201_CREATED)
-    async def create_session(self, sc: CallerScope, data: JSONBody[SessionIn]) -> dict[str, Any]:
+    async def create_session(self, sc: CallerScope, data: JSONBody[SessionIn]) -> SessionOut:
         return await sessions.create_session(sc, data)
 
     @get("/{session_id:int}")
-    async def get_session(self, sc: CallerScope, session_id: Id) -> dict[str, Any]:
+    async def get_session(self, sc: CallerScope, session_id: Id) -> SessionDetail:
         return await sessions.get_session(sc, session_id)
 
 

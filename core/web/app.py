@@ -16,6 +16,7 @@ from litestar.openapi.plugins import JsonRenderPlugin
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
+from msgspec import Struct
 
 from core import __version__, security
 from core.runtime import Runtime
@@ -35,6 +36,7 @@ from core.web.headers import security_headers
 from core.web.inbox_api import inbox_router
 from core.web.limits import limit_middleware
 from core.web.open311 import open311_router
+from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.schedule import schedule_router
@@ -42,13 +44,25 @@ from core.web.schedule import schedule_router
 HERE = Path(__file__).parent
 
 
+class Health(Struct):
+    status: str
+    """``ok``: the process lives."""
+
+
+class Readiness(Struct):
+    status: str
+    """``ok`` when every check is, else ``unavailable`` (HTTP 503)."""
+    checks: dict[str, str]
+    """``database`` and ``redis``: ``ok`` or ``error: <exception type>``."""
+
+
 @get("/healthz", include_in_schema=False, sync_to_thread=False)
-def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def healthz() -> Health:
+    return Health(status="ok")
 
 
 @get("/readyz", include_in_schema=False)
-async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+async def readyz(request: Request[Any, Any, Any]) -> Response[Readiness]:
     rt = runtime_of(request)
     checks: dict[str, str] = {}
     try:
@@ -65,7 +79,8 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         checks["redis"] = f"error: {type(exc).__name__}"
     ok = all(v == "ok" for v in checks.values())
     return Response(
-        {"status": "ok" if ok else "unavailable", "checks": checks}, status_code=200 if ok else 503
+        Readiness(status="ok" if ok else "unavailable", checks=checks),
+        status_code=200 if ok else 503,
     )
 
 
@@ -140,6 +155,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             # JSON only: the HTML viewers load their code from a CDN (docs/security.md).
             render_plugins=[JsonRenderPlugin()],
         ),
+        plugins=[TimeOfDaySchema()],
         before_send=[security_headers(rt.settings.base_url)],
         exception_handlers=EXCEPTION_HANDLERS,
         # The process configures logging (core.logs, with redaction); Litestar's default
@@ -150,4 +166,5 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         state=None,
     )
     app.state.rt = rt
+    document_errors(app)
     return app

@@ -11,6 +11,7 @@ numbers only ever travel in POST bodies, never in a URL.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from litestar import Request, get, post
@@ -24,6 +25,7 @@ from core.plugins import TenantInfo
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import CHANNEL_ZH, LEGAL_CATEGORY_ZH, PURPOSE_ZH, CaseIn
 from core.services import cases, sector, tenants, visitors
+from core.services.answers import VisitorMatter
 from core.services.cases import CaseDetail
 from core.services.scope import Scope
 from core.validation import convert
@@ -79,7 +81,21 @@ async def _register(sc: Scope, data: CaseIn) -> CaseDetail:
     return await cases.register_case(sc, data)
 
 
-async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> list[Any]:
+@dataclass(frozen=True)
+class KnownPerson:
+    """A person already on file, as the repeat panel shows them (``desk/repeat.html``)."""
+
+    id: int
+    name: str
+    id_number: str | None
+    phone: str | None
+    count: int
+    """How many matters of theirs this user may see."""
+    cases: list[VisitorMatter]
+    """The newest of them first, at most ``MAX_MATTERS``."""
+
+
+async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> list[KnownPerson]:
     """People of the tenant with this ID number or phone (keyed-hash lookup), each with
     the matters *this user* may see (an accused never learns of the matter)."""
     found: dict[int, None] = {}  # ordered: the ID number's match first
@@ -88,11 +104,20 @@ async def _known_people(sc: Scope, id_number: str | None, phone: str | None) -> 
             for v in await visitors.list_visitors(
                 sc, limit=MAX_PEOPLE, id_number=by_id, phone=by_phone
             ):
-                found.setdefault(v["id"], None)
-    people = [await visitors.get_visitor(sc, vid) for vid in list(found)[:MAX_PEOPLE]]
-    for person in people:
-        person["count"] = len(person["cases"])
-        person["cases"] = list(reversed(person["cases"]))[:MAX_MATTERS]  # newest first
+                found.setdefault(v.id, None)
+    people = []
+    for vid in list(found)[:MAX_PEOPLE]:
+        v = await visitors.get_visitor(sc, vid)  # its matters oldest first
+        people.append(
+            KnownPerson(
+                id=v.id,
+                name=v.name,
+                id_number=v.id_number,
+                phone=v.phone,
+                count=len(v.cases),
+                cases=v.cases[::-1][:MAX_MATTERS],
+            )
+        )
     return people
 
 
@@ -150,7 +175,7 @@ def _valid(kind: str, value: Any, today: Any) -> str | None:
         return None
 
 
-async def _repeat(sc: Scope, values: dict[str, Any]) -> list[Any]:
+async def _repeat(sc: Scope, values: dict[str, Any]) -> list[KnownPerson]:
     today = sc.rt.clock.today()
     id_number = _valid("id_number", values.get("visitor.id_number"), today)
     phone = _valid("phone", values.get("visitor.phone"), today)

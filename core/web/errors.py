@@ -1,4 +1,5 @@
-"""Every refusal becomes ``{"error": {"code", "message", "field"?, "details"?}}``.
+"""Every refusal becomes ``{"error": {"code", "message", "field"?, "details"?}}``
+(``ErrorBody``; ``core.web.openapi`` declares it for every operation of the API schema).
 
 Litestar's own validation messages (msgspec's English) are translated into zh-CN with a
 stable code and the field path, so API clients and people see the same thing.
@@ -21,6 +22,7 @@ from litestar.exceptions import (
 )
 from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_500_INTERNAL_SERVER_ERROR
+from msgspec import Struct
 
 from core.db.engine import database_unavailable
 from core.errors import DomainError, NotAuthenticated, TooManyRequests
@@ -28,6 +30,25 @@ from core.logsafe import Verbatim
 from core.validation import translate
 
 log = logging.getLogger("xinfang.web")
+
+
+class ApiError(Struct, omit_defaults=True):
+    """One refusal: a stable ``code`` for programs, a ``message`` in Chinese for people,
+    the ``field`` to blame (a JSON path such as ``visitor.id_number``) when there is one,
+    and ``details`` when there is more to say (``errors``: every refusal, when several)."""
+
+    code: str
+    message: str
+    field: str | None = None
+    details: dict[str, Any] | None = None
+
+
+class ErrorBody(Struct):
+    """What the JSON API answers instead of a result when it refuses or fails."""
+
+    error: ApiError
+
+
 # The session may have died during COMMIT: a write answered this may have been saved.
 DATABASE_UNAVAILABLE = {
     "code": "database_unavailable",
@@ -43,7 +64,7 @@ def _wants_html(request: Request[Any, Any, Any]) -> bool:
 
 
 def _json(status: int, body: dict[str, Any]) -> Response[Any]:
-    return Response({"error": body}, status_code=status, media_type=MediaType.JSON)
+    return Response(ErrorBody(ApiError(**body)), status_code=status, media_type=MediaType.JSON)
 
 
 def _respond(request: Request[Any, Any, Any], status: int, body: dict[str, Any]) -> Response[Any]:

@@ -8,22 +8,82 @@ POST requests.json and listing requests without IDs need the tenant's API key
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 from xml.etree import ElementTree as ET
 
-from litestar import Request, Response, Router, get, post
+import msgspec
+from litestar import MediaType, Request, Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Schema
+from litestar.openapi.spec.enums import OpenAPIType
 from litestar.params import FromPath, Parameter
+from msgspec import Struct
 
 from core.errors import DomainError, InvalidInput
 from core.plugins import TenantInfo
 from core.services import audit, open311, tenants
+from core.services.open311 import RequestAccepted, RequestStatus, Service, ServiceDefinition
 from core.services.scope import Scope
 from core.validation import FIRST_DAY, LAST_DAY, check_day, convert
 from core.web.auth import runtime_of
 
 Req = Request[Any, Any, Any]
+XML = "text/xml"
+
+
+class GeoReportError(Struct, omit_defaults=True):
+    """A GeoReport v2 error; ``field`` names the input to blame, when one is."""
+
+    code: int
+    """The HTTP status (403 for a missing or wrong api_key)."""
+    description: str
+    field: str | None = None
+
+
+ERRORS_ZH = {
+    400: "请求格式错误。",
+    403: "api_key 缺失或无效。",
+    404: "机构、服务或诉求不存在。",
+    409: "与现有数据冲突。",
+    413: "请求内容过大。",
+    422: "输入不正确；field 指出哪一项。",
+    500: "系统内部错误。",
+    502: "插件出错。",
+    503: "数据库暂时无法连接，或系统繁忙。",
+}
+
+
+def _documented(
+    status: int, body: Any, description: str, *, writes: bool = False
+) -> Mapping[int, ResponseSpec]:
+    """The answer and the refusals of an operation, for the schema (as JSON; the XML
+    twin is added by ``GeoReportOperation``)."""
+    codes = [400, 403, 404, 422, 500, 502, 503] + ([409, 413] if writes else [])
+    errors = {
+        code: ResponseSpec(
+            list[GeoReportError], generate_examples=False, description=ERRORS_ZH[code]
+        )
+        for code in codes
+    }
+    return {status: ResponseSpec(body, generate_examples=False, description=description), **errors}
+
+
+@dataclass
+class GeoReportOperation(Operation):
+    """Every answer is JSON or, for a ``.xml`` path, the same fields as XML elements."""
+
+    def __post_init__(self) -> None:
+        for response in (self.responses or {}).values():
+            if isinstance(response, OpenAPIResponse) and response.content:
+                response.content[XML] = OpenAPIMediaType(
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        description="XML：与 JSON 相同的字段，作为同名元素。",
+                    )
+                )
 
 
 def _xml(root: str, item: str | None, body: Any) -> str:
@@ -67,12 +127,12 @@ def georeport_error(path: str, status: int, error: dict[str, Any]) -> Response[A
     """An error in the GeoReport shape ``[{code, description}]`` (plus ``field`` when one
     is to blame); a missing or wrong api_key is 403 as the spec says."""
     code = {401: 403}.get(status, status)
-    item: dict[str, Any] = {"code": code, "description": error["message"]}
-    if error.get("field"):
-        item["field"] = error["field"]
+    item = GeoReportError(code=code, description=error["message"], field=error.get("field") or None)
     if _fmt(path) == "xml":
-        return Response(_xml("errors", "error", [item]), status_code=code, media_type="text/xml")
-    return Response([item], status_code=code)
+        return Response(
+            _xml("errors", "error", [msgspec.to_builtins(item)]), status_code=code, media_type=XML
+        )
+    return Response([item], status_code=code, media_type=MediaType.JSON)
 
 
 async def _answer(
@@ -83,8 +143,9 @@ async def _answer(
     except DomainError as exc:
         return georeport_error(f".{fmt}", exc.status, exc.as_dict())
     if fmt == "xml":
-        return Response(_xml(root, item, body), status_code=status, media_type="text/xml")
-    return Response(body, status_code=status)
+        xml = _xml(root, item, msgspec.to_builtins(body))
+        return Response(xml, status_code=status, media_type=XML)
+    return Response(body, status_code=status, media_type=MediaType.JSON)
 
 
 async def _tenant(request: Req, slug: str) -> tuple[Scope, TenantInfo]:
@@ -94,7 +155,11 @@ async def _tenant(request: Req, slug: str) -> tuple[Scope, TenantInfo]:
     return Scope.system(rt, t.id, t.slug), t
 
 
-@get(["/services.json", "/services.xml"])
+@get(
+    ["/services.json", "/services.xml"],
+    responses=_documented(200, list[Service], "服务列表（机构的诉求类别）。"),
+    operation_class=GeoReportOperation,
+)
 async def services(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: service list (the tenant's categories)."""
 
@@ -105,7 +170,13 @@ async def services(request: Req, tenant: FromPath[str]) -> Response[Any]:
     return await _answer(_fmt(request.url.path), "services", "service", work())
 
 
-@get("/services/{name:str}")
+@get(
+    "/services/{name:str}",
+    responses=_documented(
+        200, ServiceDefinition, "服务定义；name 为 <service_code>.json 或 .xml。"
+    ),
+    operation_class=GeoReportOperation,
+)
 async def service_definition(
     request: Req, tenant: FromPath[str], name: FromPath[str]
 ) -> Response[Any]:
@@ -137,7 +208,11 @@ def _date(value: str | None, field: str) -> datetime | None:
 Query = Annotated[str | None, Parameter(max_length=2000)]
 
 
-@get(["/requests.json", "/requests.xml"])
+@get(
+    ["/requests.json", "/requests.xml"],
+    responses=_documented(200, list[RequestStatus], "诉求的办理状态。"),
+    operation_class=GeoReportOperation,
+)
 async def list_requests(
     request: Req,
     tenant: FromPath[str],
@@ -167,7 +242,13 @@ async def list_requests(
     return await _answer(_fmt(request.url.path), "service_requests", "request", work())
 
 
-@get("/requests/{name:str}")
+@get(
+    "/requests/{name:str}",
+    responses=_documented(
+        200, list[RequestStatus], "一件诉求的办理状态；name 为 <回执号>.json 或 .xml。"
+    ),
+    operation_class=GeoReportOperation,
+)
 async def get_request(request: Req, tenant: FromPath[str], name: FromPath[str]) -> Response[Any]:
     """GeoReport v2: one request's status by its receipt code."""
     rid, fmt = _strip(name)
@@ -205,7 +286,14 @@ async def _fields(request: Req) -> open311.RequestIn:
     return convert(fields, open311.RequestIn)
 
 
-@post(["/requests.json", "/requests.xml"], status_code=201)
+@post(
+    ["/requests.json", "/requests.xml"],
+    status_code=201,
+    responses=_documented(
+        201, list[RequestAccepted], "已登记；回执号即 service_request_id。", writes=True
+    ),
+    operation_class=GeoReportOperation,
+)
 async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: submit a request (needs the tenant's api_key)."""
 
@@ -214,7 +302,8 @@ async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
         fields = await _fields(request)
         await open311.check_key(sc, fields.api_key or request.query_params.get("api_key"))
         with audit.acting(audit.OPEN311):
-            return [await open311.submit(sc, t, fields)]
+            # TODO(#12): submit answers RequestAccepted itself once the case services do.
+            return [RequestAccepted(**await open311.submit(sc, t, fields))]
 
     return await _answer(_fmt(request.url.path), "service_requests", "request", work(), status=201)
 

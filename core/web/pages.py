@@ -181,7 +181,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
     pack = deadlines.pack_for(sc, tenant)
     category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, tenant)}
     department_list = await departments.list_departments(sc)
-    staff = [u for u in await users.list_users(sc) if u["active"]] if case.allowed_actions else []
+    staff = [u for u in await users.list_users(sc) if u.active] if case.allowed_actions else []
     return {
         **chrome,
         "case": case,
@@ -189,7 +189,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
         "clock_state_zh": CLOCK_STATE_ZH,
         "category_zh": category_zh,
-        "department_zh": {d["id"]: d["name"] for d in department_list},
+        "department_zh": {d.id: d.name for d in department_list},
         "visit_kind_zh": VISIT_KIND_ZH,
         "urgency_zh": URGENCY_ZH,
         "purpose_zh": PURPOSE_ZH,
@@ -201,7 +201,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         "actions_zh": {name: a.title_zh for name, a in ACTIONS.items()},
         "departments": department_list,
         "staff": staff,
-        "handlers": [u for u in staff if "handler" in u["roles"]],
+        "handlers": [u for u in staff if "handler" in u.roles],
         "redirect_channel_zh": REDIRECT_CHANNEL_ZH,
         "notice_channel_zh": NOTICE_CHANNEL_ZH,
         "today": sc.rt.clock.now().astimezone(TIMEZONE).date().isoformat(),

@@ -165,9 +165,9 @@ async def test_credentials_missing_wrong_expired_or_unknown_tenant(
         err(await client.get("/api/v1/cases", headers={"Authorization": f"Bearer {wrong}"}))["code"]
         == "token_invalid"
     )
-    token, _ = await users.create_token(
-        t.scope(rt), t.users["clerk"]["id"], name="short", ttl_days=1
-    )
+    token = (
+        await users.create_token(t.scope(rt), t.users["clerk"]["id"], name="short", ttl_days=1)
+    ).token
     real_clock = rt.clock
     from core.clock import FixedClock
 

@@ -483,7 +483,7 @@ async def test_every_input_class_on_every_route_is_a_client_error(
         roles=list(ROLES),
         department_id=t.departments["petition"],
     )
-    token, _ = await users.create_token(t.scope(rt), everyone["id"], name="fuzz")
+    token = (await users.create_token(t.scope(rt), everyone.id, name="fuzz")).token
     auth = {"Authorization": f"Bearer {token}"}
     case = (await client.post("/api/v1/cases", json=case_body(), headers=t.headers())).json()
     now = rt.clock.now()
@@ -494,7 +494,7 @@ async def test_every_input_class_on_every_route_is_a_client_error(
             "case_id": case["id"],
             "visitor_id": case["visitor_id"],
             "department_id": t.departments["petition"],
-            "user_id": everyone["id"],
+            "user_id": everyone.id,
             "session_id": 1,
             "slot_id": 1,
             "change_id": 1,

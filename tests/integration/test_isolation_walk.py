@@ -240,7 +240,7 @@ async def everyone(client: Any, rt: Any, t: Any, username: str, **extra: Any) ->
         },
     )
     t.users[username] = user
-    t.tokens[username], _ = await users.create_token(t.scope(rt), user["id"], name="walk")
+    t.tokens[username] = (await users.create_token(t.scope(rt), user["id"], name="walk")).token
     return user  # type: ignore[no-any-return]
 
 

@@ -326,7 +326,7 @@ async def _complaint_against_a_supervising_officer(
         roles=["supervisor", "leader"],
         department_id=deps["station-hx"],
     )
-    token, _ = await users.create_token(t.scope(rt), officer["id"], name="t")
+    token = (await users.create_token(t.scope(rt), officer.id, name="t")).token
     form = {"officer_badge": "031234", "officer_unit": "station-hx"}
     r = await client.post(
         "/api/v1/cases", json=case_body("officer_conduct", form), headers=t.headers()
@@ -358,7 +358,7 @@ async def test_escalation_and_digests_about_a_complaint_never_reach_the_accused(
     assert digest and code in digest[-1]["body"]
     async with tenant_tx(t.id, write=False):
         rows = await Reminder.select().where(
-            (Reminder.tenant_id == t.id) & (Reminder.kind == f"digest:{officer['id']}")
+            (Reminder.tenant_id == t.id) & (Reminder.kind == f"digest:{officer.id}")
         )
     assert rows == []  # nothing else is open for them, so no digest at all
 
@@ -388,7 +388,7 @@ async def test_an_officer_account_created_after_the_complaint_is_never_reminded_
         roles=["supervisor", "leader"],
         department_id=t.departments["petition"],
     )
-    token, _ = await users.create_token(t.scope(rt), moved["id"], name="t")
+    token = (await users.create_token(t.scope(rt), moved.id, name="t")).token
     for day in ("2026-10-08", "2026-10-09", "2026-10-10", "2026-10-12"):
         await run_tick(rt, tenants=[t.id], now=at(day, 9))
     theirs = await inbox_of(client, {"Authorization": f"Bearer {token}"})
@@ -423,7 +423,7 @@ async def test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient
     ]
     async with tenant_tx(t.id):
         for i, payload in enumerate(payloads):
-            for uid in (officer["id"], t.users["supervisor"]["id"]):
+            for uid in (officer.id, t.users["supervisor"]["id"]):
                 await enqueue(
                     t.id,
                     "test",
@@ -437,7 +437,7 @@ async def test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient
     assert len(await inbox_of(client, t.headers("supervisor"))) == 4
     async with tenant_tx(t.id, write=False):
         sms = await Delivery.select(Delivery.user_id).where(Delivery.tenant_id == t.id)
-    assert Counter(r["user_id"] for r in sms) == {officer["id"]: 1, t.users["supervisor"]["id"]: 4}
+    assert Counter(r["user_id"] for r in sms) == {officer.id: 1, t.users["supervisor"]["id"]: 4}
 
 
 async def test_demo_gives_the_notice_after_each_decision(

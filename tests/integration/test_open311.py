@@ -136,12 +136,12 @@ async def test_open311_service_account_cannot_log_in(
     t = await make_tenant()
     await open311.create_key(t.scope(rt))
     account = next(
-        u for u in await users.list_users(t.scope(rt)) if u["username"] == open311.SERVICE_USERNAME
+        u for u in await users.list_users(t.scope(rt)) if u.username == open311.SERVICE_USERNAME
     )
-    assert account["active"] is False
+    assert account.active is False
     # Even a token minted for it directly is refused, and so is a session for it.
-    token, _ = await users.create_token(t.scope(rt), account["id"], name="x")
+    token = (await users.create_token(t.scope(rt), account.id, name="x")).token
     with pytest.raises(NotAuthenticated):
         await users.authenticate_token(rt, token)
     with pytest.raises(NotAuthenticated):
-        await users.principal_for(t.scope(rt), account["id"])
+        await users.principal_for(t.scope(rt), account.id)

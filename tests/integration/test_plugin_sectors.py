@@ -287,8 +287,8 @@ async def test_complaint_against_an_officer_goes_to_inspection_hidden_from_them(
     )
     heads = {}
     for u in (officer, colleague):
-        token, _ = await users.create_token(t.scope(rt), u["id"], name="t")
-        heads[u["username"]] = {"Authorization": f"Bearer {token}"}
+        token = (await users.create_token(t.scope(rt), u.id, name="t")).token
+        heads[u.username] = {"Authorization": f"Bearer {token}"}
     form = {"officer_badge": "031234", "officer_unit": "station-hx"}
     r = await client.post(
         "/api/v1/cases", json=case_body("officer_conduct", form), headers=t.headers()

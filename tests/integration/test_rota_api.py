@@ -44,14 +44,14 @@ async def add_leaders(rt: Any, t: TenantFixture, n: int, prefix: str = "ld") -> 
             password=PASSWORD,
             roles=["leader"],
         )
-        ids.append(u["id"])
+        ids.append(u.id)
     return ids
 
 
 async def leader_token(rt: Any, t: TenantFixture, user_id: int) -> dict[str, str]:
     from core.services import users
 
-    token, _ = await users.create_token(t.scope(rt), user_id, name="t")
+    token = (await users.create_token(t.scope(rt), user_id, name="t")).token
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -256,7 +256,7 @@ async def test_leave_is_respected_and_standby_covers(
             password=PASSWORD,
             roles=["leader"],
         )
-    )["id"]
+    ).id
     # Both rotation leaders away on Monday 09-28; leader 0 also on 10-12.
     for uid, first, last in (
         (leaders[0], "2026-09-28", "2026-09-28"),

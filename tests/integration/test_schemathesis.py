@@ -1,12 +1,14 @@
 """Schemathesis over the whole API schema, authenticated, on both engines (issue 10,
-proof 2): no operation answers a server error.
+proof 2): no operation answers a server error, and every answer is the one the schema
+documents (status, media type, body).
 
 The app runs as ``xinfang``'s ASGI entry point under uvicorn on 127.0.0.1, on the test
 backend's own database and Redis (a separate process: its event loop owns its pools).
 Cases come from schemathesis' Python API (``schemathesis.openapi.from_url``, one
 Hypothesis strategy per operation in positive and negative mode), bounded and
-derandomized so the run is the same every time. Only the ``not_a_server_error`` check
-runs: response-schema conformance waits for typed responses (a later issue).
+derandomized so the run is the same every time. Every operation is checked with
+``not_a_server_error``; those whose answers are typed also with schemathesis' response
+conformance checks (documented status code, content type and body schema).
 """
 
 from __future__ import annotations
@@ -26,7 +28,12 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import not_a_server_error
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from core.principal import ROLES
 from core.services import open311, users
@@ -34,6 +41,34 @@ from tests.conftest import PASSWORD, REDIS_URL, TEST_SECRET
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = 6  # per operation and mode: 58 operations × 2 modes × 6 ≈ 700 requests
+CONFORMANCE = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+# Operations whose answers are not typed yet (their branches, issue #12 item 3): the
+# cases and their lifecycle and clocks, and the plugin and category endpoints. They get
+# the server-error check only. Empty this list as they are merged.
+UNTYPED_YET = frozenset(
+    {
+        "GET /api/v1/cases",
+        "POST /api/v1/cases",
+        "GET /api/v1/cases/{case_id}",
+        "POST /api/v1/cases/{case_id}/actions/{action}",
+        "POST /api/v1/cases/{case_id}/actions/notify",
+        "GET /api/v1/cases/{case_id}/deadlines",
+        "GET /api/v1/deadlines/explain",
+        "GET /api/v1/visitors/{visitor_id}/archive",
+        "GET /api/v1/admin/plugins",
+        "PUT /api/v1/admin/plugins/{name}",
+        "GET /api/v1/categories",
+        "GET /api/v1/categories/{code}/form",
+        "GET /api/v1/sector/{kind}",
+        "POST /api/v1/plugins/police/cases/{case_id}/handover",
+        "POST /api/v1/plugins/police/cases/{case_id}/result-told",
+    }
+)
 
 
 def _free_port() -> int:
@@ -80,7 +115,14 @@ def server(backend: Any, tmp_path: Path) -> Any:
         log.close()
 
 
-def _explore(strategy: Any, base: str, http: requests.Session, auth: Any, seen: list[int]) -> None:
+def _explore(
+    strategy: Any,
+    base: str,
+    http: requests.Session,
+    auth: Any,
+    seen: list[int],
+    checks: list[Any],
+) -> None:
     @settings(
         max_examples=EXAMPLES,
         derandomize=True,
@@ -93,7 +135,7 @@ def _explore(strategy: Any, base: str, http: requests.Session, auth: Any, seen: 
     def run(case: Any) -> None:
         response = case.call(base_url=base, session=http, headers=auth, timeout=30)
         seen.append(response.status_code)
-        case.validate_response(response, checks=[not_a_server_error])
+        case.validate_response(response, checks=checks)
 
     run()
 
@@ -106,17 +148,21 @@ async def test_schemathesis_finds_no_server_error(
     user = await users.create_user(
         t.scope(rt), username="everyone", display_name="全员", password=PASSWORD, roles=list(ROLES)
     )
-    token, _ = await users.create_token(t.scope(rt), user["id"], name="schemathesis")
+    token = (await users.create_token(t.scope(rt), user.id, name="schemathesis")).token
     key = await open311.create_key(t.scope(rt))
     auth = {"Authorization": f"Bearer {token}"}
 
     schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")
     http = requests.Session()
-    operations = examples = 0
+    operations = examples = conforming = 0
     failures: list[str] = []
+    labels: set[str] = set()
     for result in schema.get_all_operations():
         operation = result.ok()
         operations += 1
+        labels.add(operation.label)
+        checks = [not_a_server_error] if operation.label in UNTYPED_YET else CONFORMANCE
+        conforming += checks is CONFORMANCE
         fixed: dict[str, Any] = {}
         names = {p.name for p in operation.path_parameters}
         if "tenant" in names:  # the tenant that exists, so public routes reach their code
@@ -127,16 +173,18 @@ async def test_schemathesis_finds_no_server_error(
             seen: list[int] = []
             strategy = operation.as_strategy(generation_mode=mode, **fixed)
             try:
-                _explore(strategy, base, http, auth, seen)
+                _explore(strategy, base, http, auth, seen, checks)
             except Unsatisfiable:
                 pass  # negative mode of an operation with nothing to get wrong (no input)
             except (Exception, BaseExceptionGroup) as exc:  # report each, then go on
                 failures.append(f"{operation.label} [{mode.value}]: {str(exc)[:600]}")
             examples += len(seen)
     summary = (
-        f"schemathesis: {operations} operations, {examples} examples, {len(failures)} failures"
+        f"schemathesis: {operations} operations ({conforming} checked for conformance), "
+        f"{examples} examples, {len(failures)} failures"
     )
     print(summary)
     record_property("schemathesis", summary)
     assert operations >= 55 and examples >= operations * 4, summary
+    assert not UNTYPED_YET - labels, sorted(UNTYPED_YET - labels)  # no stale exclusion
     assert not failures, "\n\n".join(failures) + "\n\n" + log.read_text()[-4000:]

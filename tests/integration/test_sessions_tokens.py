@@ -248,7 +248,7 @@ async def test_token_lifetime_is_capped(rt: Any, client: Any, make_tenant: Any) 
     user = await users.create_user(
         sc, username="clerk", display_name="c", password=PASSWORD, roles=["clerk"]
     )
-    token, _ = await users.create_token(sc, user["id"], name="t", ttl_days=30)
+    token = (await users.create_token(sc, user.id, name="t", ttl_days=30)).token
     auth = {"Authorization": f"Bearer {token}"}
     too_long = await client.post("/api/v1/me/tokens", json={"ttl_days": 31}, headers=auth)
     assert too_long.status_code == 422, too_long.text

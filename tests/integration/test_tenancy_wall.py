@@ -35,7 +35,7 @@ async def _two_tenants(make_tenant: Any, rt: Any) -> tuple[Any, Any]:
     a, b = await make_tenant(), await make_tenant()
     for t in (a, b):
         d = await departments.create_department(t.scope(rt), DepartmentIn(code="temp", name="临时"))
-        t.departments["temp"] = d["id"]
+        t.departments["temp"] = d.id
     return a, b
 
 
