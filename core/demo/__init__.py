@@ -7,7 +7,6 @@ moves them along."""
 
 from __future__ import annotations
 
-
 from core.demo.cases import register_demo_cases
 from core.demo.lifecycle import advance
 from core.demo.people import CAUSES, DEMO_PASSWORD, PEOPLE, STAFF, TENANTS, demo_id_number
