@@ -2,7 +2,9 @@
 
 Plugin routes (``xinfang_routes``) are mounted once at start-up under
 ``/api/v1/plugins/<name>/`` with a guard that answers 404 “此功能未启用” for a tenant
-that has not enabled the plugin — checked at call time, in one place.
+that has not enabled the plugin — checked at call time, in one place — and the
+dependency ``ctx``: the plugin's ``HookContext`` for the caller's tenant, its facades
+acting as the caller (``core.services.hookctx``).
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ from typing import Annotated, Any
 
 from litestar import Controller, Request, Router, get, put
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Struct
 
-from core.errors import NotFound
+from core.errors import NotAuthenticated, NotFound
+from core.plugin_api import HookContext
 from core.principal import Principal
 from core.runtime import Runtime
-from core.services import plugin_admin, sector, tenants
+from core.services import hookctx, plugin_admin, sector, tenants
 from core.web.auth import principal_of, requires_admin, requires_staff, runtime_of
 
 Req = Request[Principal, Any, Any]
@@ -101,6 +105,23 @@ def plugin_enabled(name: str) -> Any:
     return guard
 
 
+def plugin_context(name: str) -> Any:
+    """The dependency ``ctx`` of plugin ``name``'s routes."""
+
+    async def provide(request: Req) -> HookContext:
+        principal = principal_of(request)
+        if principal is None:  # pragma: no cover - OPTIONS never reaches a handler
+            raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
+        rt = runtime_of(request)
+        assert rt.plugins is not None  # routes are mounted only from a plugin host
+        tenant = await tenants.get_tenant(rt, principal.tenant_id)
+        return rt.plugins.context(
+            rt, tenant, name, facades=hookctx.facades(rt, tenant, principal), actor=principal
+        )
+
+    return Provide(provide)
+
+
 def plugin_routers(rt: Runtime) -> list[Router]:
     """One router per installed plugin that declares routes."""
     if rt.plugins is None:
@@ -110,6 +131,7 @@ def plugin_routers(rt: Runtime) -> list[Router]:
             path=f"/api/v1/plugins/{name}",
             route_handlers=list(handlers),
             guards=[requires_staff, plugin_enabled(name)],
+            dependencies={"ctx": plugin_context(name)},
             tags=[f"plugin:{name}"],
         )
         for name, handlers in rt.plugins.call_global("xinfang_routes")

@@ -157,9 +157,7 @@ async def test_plugin_channel_gets_the_message_only_for_tenants_that_enabled_it(
             )
         assert [s["state"] for s in states] == ["skipped", "skipped"]
     finally:
-        rt.plugins.pm.unregister(name="test_sms")
-        rt.plugins.modules.pop("test_sms", None)
-        rt.plugins._subset_cache.clear()
+        rt.plugins.unregister("test_sms")
 
 
 async def test_concurrent_deliverers_never_double_send(

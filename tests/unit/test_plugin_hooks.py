@@ -11,9 +11,11 @@ import pytest
 from piccolo.columns import Varchar
 from piccolo.table import Table
 
+import msgspec
+
 from core.clock import Clock
 from core.errors import InvalidInput, PluginFailure
-from core.hookspecs import hookimpl
+from core.plugin_api import FormField, hookimpl
 from core.plugins import PluginHost, TenantInfo
 from core.services import sector
 from plugins import court, enterprise_logistics, police
@@ -89,7 +91,7 @@ async def test_plugin_info_describes_every_builtin_plugin() -> None:
     host = host_with(court=court, police=police, enterprise_logistics=enterprise_logistics)
     for name in host.names:
         info = host.info(name)  # xinfang_plugin_info
-        assert info["name"] == name and info["title_zh"] and info["version"]
+        assert info.name == name and info.title_zh and info.version
 
 
 def test_plugin_tables_are_bound_to_the_core_engine() -> None:
@@ -117,16 +119,19 @@ async def test_pii_fields_are_masked_in_forms() -> None:
 
 
 def test_generic_validator_checks_types_choices_and_unknown_fields() -> None:
-    schema = [
-        {"code": "n", "description": "数量", "datatype": "number", "min": 0, "required": True},
-        {
-            "code": "c",
-            "description": "选项",
-            "datatype": "singlevaluelist",
-            "values": [{"key": "a", "name": "A"}],
-        },
-        {"code": "s", "description": "编号", "datatype": "string", "pattern": r"\d{3}"},
-    ]
+    schema = msgspec.convert(
+        [
+            {"code": "n", "description": "数量", "datatype": "number", "min": 0, "required": True},
+            {
+                "code": "c",
+                "description": "选项",
+                "datatype": "singlevaluelist",
+                "values": [{"key": "a", "name": "A"}],
+            },
+            {"code": "s", "description": "编号", "datatype": "string", "pattern": r"\d{3}"},
+        ],
+        list[FormField],
+    )
     assert sector.validate_by_schema(schema, {"n": "2.5", "c": "a", "s": "123"}) == {
         "n": 2.5,
         "c": "a",
@@ -167,17 +172,17 @@ def test_building_cluster_key_folds_spelling() -> None:
 
 def test_court_redirect_names_the_proper_channel() -> None:
     first = {"seeks": "change_judgment", "case_stage": "first_instance", "division": "trial"}
-    assert court.redirect_for("appeal", first)["channel"] == "上诉"  # type: ignore[index]
+    assert court.redirect_for("appeal", first).channel == "上诉"  # type: ignore[union-attr]
     execution = {"seeks": "change_judgment", "division": "execution"}
-    assert court.redirect_for("execution", execution)["channel"] == "执行异议/复议"  # type: ignore[index]
+    assert court.redirect_for("execution", execution).channel == "执行异议/复议"  # type: ignore[union-attr]
     assert court.redirect_for("retrial", {"seeks": "complaint"}) is None
     assert court.redirect_for("conduct", {"seeks": "change_judgment"}) is None
 
 
 def test_court_rota_templates_are_the_four_reception_forms() -> None:
-    titles = [t["title_zh"] for t in court.xinfang_rota_templates()]
+    titles = [t.title_zh for t in court.xinfang_rota_templates()]
     assert len(titles) == 4 and all("接访" in t or "下访" in t for t in titles)
 
 
 def test_documents_include_the_police_result_notice() -> None:
-    assert "result_notice" in {d["code"] for d in police.xinfang_documents()}
+    assert "result_notice" in {d.code for d in police.xinfang_documents()}
