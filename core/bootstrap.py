@@ -19,11 +19,22 @@ from core.settings import Settings, pg_config_from_url
 log = logging.getLogger(__name__)
 
 
+def use_runtime(rt: Runtime) -> Runtime:
+    """Make ``rt`` this process's runtime for what is done without one at hand: case
+    events are audited with its keys. Called where a runtime is opened (here, by
+    :func:`open_resources`, and by whoever opens the database without it)."""
+    from core.services import audit
+
+    audit.bind_keys(rt.keys)
+    return rt
+
+
 @asynccontextmanager
 async def open_resources(
     rt: Runtime, *, web: bool = True, redis_socket: str | None = None
 ) -> AsyncIterator[Runtime]:
     """Bind the database engine and connect Redis (starting the embedded one if needed)."""
+    use_runtime(rt)
     engine = make_engine(rt.settings.database)
     bind_engine(engine)
     await open_engine(engine, pool_size=rt.settings.database.pool_size)

@@ -1,4 +1,7 @@
-"""The process-wide objects every service call needs, built once at start-up."""
+"""The process-wide objects every service call needs, built once at start-up.
+
+What is process-wide *about* a runtime (the audit keys that case events are chained
+with) is bound where the runtime is opened: :func:`core.bootstrap.use_runtime`."""
 
 from __future__ import annotations
 
@@ -25,11 +28,6 @@ class Runtime:
     """Unix socket of the embedded Redis, when that is what runs."""
 
     _packs: dict[str, Any] = field(default_factory=dict)
-
-    def __post_init__(self) -> None:
-        from core.services import audit
-
-        audit.bind_keys(self.keys)  # case events are audited where no runtime is passed
 
     def rule_pack(self, name: str) -> Any:
         """The tenant's rule pack, parsed once per process."""
