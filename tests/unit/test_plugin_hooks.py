@@ -7,11 +7,10 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 from piccolo.columns import Varchar
 from piccolo.table import Table
-
-import msgspec
 
 from core.clock import Clock
 from core.errors import InvalidInput, PluginFailure
