@@ -124,7 +124,7 @@ class PluginHost:
     def info(self, name: str) -> PluginInfo:
         """``xinfang_plugin_info`` with the name standing in for a missing name or title;
         a malformed one is logged and only the name is shown."""
-        impl = getattr(self.modules[name], "xinfang_plugin_info", None)
+        impl = getattr(self.pm.get_plugin(name), "xinfang_plugin_info", None)
         info = PluginInfo()
         if impl is not None:
             try:

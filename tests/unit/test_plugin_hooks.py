@@ -185,3 +185,92 @@ def test_court_rota_templates_are_the_four_reception_forms() -> None:
 
 def test_documents_include_the_police_result_notice() -> None:
     assert "result_notice" in {d.code for d in police.xinfang_documents()}
+
+
+class Malformed:
+    """Returns shapes its hookspecs do not allow."""
+
+    @hookimpl
+    def xinfang_categories(self) -> list[dict[str, Any]]:
+        return [{"code": "ok_code", "title_zh": "类别", "colour": "red"}]  # unknown key
+
+    @hookimpl
+    def xinfang_report_sections(self) -> list[Any]:
+        return [court.ReportSection(code="x", title_zh=7, categories=[])]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "hook"),
+    [
+        (lambda rt, t: sector.categories(rt, t), "xinfang_categories"),
+        (lambda rt, t: sector.collect(rt, t, "xinfang_report_sections"), "xinfang_report_sections"),
+    ],
+)
+async def test_a_malformed_return_is_a_plugin_failure_naming_the_plugin(
+    call: Any, hook: str
+) -> None:
+    rt = runtime(host_with(malformed=Malformed()))
+    with pytest.raises(PluginFailure) as caught:
+        await call(rt, tenant("malformed"))
+    assert caught.value.details == {"plugin": "malformed", "hook": hook}
+
+
+def test_a_broken_form_schema_is_refused_at_the_door() -> None:
+    from core.plugins import check_return
+
+    for field in (
+        {"code": "kind", "datatype": "singlevaluelist"},  # no values
+        {"code": "n", "datatype": "number", "min": 5, "max": 1},
+        {"code": "s", "pattern": "(unclosed"},
+        {"code": "s", "datatype": "colour"},
+        {"code": "has space"},
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            check_return("xinfang_form_schema", [field])
+    # A Struct built by hand is checked too (its constructor checks no types).
+    built = FormField(code="x", required="yes")  # type: ignore[arg-type]
+    with pytest.raises(msgspec.ValidationError):
+        check_return("xinfang_form_schema", [built])
+
+
+async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenant() -> None:
+    host = host_with(court=court)
+    assert host.names == ["court"]  # never listed, enabled or configured as a plugin
+    rt = runtime(host)
+    assert await sector.categories(rt, tenant()) == [
+        {
+            "code": "general",
+            "title_zh": "综合",
+            "group": "综合",
+            "description": "一般信访事项",
+            "plugin": None,
+        }
+    ]
+    codes = [(c["code"], c["plugin"]) for c in await sector.categories(rt, tenant("court"))]
+    assert codes[0] == ("general", None) and ("appeal", "court") in codes
+
+
+async def test_hook_context_carries_clock_config_and_tenant_not_the_runtime() -> None:
+    seen: list[Any] = []
+
+    class Probe:
+        @hookimpl
+        def xinfang_documents(self, ctx: Any) -> list[Any]:
+            seen.append(ctx)
+            return []
+
+        @hookimpl
+        def xinfang_default_config(self) -> dict[str, Any]:
+            return {"a": 1, "b": 2}
+
+    rt = runtime(host_with(probe=Probe()))
+    t = tenant("probe", config={"probe": {"b": 3}})
+    assert await sector.collect(rt, t, "xinfang_documents") == []
+    (ctx,) = seen
+    assert ctx.plugin == "probe" and ctx.tenant == t and ctx.config == {"a": 1, "b": 3}
+    assert ctx.clock is rt.clock and ctx.today() == rt.clock.today()
+    assert not hasattr(ctx, "rt")
+    host = rt.plugins
+    bare = host.context(rt, t, "probe")  # outside the case services: no facades
+    with pytest.raises(RuntimeError):
+        await bare.cases.get(1)
