@@ -7,12 +7,16 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from core.errors import DomainError
 from core.settings import Settings
+
+if TYPE_CHECKING:
+    from core.runtime import Runtime
+    from core.services.scope import Scope
 
 T = TypeVar("T")
 
@@ -61,6 +65,17 @@ async def with_db(
             return await fn(rt)
     finally:
         await close_engine(engine)
+
+
+async def system_scope(rt: Runtime, tenant_slug: str) -> Scope:
+    """The one scope of a command that works on one tenant (``--tenant`` slug, active):
+    the system's, as nobody logs in at the command line (its writes are audited as
+    ``cli``, see ``with_db``)."""
+    from core.services.scope import Scope
+    from core.services.tenants import get_tenant_by_slug
+
+    tenant = await get_tenant_by_slug(rt, tenant_slug)
+    return Scope.system(rt, tenant.id, tenant.slug)
 
 
 async def with_owner_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:

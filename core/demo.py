@@ -15,6 +15,7 @@ from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import AccusedIn, CaseIn, DepartmentIn, PersonIn, VisitorIn
 from core.services import cases, departments, open311, rota, tenants, users
+from core.services.scope import Scope
 
 DEMO_PASSWORD = "xinfang-demo-2026"
 
@@ -193,18 +194,18 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
         tenant = await tenants.create_tenant(
             rt, slug=spec["slug"], name=spec["name"], plugins=plugins
         )
+        sc = Scope.system(rt, tenant.id, tenant.slug)
         dept_ids = {}
         for code, name, kind in spec["departments"]:
             dept = await departments.create_department(
-                rt, tenant.id, DepartmentIn(code=code, name=name, kind=kind)
+                sc, DepartmentIn(code=code, name=name, kind=kind)
             )
             dept_ids[code] = dept["id"]
         staff: dict[str, dict[str, Any]] = {}
         first_dept = next(iter(dept_ids.values()))
         for username, display, roles, dept_code in STAFF:
             staff[username] = await users.create_user(
-                rt,
-                tenant.id,
+                sc,
                 username=username,
                 display_name=display,
                 password=DEMO_PASSWORD,
@@ -228,9 +229,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                 for j in range(item.get("reps", 0))
             ]
             await cases.register_case(
-                rt,
-                clerk,
-                tenant,
+                Scope.of(rt, clerk),
                 CaseIn(
                     channel=["visit", "letter", "phone", "online"][i % 4],  # type: ignore[arg-type]
                     visitor=VisitorIn(
@@ -259,7 +258,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                     ),
                 ),
             )
-        await demo_lifecycle.advance(rt, tenant.id, tenant.slug)  # cases in several states
+        await demo_lifecycle.advance(sc)  # cases in several states
         await rota.install_demo_rota(  # reception-day rota, published (core/services/rota.py)
             rt,
             tenant.id,
@@ -271,7 +270,7 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
             f"  {spec['slug']}（{spec['name']}）："
             + "、".join(f"{u}（{'/'.join(r)}）" for u, _, r, _ in STAFF)
         )
-        key = await open311.create_key(rt, tenant.slug)
+        key = await open311.create_key(sc)
         lines.append(
             f"    Open311：{rt.settings.base_url.rstrip('/')}/open311/{tenant.slug}/v2/"
             f"services.json  API key：{key}"

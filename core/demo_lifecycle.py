@@ -8,13 +8,11 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from core.db.engine import tenant_tx
 from core.db.tables import StaffUser
 from core.errors import DomainError
-from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import ActionIn
 from core.services import cases, lifecycle, users
+from core.services.scope import Scope
 
 log = logging.getLogger(__name__)
 
@@ -43,12 +41,11 @@ TRANSFERS = {"petition-bureau": "north-heating"}
 NOTICE_BY_CHANNEL = {"visit": "in_person", "letter": "post", "phone": "sms", "online": "online"}
 
 
-async def _principals(rt: Runtime, tenant_id: int, slug: str) -> dict[str, Principal]:
-    """One acting staff member per role, resolved as a request would be."""
-    async with tenant_tx(tenant_id, write=False):
+async def _people(sc: Scope) -> dict[str, Scope]:
+    """One acting staff member per role, resolved as a request would be: their scope."""
+    async with sc.tx(write=False):
         rows = (
-            await StaffUser.select(StaffUser.id, StaffUser.roles)
-            .where(StaffUser.tenant_id == tenant_id)
+            await sc.select(StaffUser, StaffUser.id, StaffUser.roles)
             .order_by(StaffUser.id)
             .output(load_json=True)
         )
@@ -57,14 +54,14 @@ async def _principals(rt: Runtime, tenant_id: int, slug: str) -> dict[str, Princ
         for role in r["roles"]:
             first.setdefault(role, r["id"])
     return {
-        role: await users.principal_for(rt, slug, tenant_id, uid) for role, uid in first.items()
+        role: Scope.of(sc.rt, await users.principal_for(sc, uid)) for role, uid in first.items()
     }
 
 
-async def advance(rt: Runtime, tenant_id: int, slug: str) -> None:
-    people = await _principals(rt, tenant_id, slug)
-    clerk = people["clerk"]
-    items = (await cases.list_cases(rt, clerk, limit=50))["items"]
+async def advance(sc: Scope) -> None:
+    rt, slug = sc.rt, sc.tenant_slug
+    people = await _people(sc)
+    items = (await cases.list_cases(people["clerk"], limit=50))["items"]
     for index, case in enumerate(reversed(items)):  # oldest first
         if case["status"] != "registered":
             continue
@@ -77,15 +74,15 @@ async def advance(rt: Runtime, tenant_id: int, slug: str) -> None:
         for action, role, fields in steps:
             data = dict(fields)
             if data.pop("handler", False):
-                data["handler_id"] = people["handler"].user_id
+                data["handler_id"] = people["handler"].actor.user_id
             try:
                 if action == "notify":
                     notice = lifecycle.Notice(
                         NOTICE_BY_CHANNEL[case["channel"]], rt.clock.today(), data["note"]
                     )
-                    await lifecycle.record_notice(rt, people[role], case["id"], notice)
+                    await lifecycle.record_notice(people[role], case["id"], notice)
                     continue
-                await lifecycle.perform(rt, people[role], case["id"], action, ActionIn(**data))
+                await lifecycle.perform(people[role], case["id"], action, ActionIn(**data))
             except DomainError as exc:
                 # A sector rule may require a step the demo does not take; keep the state.
                 log.info("demo case %s stops before %s: %s", case["id"], action, exc.code)

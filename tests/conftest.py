@@ -16,6 +16,9 @@ import httpx
 import pytest
 
 os.environ.setdefault("TZ", "Asia/Shanghai")
+# On SQLite a statement on a tenant table without tenant_id, inside a tenant transaction,
+# is refused (core/db/tenancy.py): a query that forgot the tenant wall fails the suite.
+os.environ.setdefault("XINFANG_TENANCY_CHECK", "raise")
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 PG_ADMIN = os.environ.get("XINFANG_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
 PG_APP_ROLE = "xinfang_test_app"
@@ -157,6 +160,19 @@ class TenantFixture:
     def headers(self, role: str = "clerk") -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[role]}"}
 
+    def scope(self, rt: Any) -> Any:
+        """The tenant's system scope (nobody acting), for calling services directly."""
+        from core.services.scope import Scope
+
+        return Scope.system(rt, self.id, self.slug)
+
+    def acting(self, rt: Any, principal: Any) -> Any:
+        """The scope of ``principal`` (a staff member of this tenant) acting."""
+        from core.services.scope import Scope
+
+        assert principal.tenant_id == self.id
+        return Scope.of(rt, principal)
+
 
 @pytest.fixture
 def make_tenant(rt: Any) -> Any:
@@ -171,13 +187,13 @@ def make_tenant(rt: Any) -> Any:
             rt, slug=slug, name=f"测试机构 {slug}", rule_pack=rule_pack, plugins=list(plugins)
         )
         t = TenantFixture(id=info.id, slug=slug, info=info)
+        sc = t.scope(rt)
         for code in ("petition", "handling"):
-            d = await departments.create_department(rt, info.id, DepartmentIn(code=code, name=code))
+            d = await departments.create_department(sc, DepartmentIn(code=code, name=code))
             t.departments[code] = d["id"]
         for role in ("admin", "clerk", "leader", "handler", "supervisor"):
             t.users[role] = await users.create_user(
-                rt,
-                info.id,
+                sc,
                 username=role,
                 display_name=f"{role}-user",
                 password=PASSWORD,
@@ -186,9 +202,7 @@ def make_tenant(rt: Any) -> Any:
                 if role == "handler"
                 else t.departments["petition"],
             )
-            t.tokens[role], _ = await users.create_token(
-                rt, slug, info.id, t.users[role]["id"], name="test"
-            )
+            t.tokens[role], _ = await users.create_token(sc, t.users[role]["id"], name="test")
         return t
 
     return factory

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from core.console import run_async, setup_logging, with_db
+from core.console import run_async, setup_logging, system_scope, with_db
 from core.settings import load_settings
 
 
@@ -37,7 +37,7 @@ def audit_verify(slug: str | None, heads_file: Path | None) -> None:
 
     async def go(rt: Any) -> tuple[list[Any], dict[int, str]]:
         names = {r["id"]: r["slug"] for r in await tenants.list_tenants(rt)}
-        tid = (await tenants.get_tenant_by_slug(rt, slug)).id if slug else None
+        tid = (await system_scope(rt, slug)).tenant_id if slug else None
         return await audit.verify(rt, tid, exported), names
 
     reports, names = run_async(lambda: with_db(load_settings(), go))
@@ -79,11 +79,11 @@ def audit_export_head(out: Path | None) -> None:
 @click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 10000))
 def audit_show(slug: str, limit: int) -> None:
     """The newest entries of a tenant's audit log (Asia/Shanghai time)."""
-    from core.services import audit, tenants
+    from core.services import audit
     from core.settings import TIMEZONE
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        return await audit.recent((await tenants.get_tenant_by_slug(rt, slug)).id, limit)
+        return await audit.recent(await system_scope(rt, slug), limit)
 
     for r in run_async(lambda: with_db(load_settings(), go)):
         at = r["at"].astimezone(TIMEZONE).strftime("%Y-%m-%d %H:%M:%S")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
-from core.console import run_async, with_db
+from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
 
 
@@ -19,7 +21,10 @@ def open311_key_create(tenant: str) -> None:
     """Issue (or rotate) the tenant's Open311 API key and print it once."""
     from core.services import open311
 
-    key = run_async(lambda: with_db(load_settings(), lambda rt: open311.create_key(rt, tenant)))
+    async def go(rt: Any) -> str:
+        return await open311.create_key(await system_scope(rt, tenant))
+
+    key = run_async(lambda: with_db(load_settings(), go))
     click.echo(key)
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from core.console import run_async, with_db
+from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
 
 
@@ -19,11 +19,10 @@ def plugin() -> None:
 @click.option("--tenant", required=True, help="Tenant slug.")
 def plugin_list(tenant: str) -> None:
     """List installed plugins and whether the tenant enabled them."""
-    from core.services import plugin_admin, tenants
+    from core.services import plugin_admin
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        return await plugin_admin.list_plugins(rt, t.id)
+        return await plugin_admin.list_plugins(await system_scope(rt, tenant))
 
     for row in run_async(lambda: with_db(load_settings(), go)):
         state = "启用" if row["enabled"] else "未启用"
@@ -33,11 +32,11 @@ def plugin_list(tenant: str) -> None:
 def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None) -> None:
     import json
 
-    from core.services import plugin_admin, tenants
+    from core.services import plugin_admin
 
     async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        return await plugin_admin.configure(rt, t.id, name, enabled=enabled, config=config)
+        sc = await system_scope(rt, tenant)
+        return await plugin_admin.configure(sc, name, enabled=enabled, config=config)
 
     row = run_async(lambda: with_db(load_settings(), go))
     state = "启用" if row["enabled"] else "未启用"

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from core.console import run_async, with_db
+from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
 
 
@@ -26,13 +26,11 @@ def createuser(
     tenant: str, username: str, display_name: str, roles: tuple[str, ...], password: str
 ) -> None:
     """Create a staff account in a tenant."""
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
         return await users.create_user(
-            rt,
-            t.id,
+            await system_scope(rt, tenant),
             username=username,
             display_name=display_name or username,
             password=password,
@@ -54,12 +52,11 @@ def user() -> None:
 @click.argument("username")
 def user_unlock(tenant: str, username: str) -> None:
     """Lift the lock on USERNAME after too many failed logins (clears the failure count)."""
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        user_id = await users.user_id_of(rt, t.id, username)
-        return await users.unlock_login(rt, t.slug, t.id, user_id)
+        sc = await system_scope(rt, tenant)
+        return await users.unlock_login(sc, await users.user_id_of(sc, username))
 
     res = run_async(lambda: with_db(load_settings(), go, redis=True))
     state = "已解除锁定" if res["was_locked"] else "未被锁定；已清除失败计数"
@@ -80,22 +77,12 @@ def token() -> None:
 )
 def token_create(tenant: str, username: str, name: str, days: int | None) -> None:
     """Create an API token for a user and print it once."""
-    from core.db.engine import tenant_tx
-    from core.db.tables import StaffUser
-    from core.errors import NotFound
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> str:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        async with tenant_tx(t.id, write=False):
-            row = (
-                await StaffUser.select(StaffUser.id)
-                .where((StaffUser.tenant_id == t.id) & (StaffUser.username == username))
-                .first()
-            )
-        if row is None:
-            raise NotFound("user_not_found", f"用户 {username} 不存在。", field="username")
-        tok, _ = await users.create_token(rt, t.slug, t.id, row["id"], name=name, ttl_days=days)
+        sc = await system_scope(rt, tenant)
+        user_id = await users.user_id_of(sc, username)
+        tok, _ = await users.create_token(sc, user_id, name=name, ttl_days=days)
         return tok
 
     click.echo(run_async(lambda: with_db(load_settings(), go)))
@@ -105,10 +92,10 @@ def token_create(tenant: str, username: str, name: str, days: int | None) -> Non
 @click.option("--tenant", required=True)
 def token_list(tenant: str) -> None:
     """List the tenant's API tokens (id, user, name, prefix, expiry, state), never a secret."""
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> list[dict[str, Any]]:
-        return await users.list_tokens(rt, (await tenants.get_tenant_by_slug(rt, tenant)).id)
+        return await users.list_tokens(await system_scope(rt, tenant))
 
     for r in run_async(lambda: with_db(load_settings(), go)):
         state = "已吊销" if r["revoked_at"] else "有效"
@@ -123,23 +110,21 @@ def token_list(tenant: str) -> None:
 @click.argument("token_id", type=int)
 def token_revoke(tenant: str, token_id: int) -> None:
     """Revoke the API token TOKEN_ID (see `token list`); it stops working at once."""
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        return await users.revoke_token(rt, t.id, token_id)
+        return await users.revoke_token(await system_scope(rt, tenant), token_id)
 
     run_async(lambda: with_db(load_settings(), go))
     click.echo(f"已吊销令牌 {token_id}")
 
 
 def _set_active(tenant: str, username: str, active: bool) -> None:
-    from core.services import tenants, users
+    from core.services import users
 
     async def go(rt: Any) -> dict[str, Any]:
-        t = await tenants.get_tenant_by_slug(rt, tenant)
-        user_id = await users.user_id_of(rt, t.id, username)
-        return await users.set_active(rt, t.id, user_id, active)
+        sc = await system_scope(rt, tenant)
+        return await users.set_active(sc, await users.user_id_of(sc, username), active)
 
     # Redis too: deactivation deletes the user's server-side sessions.
     run_async(lambda: with_db(load_settings(), go, redis=True))

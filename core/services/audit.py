@@ -10,7 +10,13 @@ has it. ``append`` runs inside the caller's transaction: the audit row commits o
 back with the write it records.
 
 Who acts comes from the caller or from :data:`_actor`, set per request by the web
-authentication middleware (``cli`` in the command line, ``system`` otherwise).
+authentication middleware (``cli`` in the command line, ``open311`` for a public
+submission, ``system`` otherwise). Not from the scope's principal: the command line
+acting as a named user and Open311 registering as its service account are recorded as
+``cli`` and ``open311``, as they always were.
+
+A chain is named by its tenant id, the deployment's (0) included: ``append`` and the
+verification take that id; what reads or writes for one tenant's staff takes its scope.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ from typing import TYPE_CHECKING, Any
 
 from piccolo.engine.postgres import PostgresEngine
 
+from core.db import scoped
 from core.db.engine import get_engine, tenant_tx
 from core.db.tables import AuditHead, AuditLog, Tenant
 from core.domain.lifecycle import ACTIONS as CASE_ACTIONS
@@ -39,6 +46,7 @@ from core.settings import TIMEZONE
 if TYPE_CHECKING:
     from core.principal import Principal
     from core.runtime import Runtime
+    from core.services.scope import Scope
 
 log = logging.getLogger("xinfang.audit")
 
@@ -214,11 +222,9 @@ async def _lock_head(tenant_id: int) -> tuple[int, str]:
     """Take the next ``seq`` and the previous hash; the row lock is held until commit,
     so appends to one chain are serialized and gap-free."""
     for _ in range(2):
-        rows = (
-            await AuditHead.update({AuditHead.seq: AuditHead.seq + 1})
-            .where(AuditHead.tenant_id == tenant_id)
-            .returning(AuditHead.seq, AuditHead.hash)
-        )
+        rows = await scoped.update(
+            tenant_id, AuditHead, {AuditHead.seq: AuditHead.seq + 1}
+        ).returning(AuditHead.seq, AuditHead.hash)
         if rows:
             return int(rows[0]["seq"]), str(rows[0]["hash"])
         await AuditHead.insert(AuditHead(tenant_id=tenant_id, seq=0, hash=GENESIS)).on_conflict(
@@ -234,12 +240,14 @@ def case_action(kind: str) -> str:
 
 
 async def record_reveal(
-    rt: Runtime, p: Principal, target: str, fields: Sequence[str], *, action: str = "reveal"
+    scope: Scope, target: str, fields: Sequence[str], *, action: str = "reveal"
 ) -> None:
-    """Personal data shown in clear to ``p`` (its own small transaction when needed)."""
+    """Personal data shown in clear to the acting person (its own small transaction
+    when needed)."""
+    p = scope.actor
     await append(
-        rt,
-        p.tenant_id,
+        scope.rt,
+        scope.tenant_id,
         action,
         actor_id=p.user_id,
         actor=p.username,
@@ -248,14 +256,13 @@ async def record_reveal(
     )
 
 
-async def record_export(
-    rt: Runtime, p: Principal, *, what: str, rows: int, fields: Sequence[str]
-) -> None:
-    """An export that carries personal data in clear (``export.clear``): which export,
-    how many rows, which fields — never the values."""
+async def record_export(scope: Scope, *, what: str, rows: int, fields: Sequence[str]) -> None:
+    """An export that carries personal data in clear (``export.clear``) by the acting
+    person: which export, how many rows, which fields — never the values."""
+    p = scope.actor
     await append(
-        rt,
-        p.tenant_id,
+        scope.rt,
+        scope.tenant_id,
         "export.clear",
         actor_id=p.user_id,
         actor=p.username,
@@ -275,11 +282,9 @@ async def tenant_ids() -> list[int]:
 
 async def head_of(tenant_id: int) -> dict[str, Any] | None:
     async with tenant_tx(tenant_id, write=False):
-        row: dict[str, Any] | None = (
-            await AuditHead.select(AuditHead.seq, AuditHead.hash)
-            .where(AuditHead.tenant_id == tenant_id)
-            .first()
-        )
+        row: dict[str, Any] | None = await scoped.select(
+            tenant_id, AuditHead, AuditHead.seq, AuditHead.hash
+        ).first()
     return row
 
 
@@ -293,13 +298,11 @@ async def heads(rt: Runtime) -> list[dict[str, Any]]:
     return out
 
 
-async def recent(tenant_id: int, limit: int = 50) -> list[dict[str, Any]]:
-    async with tenant_tx(tenant_id, write=False):
+async def recent(scope: Scope, limit: int = 50) -> list[dict[str, Any]]:
+    """The newest rows of the scope's tenant's chain."""
+    async with scope.tx(write=False):
         rows: list[dict[str, Any]] = (
-            await AuditLog.select()
-            .where(AuditLog.tenant_id == tenant_id)
-            .order_by(AuditLog.seq, ascending=False)
-            .limit(limit)
+            await scope.select(AuditLog).order_by(AuditLog.seq, ascending=False).limit(limit)
         )
     return rows
 
@@ -337,7 +340,7 @@ async def _stream(tenant_id: int) -> AsyncIterator[dict[str, Any]]:
     """Rows in chain order, in batches (keyset on seq, id), each batch its own read."""
     last: tuple[int, int] | None = None
     while True:
-        query = AuditLog.select().where(AuditLog.tenant_id == tenant_id)
+        query = scoped.select(tenant_id, AuditLog)
         if last is not None:
             query = query.where(
                 (AuditLog.seq > last[0]) | ((AuditLog.seq == last[0]) & (AuditLog.id > last[1]))
@@ -353,9 +356,7 @@ async def _stream(tenant_id: int) -> AsyncIterator[dict[str, Any]]:
 
 async def _seqs_with_hash(tenant_id: int, digest: str) -> list[int]:
     async with tenant_tx(tenant_id, write=False):
-        rows = await AuditLog.select(AuditLog.seq).where(
-            (AuditLog.tenant_id == tenant_id) & (AuditLog.hash == digest)
-        )
+        rows = await scoped.select(tenant_id, AuditLog, AuditLog.seq).where(AuditLog.hash == digest)
     return [int(r["seq"]) for r in rows]
 
 

@@ -4,9 +4,8 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any
+from typing import Any, overload
 
-from core.db.engine import tenant_tx
 from core.db.tables import (
     CaseExclusion,
     CaseParticipant,
@@ -24,6 +23,8 @@ from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
 from core.services.relations import actor_of, case_facts
+from core.services.scope import Scope
+from core.services.tenants import get_tenant
 from core.services.visibility import hidden_from, matters_of, staff_ref, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import (
@@ -70,13 +71,13 @@ def case_out(row: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def _check_refs(tenant_id: int, data: CaseIn) -> None:
-    if data.department_id is not None and not await Department.exists().where(
-        (Department.tenant_id == tenant_id) & (Department.id == data.department_id)
+async def _check_refs(scope: Scope, data: CaseIn) -> None:
+    if data.department_id is not None and not await scope.exists(Department).where(
+        Department.id == data.department_id
     ):
         raise InvalidInput("unknown_department", "承办部门不存在。", field="department_id")
-    if data.session_id is not None and not await ReceptionSession.exists().where(
-        (ReceptionSession.tenant_id == tenant_id) & (ReceptionSession.id == data.session_id)
+    if data.session_id is not None and not await scope.exists(ReceptionSession).where(
+        ReceptionSession.id == data.session_id
     ):
         raise InvalidInput("unknown_session", "接待场次不存在。", field="session_id")
 
@@ -107,20 +108,16 @@ def check_group(rt: Runtime, rule_pack: str, data: CaseIn) -> bool:
     return True
 
 
-async def _check_accused(tenant_id: int, data: CaseIn) -> None:
+async def _check_accused(scope: Scope, data: CaseIn) -> None:
     if data.accused is None:
         return
     for i, uid in enumerate(data.accused.user_ids):
-        if not await StaffUser.exists().where(
-            (StaffUser.tenant_id == tenant_id) & (StaffUser.id == uid)
-        ):
+        if not await scope.exists(StaffUser).where(StaffUser.id == uid):
             raise InvalidInput(
                 "unknown_user", "被检举控告的人员不存在。", field=f"accused.user_ids[{i}]"
             )
     for i, did in enumerate(data.accused.department_ids):
-        if not await Department.exists().where(
-            (Department.tenant_id == tenant_id) & (Department.id == did)
-        ):
+        if not await scope.exists(Department).where(Department.id == did):
             raise InvalidInput(
                 "unknown_department",
                 "被检举控告的部门不存在。",
@@ -128,12 +125,8 @@ async def _check_accused(tenant_id: int, data: CaseIn) -> None:
             )
 
 
-async def _department_by_code(tenant_id: int, code: str) -> int | None:
-    row = (
-        await Department.select(Department.id)
-        .where((Department.tenant_id == tenant_id) & (Department.code == code))
-        .first()
-    )
+async def _department_by_code(scope: Scope, code: str) -> int | None:
+    row = await scope.select(Department, Department.id).where(Department.code == code).first()
     return None if row is None else int(row["id"])
 
 
@@ -142,12 +135,10 @@ def _tenant_int(tenant: TenantInfo, key: str, default: int) -> int:
     return value if isinstance(value, int) and value > 0 else default
 
 
-async def register_case(
-    rt: Runtime, actor: Principal, tenant: TenantInfo, data: CaseIn
-) -> dict[str, Any]:
-    """登记: validate everything, then write the case, its people, flags, exclusions,
-    clocks, events and notifications in one transaction — or nothing."""
-    tenant_id = actor.tenant_id
+async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
+    """登记 by the acting person: validate everything, then write the case, its people,
+    flags, exclusions, clocks, events and notifications in one transaction — or nothing."""
+    rt, actor, tenant_id = scope.rt, scope.actor, scope.tenant_id
     if (data.visitor is None) == (data.visitor_id is None):
         raise InvalidInput(
             "visitor_required",
@@ -160,6 +151,7 @@ async def register_case(
             "检举控告类事项须登记被检举控告的人员或部门（accused），以便对其回避保密。",
             field="accused",
         )
+    tenant = await get_tenant(scope)
     pack = rt.rule_pack(tenant.rule_pack)
     is_group = check_group(rt, tenant.rule_pack, data)
     reps = [
@@ -168,23 +160,23 @@ async def register_case(
     ]
     now = rt.clock.now()
     received_at = check_received_at(data.received_at, now)
-    async with tenant_tx(tenant_id):
-        await _check_refs(tenant_id, data)
-        await _check_accused(tenant_id, data)
-        prepared = await sector.prepare_case(rt, tenant, actor, data)
+    async with scope.tx():
+        await _check_refs(scope, data)
+        await _check_accused(scope, data)
+        prepared = await sector.prepare_case(scope, tenant, data)
         if data.visitor is not None:
-            visitor, _ = await upsert_visitor(rt, tenant_id, data.visitor)
+            visitor, _ = await upsert_visitor(scope, data.visitor)
         else:
             row = (
-                await Visitor.select(*VISITOR_COLUMNS)
-                .where((Visitor.tenant_id == tenant_id) & (Visitor.id == data.visitor_id))
+                await scope.select(Visitor, *VISITOR_COLUMNS)
+                .where(Visitor.id == data.visitor_id)
                 .output(load_json=True)
                 .first()
             )
             if row is None:
                 raise InvalidInput("unknown_visitor", "所选信访人不存在。", field="visitor_id")
             visitor = visitor_out(row)
-        shield = await _shield(rt, tenant_id, data, prepared)
+        shield = await _shield(scope, data, prepared)
         similar = await repeats.find_similar(
             tenant_id,
             actor=actor,
@@ -216,7 +208,7 @@ async def register_case(
             flags["skip_level"] = True
         department_id = data.department_id
         if department_id is None and prepared.department_code:
-            department_id = await _department_by_code(tenant_id, prepared.department_code)
+            department_id = await _department_by_code(scope, prepared.department_code)
             if department_id is None:
                 flags["routing_unresolved"] = prepared.department_code
         status = "registered"
@@ -226,9 +218,7 @@ async def register_case(
         elif first_contact:
             status = "closed"
         code = new_receipt_code(rt)
-        while await PetitionCase.exists().where(
-            (PetitionCase.tenant_id == tenant_id) & (PetitionCase.receipt_code == code)
-        ):
+        while await scope.exists(PetitionCase).where(PetitionCase.receipt_code == code):
             code = new_receipt_code(rt)
         rows = await PetitionCase.insert(
             PetitionCase(
@@ -245,7 +235,7 @@ async def register_case(
                 locality=data.locality,
                 cause=data.cause,
                 demand=data.demand,
-                form=await sector.seal_form(rt, tenant, prepared.form),
+                form=await sector.seal_form(scope, tenant, prepared.form),
                 status=status,
                 urgency=prepared.urgency,
                 department_id=department_id,
@@ -280,7 +270,7 @@ async def register_case(
                     phone_masked=rep.phone_masked,
                 )
             )
-        await _write_exclusions(tenant_id, case_id, shield, now)
+        await _write_exclusions(scope, case_id, shield, now)
         for m in similar.unnamed:
             # The new matter may not name it; those who may see it learn of the new one.
             await events.record_event(
@@ -293,7 +283,7 @@ async def register_case(
             )
         if visit_kind == "repeat":
             veteran = await repeats.update_veteran_flag(
-                tenant_id,
+                scope,
                 visitor["id"],
                 now=now,
                 window_days=_tenant_int(tenant, "repeat_window_days", pack.repeat_window_days),
@@ -301,8 +291,8 @@ async def register_case(
             )
             if veteran:
                 flags["veteran"] = True
-                await PetitionCase.update({PetitionCase.flags: flags}).where(
-                    (PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id)
+                await scope.update(PetitionCase, {PetitionCase.flags: flags}).where(
+                    PetitionCase.id == case_id
                 )
         await events.record_event(
             tenant_id,
@@ -322,7 +312,7 @@ async def register_case(
         if status == "registered":
             for clock in ("accept", "notify"):
                 await deadlines.start_clock(
-                    rt, tenant, case_id, clock, received_on, now=now, department_id=department_id
+                    scope, tenant, case_id, clock, received_on, now=now, department_id=department_id
                 )
         elif status == "closed":
             await events.record_event(
@@ -355,8 +345,8 @@ async def register_case(
             payload={"case_id": case_id, "receipt_code": code},
         )
         case = {"id": case_id, "receipt_code": code, "status": status, "category": data.category}
-        await sector.case_event(rt, tenant, case, "registered", {"flags": flags})
-    return await get_case(rt, actor, case_id)
+        await sector.case_event(scope, tenant, case, "registered", {"flags": flags})
+    return await get_case(scope, case_id)
 
 
 def _accused_json(data: CaseIn, prepared: sector.Prepared) -> dict[str, Any]:
@@ -369,27 +359,27 @@ def _accused_json(data: CaseIn, prepared: sector.Prepared) -> dict[str, Any]:
     return out
 
 
-async def _shield(
-    rt: Runtime, tenant_id: int, data: CaseIn, prepared: sector.Prepared
-) -> repeats.Shield:
+async def _shield(scope: Scope, data: CaseIn, prepared: sector.Prepared) -> repeats.Shield:
     """Who is accused in the new case (by account, department or a name such as 警号)."""
     user_ids: set[int] = set(prepared.accused.get("user_ids", []))
     department_ids: set[int] = set()
     for code in prepared.accused.get("department_codes", []):
-        dep = await _department_by_code(tenant_id, code)
+        dep = await _department_by_code(scope, code)
         if dep is not None:
             department_ids.add(dep)
     if data.accused is not None:
         user_ids.update(data.accused.user_ids)
         department_ids.update(data.accused.department_ids)
-    refs = {staff_ref(rt.keys, n) for n in prepared.accused.get("staff_names", []) if n.strip()}
+    refs = {
+        staff_ref(scope.rt.keys, n) for n in prepared.accused.get("staff_names", []) if n.strip()
+    }
     return repeats.shield_of(user_ids, department_ids, refs)
 
 
-async def _write_exclusions(tenant_id: int, case_id: int, shield: repeats.Shield, now: Any) -> None:
+async def _write_exclusions(scope: Scope, case_id: int, shield: repeats.Shield, now: Any) -> None:
     rows = [
         CaseExclusion(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             case_id=case_id,
             user_id=u,
             department_id=d,
@@ -404,27 +394,27 @@ async def _write_exclusions(tenant_id: int, case_id: int, shield: repeats.Shield
 
 
 async def list_cases(
-    rt: Runtime,
-    actor: Principal,
+    scope: Scope,
     *,
     after: int | None = None,
     limit: int = 50,
     status: str | None = None,
 ) -> dict[str, Any]:
-    """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET."""
-    tenant_id = actor.tenant_id
-    query = PetitionCase.select(
+    """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET; only the cases
+    the acting person may see."""
+    query = scope.select(
+        PetitionCase,
         *LIST_COLUMNS,
         PetitionCase.visitor_id.name,
         PetitionCase.visitor_id.id_number_masked,
         PetitionCase.visitor_id.phone_masked,
-    ).where(PetitionCase.tenant_id == tenant_id)
-    query = query.where(PetitionCase.id.not_in(hidden_from(actor)))
+    )
+    query = query.where(PetitionCase.id.not_in(hidden_from(scope.actor)))
     if status:
         query = query.where(PetitionCase.status == status)
     if after is not None:
         query = query.where(PetitionCase.id < after)
-    async with tenant_tx(tenant_id, write=False):
+    async with scope.tx(write=False):
         rows = (
             await query.order_by(PetitionCase.id, ascending=False)
             .limit(limit + 1)
@@ -444,11 +434,25 @@ async def list_cases(
     return {"items": items, "next_after": next_after}
 
 
-async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any]:
-    tenant_id = actor.tenant_id
-    async with tenant_tx(tenant_id, write=False):
+@overload
+async def get_case(scope: Scope, case_id: int, /) -> dict[str, Any]: ...
+
+
+@overload
+async def get_case(scope: Runtime, case_id: Principal, legacy_case_id: int, /) -> dict[str, Any]:
+    """TODO(#12): the police plugin's routes still call ``get_case(rt, principal,
+    case_id)``; this shape goes when the plugin door gives plugins a scope."""
+
+
+async def get_case(scope: Any, case_id: Any, *legacy: int) -> dict[str, Any]:
+    """The case as the acting person may see it (404 when hidden from them)."""
+    if not isinstance(scope, Scope):
+        scope, case_id = Scope.of(scope, case_id), legacy[0]
+    actor = scope.actor
+    async with scope.tx(write=False):
         row = (
-            await PetitionCase.select(
+            await scope.select(
+                PetitionCase,
                 *LIST_COLUMNS,
                 PetitionCase.cause,
                 PetitionCase.demand,
@@ -466,30 +470,31 @@ async def get_case(rt: Runtime, actor: Principal, case_id: int) -> dict[str, Any
                 PetitionCase.assignee_id,
                 PetitionCase.version,
             )
-            .where((PetitionCase.tenant_id == tenant_id) & (PetitionCase.id == case_id))
+            .where(PetitionCase.id == case_id)
             .output(load_json=True)
             .first()
         )
-        if row is None or not await visible(actor, case_id):
+        if row is None or not await visible(scope, case_id):
             raise NotFound("case_not_found", "信访事项不存在。")
         visitor = (
-            await Visitor.select(*VISITOR_COLUMNS)
-            .where((Visitor.tenant_id == tenant_id) & (Visitor.id == row["visitor_id"]))
+            await scope.select(Visitor, *VISITOR_COLUMNS)
+            .where(Visitor.id == row["visitor_id"])
             .output(load_json=True)
             .first()
         )
-        reps = await CaseParticipant.select(
+        reps = await scope.select(
+            CaseParticipant,
             CaseParticipant.name,
             CaseParticipant.role,
             CaseParticipant.id_number_masked,
             CaseParticipant.phone_masked,
-        ).where((CaseParticipant.tenant_id == tenant_id) & (CaseParticipant.case_id == case_id))
-        history = await events.events_of(tenant_id, case_id)
-        earlier = await matters_of(actor, row["visitor_id"], exclude=case_id, limit=20)
-        clocks = await deadlines.open_clocks(tenant_id, case_id)
-        facts = await case_facts(tenant_id, {**row, "id": case_id}, history=history)
-        contact_copy = await transfer_contact_of(tenant_id, case_id, row["flags"])
-    row = {**row, "form": await sector.reveal_form(rt, actor, case_id, row.get("form"))}
+        ).where(CaseParticipant.case_id == case_id)
+        history = await events.events_of(scope, case_id)
+        earlier = await matters_of(scope, row["visitor_id"], exclude=case_id, limit=20)
+        clocks = await deadlines.open_clocks(scope, case_id)
+        facts = await case_facts(scope, {**row, "id": case_id}, history=history)
+        contact_copy = await transfer_contact_of(scope, case_id, row["flags"])
+    row = {**row, "form": await sector.reveal_form(scope, case_id, row.get("form"))}
     out = case_out(row)
     out["visitor"] = visitor_out(visitor) if visitor else None
     out["representatives"] = [

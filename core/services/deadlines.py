@@ -1,6 +1,7 @@
 """Stored statutory clocks of cases (``case_deadline``): start, meet, pause, extend,
 recompute — always inside the caller's tenant transaction, always recording how the
-date was counted (pack, version, mode, steps)."""
+date was counted (pack, version, mode, steps). Counting needs the tenant's rule pack
+and its plugins' clocks: those take the tenant's ``TenantInfo`` after the scope."""
 
 from __future__ import annotations
 
@@ -8,7 +9,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from core.db.engine import tenant_tx
 from core.db.tables import CaseDeadline, Tenant, WorkCalendarYear
 from core.domain.deadlines import Deadline, Pause, compute_deadline
 from core.domain.rulepacks import RulePack
@@ -17,6 +17,7 @@ from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.services import events, sector
 from core.services.calendar import load_calendar
+from core.services.scope import Scope
 
 COLUMNS = (
     CaseDeadline.id,
@@ -51,10 +52,10 @@ async def work_calendar() -> WorkCalendar:
     return cal
 
 
-def pack_for(rt: Runtime, tenant: TenantInfo) -> RulePack:
+def pack_for(scope: Scope, tenant: TenantInfo) -> RulePack:
     """The tenant's rule pack plus the clocks its sector plugins add."""
-    pack: RulePack = rt.rule_pack(tenant.rule_pack)
-    extra = sector.extra_clocks(rt, tenant)
+    pack: RulePack = scope.rt.rule_pack(tenant.rule_pack)
+    extra = sector.extra_clocks(scope, tenant)
     if not extra:
         return pack
     from dataclasses import replace
@@ -63,14 +64,14 @@ def pack_for(rt: Runtime, tenant: TenantInfo) -> RulePack:
 
 
 async def explain(
-    rt: Runtime,
+    scope: Scope,
     pack_name: str,
     clock: str,
     start: date,
     pauses: Sequence[Pause] = (),
     days: int | None = None,
 ) -> Deadline:
-    pack = rt.rule_pack(pack_name)
+    pack = scope.rt.rule_pack(pack_name)
     return compute_deadline(pack, clock, start, await work_calendar(), pauses, days)
 
 
@@ -82,7 +83,7 @@ def deadline_out(row: dict[str, Any]) -> dict[str, Any]:
 
 
 async def start_clock(
-    rt: Runtime,
+    scope: Scope,
     tenant: TenantInfo,
     case_id: int,
     clock: str,
@@ -94,14 +95,18 @@ async def start_clock(
     department_id: int | None = None,
     user_id: int | None = None,
 ) -> Deadline:
-    """Start ``clock`` for a case (call inside ``tenant_tx``)."""
-    d = compute_deadline(pack_for(rt, tenant), clock, start, await work_calendar(), pauses, days)
-    await _store(tenant.id, case_id, d, now=now, department_id=department_id, user_id=user_id)
+    """Start ``clock`` for a case (call inside the scope's transaction)."""
+    if isinstance(scope, Runtime):
+        # TODO(#12): the court plugin's old (rt, tenant, …) call, until the plugin door
+        # gives plugins a scope.
+        scope = Scope.system(scope, tenant.id, tenant.slug)
+    d = compute_deadline(pack_for(scope, tenant), clock, start, await work_calendar(), pauses, days)
+    await _store(scope, case_id, d, now=now, department_id=department_id, user_id=user_id)
     return d
 
 
 async def _store(
-    tenant_id: int,
+    scope: Scope,
     case_id: int,
     d: Deadline,
     *,
@@ -111,7 +116,7 @@ async def _store(
 ) -> None:
     await CaseDeadline.insert(
         CaseDeadline(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             case_id=case_id,
             clock=d.clock,
             started_on=d.start,
@@ -137,22 +142,18 @@ RUNNING = ("open", "paused")
 by a hearing or appraisal until resumed, then superseded by a recount."""
 
 
-async def open_clocks(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
+async def open_clocks(scope: Scope, case_id: int) -> list[dict[str, Any]]:
     """The case's clocks still to be met, running or paused."""
     return list(
-        await CaseDeadline.select(*COLUMNS)
-        .where(
-            (CaseDeadline.tenant_id == tenant_id)
-            & (CaseDeadline.case_id == case_id)
-            & CaseDeadline.state.is_in(list(RUNNING))
-        )
+        await scope.select(CaseDeadline, *COLUMNS)
+        .where((CaseDeadline.case_id == case_id) & CaseDeadline.state.is_in(list(RUNNING)))
         .order_by(CaseDeadline.id)
         .output(load_json=True)
     )
 
 
 async def settle(
-    tenant_id: int,
+    scope: Scope,
     case_id: int,
     clocks: Sequence[str] | None,
     *,
@@ -165,39 +166,37 @@ async def settle(
     recorded the day after it was given). Returns the rows settled (id, clock, due)."""
     if clocks is not None and not clocks:
         return []
-    where = (
-        (CaseDeadline.tenant_id == tenant_id)
-        & (CaseDeadline.case_id == case_id)
-        & CaseDeadline.state.is_in(list(RUNNING))
-    )
+    where = (CaseDeadline.case_id == case_id) & CaseDeadline.state.is_in(list(RUNNING))
     if clocks is not None:
         where = where & CaseDeadline.clock.is_in(list(clocks))
     return list(
-        await CaseDeadline.update(
+        await scope.update(
+            CaseDeadline,
             {
                 CaseDeadline.state: state,
                 CaseDeadline.met_at: met_at or now,
                 CaseDeadline.updated_at: now,
-            }
+            },
         )
         .where(where)
         .returning(CaseDeadline.id, CaseDeadline.clock, CaseDeadline.due)
     )
 
 
-async def pause(tenant_id: int, case_id: int, clocks: Sequence[str], *, now: datetime) -> None:
+async def pause(scope: Scope, case_id: int, clocks: Sequence[str], *, now: datetime) -> None:
     """Stop the case's running ``clocks`` (hearing, appraisal): the tick reminds only
     ``open`` clocks; resuming supersedes each with a recount that excludes the pause."""
-    await CaseDeadline.update({CaseDeadline.state: "paused", CaseDeadline.updated_at: now}).where(
-        (CaseDeadline.tenant_id == tenant_id)
-        & (CaseDeadline.case_id == case_id)
+    await scope.update(
+        CaseDeadline, {CaseDeadline.state: "paused", CaseDeadline.updated_at: now}
+    ).where(
+        (CaseDeadline.case_id == case_id)
         & (CaseDeadline.state == "open")
         & CaseDeadline.clock.is_in(list(clocks))
     )
 
 
 async def recompute(
-    rt: Runtime,
+    scope: Scope,
     tenant: TenantInfo,
     row: dict[str, Any],
     *,
@@ -208,18 +207,18 @@ async def recompute(
     """Supersede an open clock with a recount (new pauses, days or calendar)."""
     current = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in row["pauses"] or []]
     d = compute_deadline(
-        pack_for(rt, tenant),
+        pack_for(scope, tenant),
         row["clock"],
         row["started_on"],
         await work_calendar(),
         current if pauses is None else list(pauses),
         days if days is not None else row["days"],
     )
-    await CaseDeadline.update(
-        {CaseDeadline.state: "superseded", CaseDeadline.updated_at: now}
-    ).where((CaseDeadline.tenant_id == tenant.id) & (CaseDeadline.id == row["id"]))
+    await scope.update(
+        CaseDeadline, {CaseDeadline.state: "superseded", CaseDeadline.updated_at: now}
+    ).where(CaseDeadline.id == row["id"])
     await _store(
-        tenant.id,
+        scope,
         row["case_id"],
         d,
         now=now,
@@ -229,11 +228,11 @@ async def recompute(
     return d
 
 
-async def clocks_of_case(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
-    async with tenant_tx(tenant_id, write=False):
+async def clocks_of_case(scope: Scope, case_id: int) -> list[dict[str, Any]]:
+    async with scope.tx(write=False):
         rows = (
-            await CaseDeadline.select(*COLUMNS)
-            .where((CaseDeadline.tenant_id == tenant_id) & (CaseDeadline.case_id == case_id))
+            await scope.select(CaseDeadline, *COLUMNS)
+            .where(CaseDeadline.case_id == case_id)
             .order_by(CaseDeadline.id)
             .output(load_json=True)
         )
@@ -246,27 +245,24 @@ async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int
     Returns the number of clocks recounted."""
     from core.services.tenants import get_tenant
 
-    tenant_ids = [r["id"] for r in await Tenant.select(Tenant.id)]
+    every = await Tenant.select(Tenant.id, Tenant.slug)
     recounted = 0
-    for tenant_id in tenant_ids:
-        tenant = await get_tenant(rt, tenant_id)
-        async with tenant_tx(tenant_id):
+    for t in every:
+        scope = Scope.system(rt, t["id"], t["slug"])
+        tenant = await get_tenant(scope)
+        async with scope.tx():
             rows = (
-                await CaseDeadline.select(*COLUMNS)
-                .where(
-                    (CaseDeadline.tenant_id == tenant_id)
-                    & (CaseDeadline.state == "open")
-                    & (CaseDeadline.provisional.eq(True))
-                )
+                await scope.select(CaseDeadline, *COLUMNS)
+                .where((CaseDeadline.state == "open") & (CaseDeadline.provisional.eq(True)))
                 .output(load_json=True)
             )
             for row in rows:
                 if not (row["started_on"].year <= year <= row["due"].year + 1):
                     continue
-                new = await recompute(rt, tenant, row, now=now)
+                new = await recompute(scope, tenant, row, now=now)
                 recounted += 1
                 await events.record_event(
-                    tenant_id,
+                    scope.tenant_id,
                     row["case_id"],
                     "deadline_recomputed",
                     at=now,

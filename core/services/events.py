@@ -1,4 +1,7 @@
-"""Case events and the notification outbox — always written in the caller's transaction."""
+"""Case events and the notification outbox — always written in the caller's transaction.
+
+``record_event`` and ``enqueue`` take the tenant id, not a scope: they are the row
+writers the rota and the sector plugins call too (TODO(#12): a scope once those do)."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 from core.db.tables import CaseEvent, Outbox
 from core.services import audit
+from core.services.scope import Scope
 
 
 async def record_event(
@@ -70,9 +74,10 @@ async def enqueue(
     ).on_conflict(target=(Outbox.tenant_id, Outbox.dedupe_key), action="DO NOTHING")
 
 
-async def events_of(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
+async def events_of(scope: Scope, case_id: int) -> list[dict[str, Any]]:
     return (
-        await CaseEvent.select(
+        await scope.select(
+            CaseEvent,
             CaseEvent.id,
             CaseEvent.kind,
             CaseEvent.actor_id,
@@ -81,7 +86,7 @@ async def events_of(tenant_id: int, case_id: int) -> list[dict[str, Any]]:
             CaseEvent.data,
             CaseEvent.at,
         )
-        .where((CaseEvent.tenant_id == tenant_id) & (CaseEvent.case_id == case_id))
+        .where(CaseEvent.case_id == case_id)
         .order_by(CaseEvent.id)
         .output(load_json=True)
     )

@@ -26,7 +26,6 @@ from core.plugin_api import (
     TenantInfo,
 )
 from core.principal import Principal
-from core.runtime import Runtime
 from core.services import deadlines, events, repeats
 from core.services.scope import Scope
 from core.services.visibility import hidden_among, visible
@@ -74,7 +73,7 @@ class _Cases:
                 .output(load_json=True)
                 .first()
             )
-            if row is None or (sc.principal and not await visible(sc.principal, case_id)):
+            if row is None or (sc.principal and not await visible(sc, case_id)):
                 return None
         return _view(row)
 
@@ -246,14 +245,15 @@ class _Deadlines:
         sc = self.scope
         async with sc.tx():
             d = await deadlines.start_clock(
-                sc.rt, self.tenant, case_id, clock, start, now=sc.rt.clock.now()
+                sc, self.tenant, case_id, clock, start, now=sc.rt.clock.now()
             )
         return d.due
 
 
-def facades(rt: Runtime, tenant: TenantInfo, actor: Principal | None = None) -> Facades:
-    """The facades a hook for ``tenant`` gets (``actor``: the caller of a plugin route)."""
-    sc = Scope(rt, tenant.id, tenant.slug, actor)
+def facades(sc: Scope, tenant: TenantInfo) -> Facades:
+    """The facades onto ``tenant`` (``sc``'s tenant) acting as ``sc``: the tenant's system
+    scope for a hook, the caller's scope for a plugin route."""
+    assert sc.tenant_id == tenant.id, "facades act on their own tenant only"
 
     @asynccontextmanager
     async def transaction(*, write: bool = True) -> AsyncIterator[Any]:

@@ -10,11 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.db.engine import tenant_tx
 from core.db.notify.tables import InboxMessage, InboxMessageCase
 from core.errors import NotFound
-from core.principal import Principal
-from core.runtime import Runtime
+from core.services.scope import Scope
 from core.services.visibility import hidden_from
 from core.settings import TIMEZONE
 
@@ -37,30 +35,30 @@ def _out(row: dict[str, Any]) -> dict[str, Any]:
     return row
 
 
-def _mine(p: Principal) -> Any:
-    """The reader's own messages that name no case hidden from them now."""
-    hidden_messages = InboxMessageCase.select(InboxMessageCase.message_id).where(
-        (InboxMessageCase.tenant_id == p.tenant_id) & InboxMessageCase.case_id.is_in(hidden_from(p))
+def _mine(scope: Scope) -> Any:
+    """The reader's own messages that name no case hidden from them now (the tenant
+    condition comes from the scoped query it is put in)."""
+    p = scope.actor
+    hidden_messages = scope.select(InboxMessageCase, InboxMessageCase.message_id).where(
+        InboxMessageCase.case_id.is_in(hidden_from(p))
     )
-    return (
-        (InboxMessage.tenant_id == p.tenant_id)
-        & (InboxMessage.user_id == p.user_id)
-        & InboxMessage.id.not_in(hidden_messages)
-    )
+    return (InboxMessage.user_id == p.user_id) & InboxMessage.id.not_in(hidden_messages)
 
 
 async def list_messages(
-    rt: Runtime, p: Principal, *, unread: bool = False, before: int | None = None, limit: int = 50
+    scope: Scope, *, unread: bool = False, before: int | None = None, limit: int = 50
 ) -> dict[str, Any]:
     """Newest first, keyset-paginated by id (``before`` = last id of the previous page)."""
-    async with tenant_tx(p.tenant_id, write=False):
-        query = InboxMessage.select(*COLUMNS).where(_mine(p))
+    async with scope.tx(write=False):
+        query = scope.select(InboxMessage, *COLUMNS).where(_mine(scope))
         if unread:
             query = query.where(InboxMessage.read_at.is_null())
         if before is not None:
             query = query.where(InboxMessage.id < before)
         rows = await query.order_by(InboxMessage.id, ascending=False).limit(limit + 1)
-        unread_count = await InboxMessage.count().where(_mine(p) & InboxMessage.read_at.is_null())
+        unread_count = await scope.count(InboxMessage).where(
+            _mine(scope) & InboxMessage.read_at.is_null()
+        )
     more = len(rows) > limit
     rows = [_out(r) for r in rows[:limit]]
     return {
@@ -70,36 +68,39 @@ async def list_messages(
     }
 
 
-async def unread_count(rt: Runtime, p: Principal) -> int:
-    async with tenant_tx(p.tenant_id, write=False):
-        return await InboxMessage.count().where(_mine(p) & InboxMessage.read_at.is_null())
+async def unread_count(scope: Scope) -> int:
+    async with scope.tx(write=False):
+        count: int = await scope.count(InboxMessage).where(
+            _mine(scope) & InboxMessage.read_at.is_null()
+        )
+    return count
 
 
-async def mark_read(rt: Runtime, p: Principal, message_id: int) -> dict[str, Any]:
+async def mark_read(scope: Scope, message_id: int) -> dict[str, Any]:
     """Idempotent; someone else's message (or another tenant's) is 404."""
-    now = rt.clock.now()
-    async with tenant_tx(p.tenant_id):
+    now = scope.rt.clock.now()
+    async with scope.tx():
         row = (
-            await InboxMessage.select(*COLUMNS)
-            .where(_mine(p) & (InboxMessage.id == message_id))
+            await scope.select(InboxMessage, *COLUMNS)
+            .where(_mine(scope) & (InboxMessage.id == message_id))
             .first()
         )
         if row is None:
             raise NotFound("message_not_found", "消息不存在。", field="message_id")
         if row["read_at"] is None:
-            await InboxMessage.update({InboxMessage.read_at: now}).where(
-                _mine(p) & (InboxMessage.id == message_id)
+            await scope.update(InboxMessage, {InboxMessage.read_at: now}).where(
+                _mine(scope) & (InboxMessage.id == message_id)
             )
             row["read_at"] = now
     return _out(row)
 
 
-async def mark_all_read(rt: Runtime, p: Principal) -> int:
-    now = rt.clock.now()
-    async with tenant_tx(p.tenant_id):
+async def mark_all_read(scope: Scope) -> int:
+    now = scope.rt.clock.now()
+    async with scope.tx():
         rows = (
-            await InboxMessage.update({InboxMessage.read_at: now})
-            .where(_mine(p) & InboxMessage.read_at.is_null())
+            await scope.update(InboxMessage, {InboxMessage.read_at: now})
+            .where(_mine(scope) & InboxMessage.read_at.is_null())
             .returning(InboxMessage.id)
         )
     return len(rows)

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from piccolo.columns import Column
 from piccolo.table import Table
 
-from core.db.engine import is_postgres, tenant_tx
+from core.db.engine import is_postgres
 from core.db.tables import (
     CaseEvent,
     CaseParticipant,
@@ -34,6 +34,7 @@ from core.domain import identity
 from core.errors import InvalidInput, NotFound
 from core.runtime import Runtime
 from core.security import DecryptionError, Keys
+from core.services.scope import Scope
 from core.services.sector import SEALED
 
 # Older versions wrote the Open311 email only into this append-only event; events are
@@ -119,19 +120,15 @@ def _case_form(fix: _Fix, row: dict[str, Any]) -> None:
         fix.changes["form"] = {**form, SEALED: new}
 
 
-async def _legacy_emails(tenant_id: int, rows: list[dict[str, Any]]) -> None:
+async def _legacy_emails(scope: Scope, rows: list[dict[str, Any]]) -> None:
     """Attach the latest Open311 email still only in the event log to each visitor."""
     ids = [r["id"] for r in rows if not r["email_enc"]]
     if not ids:
         return
     visitor = CaseEvent.case_id.visitor_id
     events = (
-        await CaseEvent.select(visitor.as_alias("visitor_id"), CaseEvent.data)
-        .where(
-            (CaseEvent.tenant_id == tenant_id)
-            & (CaseEvent.kind == LEGACY_EMAIL_EVENT)
-            & visitor.is_in(ids)
-        )
+        await scope.select(CaseEvent, visitor.as_alias("visitor_id"), CaseEvent.data)
+        .where((CaseEvent.kind == LEGACY_EMAIL_EVENT) & visitor.is_in(ids))
         .order_by(CaseEvent.id)
         .output(load_json=True)
     )
@@ -145,7 +142,7 @@ class _Spec:
     table: type[Table]
     columns: tuple[Column, ...]
     fix: Callable[[_Fix, dict[str, Any]], None]
-    prefetch: Callable[[int, list[dict[str, Any]]], Awaitable[None]] | None = None
+    prefetch: Callable[[Scope, list[dict[str, Any]]], Awaitable[None]] | None = None
 
 
 SPECS: dict[str, _Spec] = {
@@ -224,20 +221,19 @@ class _Budget:
             self.left -= 1
 
 
-async def _tenant_ids(slug: str | None) -> list[int]:
+async def _scopes(rt: Runtime, slug: str | None) -> list[Scope]:
     # Inactive tenants too: their personal data is under the key as well.
-    query = Tenant.select(Tenant.id).order_by(Tenant.id)
+    query = Tenant.select(Tenant.id, Tenant.slug).order_by(Tenant.id)
     if slug is not None:
         query = query.where(Tenant.slug == slug)
-    ids = [r["id"] for r in await query]
-    if slug is not None and not ids:
+    found = [Scope.system(rt, r["id"], r["slug"]) for r in await query]
+    if slug is not None and not found:
         raise NotFound("tenant_not_found", f"机构 {slug} 不存在。", field="tenant")
-    return ids
+    return found
 
 
 async def _walk_table(
-    keys: Keys,
-    tenant_id: int,
+    scope: Scope,
     spec: _Spec,
     count: TableCount,
     *,
@@ -248,14 +244,15 @@ async def _walk_table(
     """Walk one tenant's rows of one table; False when the budget ran out."""
     table = spec.table
     pk: Any = table._meta.primary_key
+    keys = scope.rt.keys
     last = 0
     while True:
         if budget.spent:
             return False
-        async with tenant_tx(tenant_id, write=write):
+        async with scope.tx(write=write):
             query = (
-                table.select(pk, *spec.columns)
-                .where((table.tenant_id == tenant_id) & (pk > last))  # type: ignore[attr-defined]
+                scope.select(table, pk, *spec.columns)
+                .where(pk > last)
                 .order_by(pk)
                 .limit(batch)
                 .output(load_json=True)
@@ -266,7 +263,7 @@ async def _walk_table(
                 query = query.lock_rows()
             rows = await query
             if spec.prefetch is not None:
-                await spec.prefetch(tenant_id, rows)
+                await spec.prefetch(scope, rows)
             for row in rows:
                 fix = _Fix(keys)
                 spec.fix(fix, row)
@@ -280,9 +277,7 @@ async def _walk_table(
                     continue
                 count.stale += 1
                 if write:
-                    await table.update(fix.changes).where(
-                        (table.tenant_id == tenant_id) & (pk == row["id"])  # type: ignore[attr-defined]
-                    )
+                    await scope.update(table, fix.changes).where(pk == row["id"])
                     count.rewritten += 1
         if rows:
             budget.spend()
@@ -303,12 +298,11 @@ async def _walk(
         raise InvalidInput("batch_too_small", "每批行数至少为 1。", field="batch")
     report = Report()
     budget = _Budget(max_batches)
-    for tenant_id in await _tenant_ids(tenant):
+    for scope in await _scopes(rt, tenant):
         report.tenants += 1
         for name, spec in SPECS.items():
             done = await _walk_table(
-                rt.keys,
-                tenant_id,
+                scope,
                 spec,
                 report.tables[name],
                 batch=batch,

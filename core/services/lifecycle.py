@@ -13,7 +13,6 @@ from typing import Any
 import msgspec
 
 from core import links
-from core.db.engine import switch_tenant, tenant_tx
 from core.db.tables import (
     ArchiveVolume,
     CaseDeadline,
@@ -29,12 +28,12 @@ from core.domain import identity, lifecycle
 from core.domain.deadlines import compute_deadline
 from core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from core.plugins import TenantInfo
-from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import NOTICE_CHANNEL_ZH, OPINION_ZH, REDIRECT_CHANNEL_ZH, ActionIn, VisitorIn
 from core.services import deadlines, events, sector
 from core.services.cases import get_case, new_receipt_code
 from core.services.relations import actor_of, case_facts
+from core.services.scope import Scope
 from core.services.tenants import get_tenant
 from core.services.visibility import hidden_from, staff_refs, visible
 from core.services.visitors import ContactCopy, adopt_contact, link_visitor
@@ -76,33 +75,34 @@ def _required(value: Any, field: str, what: str) -> Any:
     return value
 
 
-async def _load(actor: Principal, case_id: int) -> dict[str, Any]:
+async def _load(scope: Scope, case_id: int) -> dict[str, Any]:
     row = (
-        await PetitionCase.select(*CASE_COLUMNS)
-        .where((PetitionCase.tenant_id == actor.tenant_id) & (PetitionCase.id == case_id))
+        await scope.select(PetitionCase, *CASE_COLUMNS)
+        .where(PetitionCase.id == case_id)
         .output(load_json=True)
         .first()
     )
-    if row is None or not await visible(actor, case_id):
+    if row is None or not await visible(scope, case_id):
         raise NotFound("case_not_found", "信访事项不存在。")
     return dict(row)  # ``form`` stays sealed: plugins see masked PII only
 
 
-async def _excluded(rt: Runtime, tenant_id: int, case_id: int, user_id: int) -> str | None:
+async def _excluded(scope: Scope, case_id: int, user_id: int) -> str | None:
     """'accused' / 'recused' when this user may not act on the case."""
     user = (
-        await StaffUser.select(StaffUser.department_id, StaffUser.username, StaffUser.title)
-        .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
+        await scope.select(StaffUser, StaffUser.department_id, StaffUser.username, StaffUser.title)
+        .where(StaffUser.id == user_id)
         .first()
     )
     dept = user["department_id"] if user else None
-    refs = staff_refs(rt.keys, user["username"], user["title"]) if user else frozenset()
-    rows = await CaseExclusion.select(
+    refs = staff_refs(scope.rt.keys, user["username"], user["title"]) if user else frozenset()
+    rows = await scope.select(
+        CaseExclusion,
         CaseExclusion.kind,
         CaseExclusion.user_id,
         CaseExclusion.department_id,
         CaseExclusion.staff_ref,
-    ).where((CaseExclusion.tenant_id == tenant_id) & (CaseExclusion.case_id == case_id))
+    ).where(CaseExclusion.case_id == case_id)
     for r in rows:
         if r["user_id"] == user_id:
             return str(r["kind"])
@@ -113,19 +113,17 @@ async def _excluded(rt: Runtime, tenant_id: int, case_id: int, user_id: int) -> 
     return None
 
 
-async def _check_actor_free(rt: Runtime, tenant_id: int, case_id: int, actor: Principal) -> None:
-    if await _excluded(rt, tenant_id, case_id, actor.user_id):
+async def _check_actor_free(scope: Scope, case_id: int) -> None:
+    if await _excluded(scope, case_id, scope.actor.user_id):
         raise PermissionDenied(
             "recused", "您已登记回避（或与本事项有利害关系），不能审批或办理此事项。"
         )
 
 
-async def _check_handler(
-    rt: Runtime, tenant_id: int, case_id: int, user_id: int, field: str
-) -> None:
+async def _check_handler(scope: Scope, case_id: int, user_id: int, field: str) -> None:
     user = (
-        await StaffUser.select(StaffUser.roles, StaffUser.active)
-        .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == user_id))
+        await scope.select(StaffUser, StaffUser.roles, StaffUser.active)
+        .where(StaffUser.id == user_id)
         .output(load_json=True)
         .first()
     )
@@ -133,7 +131,7 @@ async def _check_handler(
         raise InvalidInput("unknown_user", "承办人不存在或已停用。", field=field)
     if "handler" not in (user["roles"] or []):
         raise InvalidInput("not_a_handler", "所选人员不是承办人员。", field=field)
-    if await _excluded(rt, tenant_id, case_id, user_id):
+    if await _excluded(scope, case_id, user_id):
         raise InvalidInput(
             "recused",
             "所选承办人已登记回避或与本事项有利害关系，不能交其办理。",
@@ -141,21 +139,19 @@ async def _check_handler(
         )
 
 
-async def _check_department(tenant_id: int, department_id: int, field: str) -> None:
-    if not await Department.exists().where(
-        (Department.tenant_id == tenant_id) & (Department.id == department_id)
-    ):
+async def _check_department(scope: Scope, department_id: int, field: str) -> None:
+    if not await scope.exists(Department).where(Department.id == department_id):
         raise InvalidInput("unknown_department", "部门不存在。", field=field)
 
 
 @asynccontextmanager
-async def _as_tenant(tenant_id: int, back_to: int) -> AsyncIterator[None]:
+async def _as_tenant(other: Scope, back_to: Scope) -> AsyncIterator[Scope]:
     """Act in another tenant inside the same transaction (cross-tenant transfer)."""
-    await switch_tenant(tenant_id)
+    await other.switch()
     try:
-        yield
+        yield other
     finally:
-        await switch_tenant(back_to)
+        await back_to.switch()
 
 
 def _today(rt: Runtime) -> date:
@@ -163,25 +159,26 @@ def _today(rt: Runtime) -> date:
 
 
 async def perform(
-    rt: Runtime,
-    actor: Principal,
+    scope: Scope,
     case_id: int,
     action: str,
     data: ActionIn,
     *,
     notice: Notice | None = None,
 ) -> dict[str, Any]:
-    """One handling step, all of it in one transaction (joins the caller's, if any)."""
+    """One handling step by the acting person, all of it in one transaction (joins the
+    caller's, if any)."""
     if action == "notify" and notice is None:
         raise InvalidInput(
             "notice_required",
             "登记书面告知请填写告知方式（channel）和告知日期（given_on）。",
             field="channel",
         )
-    tenant = await get_tenant(rt, actor.tenant_id)
+    rt, actor = scope.rt, scope.actor
+    tenant = await get_tenant(scope)
     now = rt.clock.now()
-    async with tenant_tx(actor.tenant_id):
-        case = await _load(actor, case_id)
+    async with scope.tx():
+        case = await _load(scope, case_id)
         if data.version is not None and data.version != case["version"]:
             raise Conflict(
                 "stale_case",
@@ -193,17 +190,17 @@ async def perform(
         lifecycle.check_relation(
             action,
             actor_of(actor),
-            await case_facts(actor.tenant_id, case),
+            await case_facts(scope, case),
             named_handler=data.handler_id if action == "start_handling" else None,
         )
         payload = _payload(data) if notice is None else notice.payload()
-        await sector.before_transition(rt, tenant, case, action, payload)
-        ctx = _Ctx(rt, actor, tenant, case, data, now, step.to_status, notice)
+        await sector.before_transition(scope, tenant, case, action, payload)
+        ctx = _Ctx(scope, tenant, case, data, now, step.to_status, notice)
         handler = _HANDLERS[action]
         event_data = await handler(ctx)
         await ctx.save()
         await events.record_event(
-            actor.tenant_id,
+            scope.tenant_id,
             case_id,
             action,
             at=now,
@@ -213,8 +210,8 @@ async def perform(
             data=event_data,
         )
         case["status"] = ctx.to_status
-        await sector.case_event(rt, tenant, case, action, event_data)
-    return await get_case(rt, actor, case_id)
+        await sector.case_event(scope, tenant, case, action, event_data)
+    return await get_case(scope, case_id)
 
 
 def _payload(data: ActionIn) -> dict[str, Any]:
@@ -225,8 +222,7 @@ def _payload(data: ActionIn) -> dict[str, Any]:
 class _Ctx:
     def __init__(
         self,
-        rt: Runtime,
-        actor: Principal,
+        scope: Scope,
         tenant: TenantInfo,
         case: dict[str, Any],
         data: ActionIn,
@@ -234,9 +230,10 @@ class _Ctx:
         to_status: str,
         notice: Notice | None = None,
     ) -> None:
-        self.rt = rt
+        self.scope = scope
+        self.rt: Runtime = scope.rt
         self.notice = notice
-        self.actor = actor
+        self.actor = scope.actor
         self.tenant = tenant
         self.case = case
         self.data = data
@@ -247,7 +244,7 @@ class _Ctx:
 
     @property
     def tid(self) -> int:
-        return self.actor.tenant_id
+        return self.scope.tenant_id
 
     @property
     def cid(self) -> int:
@@ -262,12 +259,8 @@ class _Ctx:
             PetitionCase.updated_at: self.now,
         }
         updated = (
-            await PetitionCase.update(values)
-            .where(
-                (PetitionCase.tenant_id == self.tid)
-                & (PetitionCase.id == self.cid)
-                & (PetitionCase.version == self.case["version"])
-            )
+            await self.scope.update(PetitionCase, values)
+            .where((PetitionCase.id == self.cid) & (PetitionCase.version == self.case["version"]))
             .returning(PetitionCase.id)
         )
         if not updated:
@@ -275,7 +268,7 @@ class _Ctx:
 
     async def start(self, clock: str, start: date | None = None, **kw: Any) -> dict[str, Any]:
         d = await deadlines.start_clock(
-            self.rt,
+            self.scope,
             self.tenant,
             self.cid,
             clock,
@@ -288,10 +281,10 @@ class _Ctx:
         return {"clock": clock, "due": d.due.isoformat(), "provisional": d.provisional}
 
     async def settle(self, *clocks: str, state: str = "met") -> None:
-        await deadlines.settle(self.tid, self.cid, clocks, now=self.now, state=state)
+        await deadlines.settle(self.scope, self.cid, clocks, now=self.now, state=state)
 
     def handle_clock(self) -> str:
-        pack = deadlines.pack_for(self.rt, self.tenant)
+        pack = deadlines.pack_for(self.scope, self.tenant)
         if self.case["assigned_from_above"] and "handle_assigned" in pack.clocks:
             return "handle_assigned"
         return "handle"
@@ -317,8 +310,7 @@ class Notice:
 
 
 async def record_notice(
-    rt: Runtime,
-    actor: Principal,
+    scope: Scope,
     case_id: int,
     notice: Notice,
     *,
@@ -330,7 +322,7 @@ async def record_notice(
     Issuing a printed notice calls this with ``document`` set, inside its own
     transaction (``tenant_tx`` nests), so the document and the met clock commit
     together."""
-    return await perform(rt, actor, case_id, "notify", ActionIn(version=version), notice=notice)
+    return await perform(scope, case_id, "notify", ActionIn(version=version), notice=notice)
 
 
 # ---- the steps ------------------------------------------------------------------------
@@ -381,7 +373,7 @@ async def _notify(c: _Ctx) -> dict[str, Any]:
     met_at = c.now
     if n.given_on < _today(c.rt):
         met_at = datetime.combine(n.given_on, time.min, tzinfo=TIMEZONE)
-    settled = await deadlines.settle(c.tid, c.cid, ["notify"], now=c.now, met_at=met_at)
+    settled = await deadlines.settle(c.scope, c.cid, ["notify"], now=c.now, met_at=met_at)
     if not settled:
         given = await _earlier_notice(c)
         if given is not None:
@@ -401,7 +393,7 @@ async def _notify(c: _Ctx) -> dict[str, Any]:
 
 
 async def _earlier_notice(c: _Ctx) -> dict[str, Any] | None:
-    for e in reversed(await events.events_of(c.tid, c.cid)):
+    for e in reversed(await events.events_of(c.scope, c.cid)):
         if e["kind"] == "notify":
             return dict(e["data"])
     return None
@@ -418,7 +410,7 @@ async def _transfer(c: _Ctx) -> dict[str, Any]:
     await c.settle("accept")
     c.flags["transfer_return_status"] = c.case["status"]
     if d.to_department_id is not None:
-        await _check_department(c.tid, d.to_department_id, "to_department_id")
+        await _check_department(c.scope, d.to_department_id, "to_department_id")
         if d.to_department_id == c.case["department_id"]:
             raise InvalidInput(
                 "transfer_to_self", "不能转送给当前承办部门本身。", field="to_department_id"
@@ -455,13 +447,13 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
         raise InvalidInput("unknown_tenant", f"没有可转送的机构“{slug}”。", field="to_tenant")
     visitor = await _visitor_plain(c)
     sender_slug = c.tenant.slug
-    async with _as_tenant(target["id"], c.tid):
+    async with _as_tenant(c.scope.for_tenant(target["id"], slug), c.scope) as theirs:
         # Read inside the switch: on PostgreSQL the receiver's plugin rows are only
         # visible under its own tenant id.
-        receiver = await get_tenant(c.rt, target["id"])
+        receiver = await get_tenant(theirs)
         # The receiver's person record is the receiver's: link it as it is; what the
         # sender knows differently travels as a copy for the receiver to review.
-        their_visitor, _, copy = await link_visitor(c.rt, receiver.id, visitor)
+        their_visitor, _, copy = await link_visitor(theirs, visitor)
         code = new_receipt_code(c.rt)
         rows = await PetitionCase.insert(
             PetitionCase(
@@ -494,11 +486,11 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
         ).returning(PetitionCase.id)
         their_case = rows[0]["id"]
         d = await deadlines.start_clock(
-            c.rt, receiver, their_case, "objection", _today(c.rt), now=c.now
+            theirs, receiver, their_case, "objection", _today(c.rt), now=c.now
         )
         # The receiving unit decides and tells the visitor itself (Art 23), 15 days from
         # receiving the transfer; a returned transfer cancels it.
-        await deadlines.start_clock(c.rt, receiver, their_case, "notify", _today(c.rt), now=c.now)
+        await deadlines.start_clock(theirs, receiver, their_case, "notify", _today(c.rt), now=c.now)
         await CaseTransfer.insert(
             CaseTransfer(
                 tenant_id=receiver.id,
@@ -567,14 +559,14 @@ def _sealed_copy(rt: Runtime, copy: ContactCopy | None) -> dict[str, Any]:
 async def _adopt_contact(c: _Ctx) -> dict[str, Any]:
     """The receiver's own step: put the transferred copy into its person record."""
     row = (
-        await CaseTransfer.select(
+        await c.scope.select(
+            CaseTransfer,
             CaseTransfer.id,
             CaseTransfer.phone_enc,
             CaseTransfer.address_enc,
         )
         .where(
-            (CaseTransfer.tenant_id == c.tid)
-            & (CaseTransfer.case_id == c.cid)
+            (CaseTransfer.case_id == c.cid)
             & (CaseTransfer.direction == "in")
             & (CaseTransfer.contact_state == "pending")
         )
@@ -607,14 +599,15 @@ async def _adopt_contact(c: _Ctx) -> dict[str, Any]:
             field="fields",
         )
     visitor_id = c.case["visitor_id"]
-    await adopt_contact(c.rt, c.tid, visitor_id, fields, phone=phone, address=address)
-    await CaseTransfer.update(
+    await adopt_contact(c.scope, visitor_id, fields, phone=phone, address=address)
+    await c.scope.update(
+        CaseTransfer,
         {
             CaseTransfer.contact_state: "adopted",
             CaseTransfer.contact_decided_at: c.now,
             CaseTransfer.contact_decided_by: c.actor.user_id,
-        }
-    ).where((CaseTransfer.tenant_id == c.tid) & (CaseTransfer.id == row["id"]))
+        },
+    ).where(CaseTransfer.id == row["id"])
     source = (c.flags.get("transferred_from") or {}).get("tenant")
     # Field names only: the event log holds no personal data (docs/security.md).
     return {"fields": fields, "visitor_id": visitor_id, "from": source}
@@ -622,10 +615,10 @@ async def _adopt_contact(c: _Ctx) -> dict[str, Any]:
 
 async def _visitor_plain(c: _Ctx) -> VisitorIn:
     row = (
-        await Visitor.select(
-            Visitor.name, Visitor.id_number_enc, Visitor.phone_enc, Visitor.address_enc
+        await c.scope.select(
+            Visitor, Visitor.name, Visitor.id_number_enc, Visitor.phone_enc, Visitor.address_enc
         )
-        .where((Visitor.tenant_id == c.tid) & (Visitor.id == c.case["visitor_id"]))
+        .where(Visitor.id == c.case["visitor_id"])
         .first()
     )
     assert row is not None
@@ -644,10 +637,9 @@ async def _visitor_plain(c: _Ctx) -> VisitorIn:
 
 async def _pending_transfer(c: _Ctx) -> dict[str, Any]:
     row = (
-        await CaseTransfer.select()
+        await c.scope.select(CaseTransfer)
         .where(
-            (CaseTransfer.tenant_id == c.tid)
-            & (CaseTransfer.case_id == c.cid)
+            (CaseTransfer.case_id == c.cid)
             & (CaseTransfer.status == "pending")
             & (CaseTransfer.direction != "out")
         )
@@ -662,9 +654,9 @@ async def _pending_transfer(c: _Ctx) -> dict[str, Any]:
 async def _accept_transfer(c: _Ctx) -> dict[str, Any]:
     tr = await _pending_transfer(c)
     await c.settle("objection")
-    await CaseTransfer.update(
-        {CaseTransfer.status: "accepted", CaseTransfer.decided_at: c.now}
-    ).where((CaseTransfer.tenant_id == c.tid) & (CaseTransfer.id == tr["id"]))
+    await c.scope.update(
+        CaseTransfer, {CaseTransfer.status: "accepted", CaseTransfer.decided_at: c.now}
+    ).where(CaseTransfer.id == tr["id"])
     c.flags.pop("transfer_return_status", None)
     if tr["direction"] == "in":
         await _tell_sender(c, tr, "accepted", "transferred", {})
@@ -683,13 +675,14 @@ async def _object_transfer(c: _Ctx) -> dict[str, Any]:
             field="action",
         )
     await c.settle("objection")
-    await CaseTransfer.update(
+    await c.scope.update(
+        CaseTransfer,
         {
             CaseTransfer.status: "objected",
             CaseTransfer.reason: reason,
             CaseTransfer.decided_at: c.now,
-        }
-    ).where((CaseTransfer.tenant_id == c.tid) & (CaseTransfer.id == tr["id"]))
+        },
+    ).where(CaseTransfer.id == tr["id"])
     if tr["direction"] == "in":
         c.to_status = "returned"
         await c.settle("notify", state="cancelled")  # the sender tells the visitor again
@@ -705,10 +698,11 @@ async def _tell_sender(
 ) -> None:
     """Mirror the receiver's decision onto the sender's case (the sender's tenant)."""
     sender_id, sender_case = tr["peer_tenant_id"], tr["peer_case_id"]
-    async with _as_tenant(sender_id, c.tid):
+    sender_slug = ((c.flags.get("transferred_from") or {}).get("tenant")) or ""
+    async with _as_tenant(c.scope.for_tenant(sender_id, sender_slug), c.scope) as theirs:
         row = (
-            await PetitionCase.select(PetitionCase.status, PetitionCase.flags)
-            .where((PetitionCase.tenant_id == sender_id) & (PetitionCase.id == sender_case))
+            await theirs.select(PetitionCase, PetitionCase.status, PetitionCase.flags)
+            .where(PetitionCase.id == sender_case)
             .output(load_json=True)
             .first()
         )
@@ -717,26 +711,24 @@ async def _tell_sender(
         flags = dict(row["flags"] or {})
         back = flags.pop("transfer_return_status", "registered")
         new_status = sender_status or back
-        await PetitionCase.update(
+        await theirs.update(
+            PetitionCase,
             {
                 PetitionCase.status: new_status,
                 PetitionCase.flags: flags,
                 PetitionCase.updated_at: c.now,
                 PetitionCase.version: PetitionCase.version + 1,
                 **({PetitionCase.closed_at: c.now} if new_status == "transferred" else {}),
-            }
-        ).where((PetitionCase.tenant_id == sender_id) & (PetitionCase.id == sender_case))
-        await CaseTransfer.update(
+            },
+        ).where(PetitionCase.id == sender_case)
+        await theirs.update(
+            CaseTransfer,
             {
                 CaseTransfer.status: outcome,
                 CaseTransfer.decided_at: c.now,
                 **({CaseTransfer.reason: extra["reason"]} if "reason" in extra else {}),
-            }
-        ).where(
-            (CaseTransfer.tenant_id == sender_id)
-            & (CaseTransfer.case_id == sender_case)
-            & (CaseTransfer.status == "pending")
-        )
+            },
+        ).where((CaseTransfer.case_id == sender_case) & (CaseTransfer.status == "pending"))
         await events.record_event(
             sender_id,
             sender_case,
@@ -751,9 +743,9 @@ async def _tell_sender(
 async def _assign(c: _Ctx) -> dict[str, Any]:
     handler_id = _required(c.data.handler_id, "handler_id", "承办人")
     plan = _required(c.data.plan, "plan", "调查处理方案")
-    await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
+    await _check_handler(c.scope, c.cid, handler_id, "handler_id")
     if c.data.department_id is not None:
-        await _check_department(c.tid, c.data.department_id, "department_id")
+        await _check_department(c.scope, c.data.department_id, "department_id")
     c.flags["assignment"] = {
         "handler_id": handler_id,
         "department_id": c.data.department_id,
@@ -764,11 +756,11 @@ async def _assign(c: _Ctx) -> dict[str, Any]:
 
 
 async def _approve_assignment(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    await _check_actor_free(c.scope, c.cid)
     a = c.flags.pop("assignment", None) or {}
     handler_id = a.get("handler_id")
     if handler_id is not None:
-        await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
+        await _check_handler(c.scope, c.cid, handler_id, "handler_id")
         c.values[PetitionCase.assignee_id] = handler_id
     if a.get("department_id"):
         c.values[PetitionCase.department_id] = a["department_id"]
@@ -782,15 +774,13 @@ async def _retarget_clocks(c: _Ctx, user_id: int | None, department_id: int | No
         values[CaseDeadline.responsible_user_id] = user_id
     if department_id is not None:
         values[CaseDeadline.responsible_department_id] = department_id
-    await CaseDeadline.update(values).where(
-        (CaseDeadline.tenant_id == c.tid)
-        & (CaseDeadline.case_id == c.cid)
-        & (CaseDeadline.state == "open")
+    await c.scope.update(CaseDeadline, values).where(
+        (CaseDeadline.case_id == c.cid) & (CaseDeadline.state == "open")
     )
 
 
 async def _reject_assignment(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    await _check_actor_free(c.scope, c.cid)
     reason = _required(c.data.reason, "reason", "不批准的理由")
     c.flags.pop("assignment", None)
     return {"reason": reason}
@@ -801,7 +791,7 @@ async def _start_handling(c: _Ctx) -> dict[str, Any]:
     if handler_id is None and "handler" in c.actor.roles:
         handler_id = c.actor.user_id
     handler_id = _required(handler_id, "handler_id", "承办人")
-    await _check_handler(c.rt, c.tid, c.cid, handler_id, "handler_id")
+    await _check_handler(c.scope, c.cid, handler_id, "handler_id")
     c.values[PetitionCase.assignee_id] = handler_id
     await _retarget_clocks(c, handler_id, None)
     return {"handler_id": handler_id}
@@ -811,7 +801,7 @@ async def _coordinate(c: _Ctx) -> dict[str, Any]:
     minutes = _required(c.data.minutes, "minutes", "会议纪要")
     present = _required(c.data.department_ids, "department_ids", "参会部门")
     for i, dep in enumerate(present):
-        await _check_department(c.tid, dep, f"department_ids[{i}]")
+        await _check_department(c.scope, dep, f"department_ids[{i}]")
     return {
         "minutes": minutes,
         "department_ids": present,
@@ -830,7 +820,7 @@ def _not_paused(c: _Ctx) -> None:
 
 async def _request_extension(c: _Ctx) -> dict[str, Any]:
     _not_paused(c)
-    pack = deadlines.pack_for(c.rt, c.tenant)
+    pack = deadlines.pack_for(c.scope, c.tenant)
     days = _required(c.data.days, "days", "延长天数")
     reason = _required(c.data.reason, "reason", "延期理由（将告知信访人）")
     if c.flags.get("extension_request"):
@@ -857,18 +847,18 @@ async def _request_extension(c: _Ctx) -> dict[str, Any]:
 
 
 async def _approve_extension(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    await _check_actor_free(c.scope, c.cid)
     _not_paused(c)
     req = c.flags.pop("extension_request", None)
     if not req:
         raise Conflict("no_extension_request", "没有待批准的延期申请。", field="action")
     current = [
-        r for r in await deadlines.open_clocks(c.tid, c.cid) if r["clock"] in DECISION_CLOCKS
+        r for r in await deadlines.open_clocks(c.scope, c.cid) if r["clock"] in DECISION_CLOCKS
     ]
     if not current:
         raise Conflict("no_running_clock", "该事项没有正在计算的办理期限。", field="action")
     old = current[-1]
-    await deadlines.settle(c.tid, c.cid, [old["clock"]], now=c.now, state="superseded")
+    await deadlines.settle(c.scope, c.cid, [old["clock"]], now=c.now, state="superseded")
     clock = await c.start("extension", start=old["due"], days=int(req["days"]))
     c.flags["extensions"] = int(c.flags.get("extensions", 0)) + 1
     notice = (
@@ -884,7 +874,7 @@ async def _approve_extension(c: _Ctx) -> dict[str, Any]:
 
 
 async def _reject_extension(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    await _check_actor_free(c.scope, c.cid)
     if not c.flags.pop("extension_request", None):
         raise Conflict("no_extension_request", "没有待批准的延期申请。", field="action")
     return {"reason": _required(c.data.reason, "reason", "不批准的理由")}
@@ -896,7 +886,7 @@ async def _report(c: _Ctx) -> dict[str, Any]:
 
 
 async def _close_with_opinion(c: _Ctx) -> dict[str, Any]:
-    await _check_actor_free(c.rt, c.tid, c.cid, c.actor)
+    await _check_actor_free(c.scope, c.cid)
     opinion = _required(c.data.opinion, "opinion", "处理意见（支持/解释说明/不支持）")
     text = _required(c.data.opinion_text, "opinion_text", "处理意见书内容")
     await c.settle(*DECISION_CLOCKS)
@@ -939,7 +929,7 @@ async def _window(c: _Ctx, clock: str) -> tuple[date, date]:
     if opinion_at is None:
         raise Conflict("no_opinion", "尚未出具处理意见，不能申请复查或复核。", field="action")
     start = opinion_at.astimezone(TIMEZONE).date()
-    pack = deadlines.pack_for(c.rt, c.tenant)
+    pack = deadlines.pack_for(c.scope, c.tenant)
     return start, compute_deadline(pack, clock, start, await deadlines.work_calendar()).due
 
 
@@ -1016,7 +1006,7 @@ async def _pause(c: _Ctx) -> dict[str, Any]:
         raise Conflict("already_paused", "计时已中止，请先恢复。", field="action")
     since = c.data.on or _today(c.rt)
     c.flags["paused"] = {"kind": kind, "since": since.isoformat(), "reason": c.data.reason}
-    await deadlines.pause(c.tid, c.cid, DECISION_CLOCKS, now=c.now)
+    await deadlines.pause(c.scope, c.cid, DECISION_CLOCKS, now=c.now)
     return {"kind": kind, "since": since.isoformat(), "reason": c.data.reason}
 
 
@@ -1029,12 +1019,12 @@ async def _resume(c: _Ctx) -> dict[str, Any]:
     if until < since:
         raise InvalidInput("invalid_date", "恢复日期不能早于中止日期。", field="on")
     changed = []
-    for row in await deadlines.open_clocks(c.tid, c.cid):
+    for row in await deadlines.open_clocks(c.scope, c.cid):
         if row["clock"] not in DECISION_CLOCKS:
             continue
         current = [(date.fromisoformat(a), date.fromisoformat(b)) for a, b in row["pauses"] or []]
         d = await deadlines.recompute(
-            c.rt, c.tenant, row, now=c.now, pauses=[*current, (since, until)]
+            c.scope, c.tenant, row, now=c.now, pauses=[*current, (since, until)]
         )
         changed.append(
             {"clock": row["clock"], "old_due": row["due"].isoformat(), "new_due": d.due.isoformat()}
@@ -1049,9 +1039,7 @@ async def _resume(c: _Ctx) -> dict[str, Any]:
 async def _recuse(c: _Ctx) -> dict[str, Any]:
     user_id = _required(c.data.user_id, "user_id", "回避人员")
     reason = _required(c.data.reason, "reason", "回避理由")
-    if not await StaffUser.exists().where(
-        (StaffUser.tenant_id == c.tid) & (StaffUser.id == user_id)
-    ):
+    if not await c.scope.exists(StaffUser).where(StaffUser.id == user_id):
         raise InvalidInput("unknown_user", "人员不存在。", field="user_id")
     await CaseExclusion.insert(
         CaseExclusion(
@@ -1069,7 +1057,7 @@ async def _recuse(c: _Ctx) -> dict[str, Any]:
 async def _archive(c: _Ctx) -> dict[str, Any]:
     if c.flags.get("paused"):
         raise Conflict("paused", "计时中止中的事项不能归档。", field="action")
-    if any(r["clock"] == "notify" for r in await deadlines.open_clocks(c.tid, c.cid)):
+    if any(r["clock"] == "notify" for r in await deadlines.open_clocks(c.scope, c.cid)):
         # Archiving would cancel the clock and hide a notice the law requires.
         raise Conflict(
             "notice_not_given",
@@ -1080,12 +1068,8 @@ async def _archive(c: _Ctx) -> dict[str, Any]:
     year = when.astimezone(TIMEZONE).year
     visitor_id = c.case["visitor_id"]
     vol = (
-        await ArchiveVolume.select(ArchiveVolume.id, ArchiveVolume.volume_code)
-        .where(
-            (ArchiveVolume.tenant_id == c.tid)
-            & (ArchiveVolume.visitor_id == visitor_id)
-            & (ArchiveVolume.year == year)
-        )
+        await c.scope.select(ArchiveVolume, ArchiveVolume.id, ArchiveVolume.volume_code)
+        .where((ArchiveVolume.visitor_id == visitor_id) & (ArchiveVolume.year == year))
         .first()
     )
     if vol is None:
@@ -1100,7 +1084,7 @@ async def _archive(c: _Ctx) -> dict[str, Any]:
             )
         ).returning(ArchiveVolume.id, ArchiveVolume.volume_code)
         vol = rows[0]
-    await deadlines.settle(c.tid, c.cid, None, now=c.now, state="cancelled")
+    await deadlines.settle(c.scope, c.cid, None, now=c.now, state="cancelled")
     c.values.update({PetitionCase.archive_volume_id: vol["id"], PetitionCase.archived_at: c.now})
     return {"volume": vol["volume_code"], "year": year, "review_level": c.case["review_level"]}
 
@@ -1140,25 +1124,22 @@ _HANDLERS: dict[str, Any] = {
 assert set(_HANDLERS) == set(lifecycle.ACTIONS), set(lifecycle.ACTIONS) ^ set(_HANDLERS)
 
 
-async def archive_of(rt: Runtime, actor: Principal, visitor_id: int) -> list[dict[str, Any]]:
-    """A petitioner's file: volumes per year, matters in chronological order."""
-    async with tenant_tx(actor.tenant_id, write=False):
-        if not await Visitor.exists().where(
-            (Visitor.tenant_id == actor.tenant_id) & (Visitor.id == visitor_id)
-        ):
+async def archive_of(scope: Scope, visitor_id: int) -> list[dict[str, Any]]:
+    """A petitioner's file: volumes per year, matters in chronological order (only the
+    matters the acting person may see)."""
+    async with scope.tx(write=False):
+        if not await scope.exists(Visitor).where(Visitor.id == visitor_id):
             raise NotFound("visitor_not_found", "信访人不存在。")
         vols = (
-            await ArchiveVolume.select(
-                ArchiveVolume.id, ArchiveVolume.year, ArchiveVolume.volume_code
+            await scope.select(
+                ArchiveVolume, ArchiveVolume.id, ArchiveVolume.year, ArchiveVolume.volume_code
             )
-            .where(
-                (ArchiveVolume.tenant_id == actor.tenant_id)
-                & (ArchiveVolume.visitor_id == visitor_id)
-            )
+            .where(ArchiveVolume.visitor_id == visitor_id)
             .order_by(ArchiveVolume.year)
         )
         items = (
-            await PetitionCase.select(
+            await scope.select(
+                PetitionCase,
                 PetitionCase.id,
                 PetitionCase.receipt_code,
                 PetitionCase.category,
@@ -1169,9 +1150,8 @@ async def archive_of(rt: Runtime, actor: Principal, visitor_id: int) -> list[dic
                 PetitionCase.archive_volume_id,
             )
             .where(
-                (PetitionCase.tenant_id == actor.tenant_id)
-                & PetitionCase.archive_volume_id.is_in([v["id"] for v in vols] or [0])
-                & PetitionCase.id.not_in(hidden_from(actor))
+                PetitionCase.archive_volume_id.is_in([v["id"] for v in vols] or [0])
+                & PetitionCase.id.not_in(hidden_from(scope.actor))
             )
             .order_by(PetitionCase.received_at)
             .order_by(PetitionCase.id)

@@ -28,6 +28,7 @@ from typing import Any
 
 from core.errors import TooManyRequests
 from core.runtime import Runtime
+from core.services.scope import Scope
 
 FREE_FAILURES = 5
 BASE_DELAY = 60
@@ -154,15 +155,17 @@ async def take_back(rt: Runtime, attempt: Attempt) -> None:
     await _redis(rt).eval(_TAKE_BACK, 2, attempt.account_key, attempt.address_key, "0")
 
 
-async def unlock(rt: Runtime, tenant_slug: str, username: str) -> bool:
+async def unlock(scope: Scope, username: str) -> bool:
     """Clear the account's failures and lock; True if it was locked."""
-    key = _account_key(rt, tenant_slug, username)
-    redis = _redis(rt)
+    key = _account_key(scope.rt, scope.tenant_slug, username)
+    redis = _redis(scope.rt)
     fails = await redis.hget(key, "fails")
     await redis.delete(key)
     return fails is not None and int(fails) >= LOCK_AFTER
 
 
-async def is_locked(rt: Runtime, tenant_slug: str, username: str) -> bool:
-    fails = await _redis(rt).hget(_account_key(rt, tenant_slug, username), "fails")
+async def is_locked(scope: Scope, username: str) -> bool:
+    fails = await _redis(scope.rt).hget(
+        _account_key(scope.rt, scope.tenant_slug, username), "fails"
+    )
     return fails is not None and int(fails) >= LOCK_AFTER

@@ -14,6 +14,7 @@ from typing import Any
 from litestar.stores.redis import RedisStore
 
 from core.runtime import Runtime
+from core.services.scope import Scope
 
 NAMESPACE = "xf:session"
 SESSION_ID = re.compile(r"[A-Za-z0-9_-]{43}")
@@ -52,10 +53,12 @@ async def forget(rt: Runtime, session_id: str, tenant_id: int | None, user_id: i
         await _redis(rt).srem(_index(tenant_id, user_id), session_id)
 
 
-async def revoke_user(rt: Runtime, tenant_id: int, user_id: int, keep: str | None = None) -> int:
-    """End every session of the user except ``keep``; returns how many were live."""
-    redis = _redis(rt)
-    key = _index(tenant_id, user_id)
+async def revoke_user(scope: Scope, user_id: int, keep: str | None = None) -> int:
+    """End every session of the scope's user ``user_id`` except ``keep``; returns how
+    many were live. (``remember`` and ``forget`` run in the session store, below any
+    scope, on the ids the session carries.)"""
+    redis = _redis(scope.rt)
+    key = _index(scope.tenant_id, user_id)
     ids = [m.decode() if isinstance(m, bytes) else m for m in await redis.smembers(key)]
     ids = [i for i in ids if i != keep]
     if not ids:

@@ -1,6 +1,9 @@
 """Open311 GeoReport v2 for one tenant: services from its enabled plugins, public
 submission through the same registration service as staff (channel 网上), status by
-receipt code. Request descriptions and personal data are never published."""
+receipt code. Request descriptions and personal data are never published.
+
+The public handlers resolve the tenant from the path and call these with its system
+scope and its ``TenantInfo`` (categories come from its plugins)."""
 
 from __future__ import annotations
 
@@ -14,15 +17,14 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
-from core.db.engine import tenant_tx
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.plugins import TenantInfo
 from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import CaseIn, VisitorIn
-from core.services import audit, cases, events, sector, tenants, users
+from core.services import audit, cases, events, sector, users
+from core.services.scope import Scope
 from core.validation import has_visible
 
 SERVICE_USERNAME = "open311"
@@ -49,29 +51,28 @@ def _hash(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_key(rt: Runtime, slug: str) -> str:
+async def create_key(scope: Scope) -> str:
     """Issue (or rotate) the tenant's Open311 API key; only its SHA-256 is stored.
     Also ensures the service account cases submitted through Open311 are registered by."""
-    tenant = await tenants.get_tenant_by_slug(rt, slug)
     key = "o311_" + secrets.token_urlsafe(24)
-    async with tenant_tx(tenant.id):
-        await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tenant.id)
-        await audit.append(rt, tenant.id, "open311.key_created", target=f"tenant:{tenant.id}")
-    await _service_user(rt, tenant)
+    tid = scope.tenant_id
+    async with scope.tx():
+        await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tid)
+        await audit.append(scope.rt, tid, "open311.key_created", target=f"tenant:{tid}")
+    await _service_user(scope)
     return key
 
 
-async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
-    async with tenant_tx(tenant.id, write=False):
+async def _service_user(scope: Scope) -> Principal:
+    async with scope.tx(write=False):
         row = (
-            await StaffUser.select(StaffUser.id)
-            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == SERVICE_USERNAME))
+            await scope.select(StaffUser, StaffUser.id)
+            .where(StaffUser.username == SERVICE_USERNAME)
             .first()
         )
     if row is None:
         row = await users.create_user(
-            rt,
-            tenant.id,
+            scope,
             username=SERVICE_USERNAME,
             display_name="Open311 网上受理",
             password=secrets.token_urlsafe(32),
@@ -79,8 +80,8 @@ async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
             active=False,  # a service identity: registers Open311 cases, never logs in
         )
     return Principal(
-        tenant_id=tenant.id,
-        tenant_slug=tenant.slug,
+        tenant_id=scope.tenant_id,
+        tenant_slug=scope.tenant_slug,
         user_id=row["id"],
         username=SERVICE_USERNAME,
         display_name="Open311 网上受理",
@@ -88,17 +89,17 @@ async def _service_user(rt: Runtime, tenant: TenantInfo) -> Principal:
     )
 
 
-async def check_key(tenant: TenantInfo, key: str | None) -> None:
-    row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == tenant.id).first()
+async def check_key(scope: Scope, key: str | None) -> None:
+    row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == scope.tenant_id).first()
     stored = row["open311_key_hash"] if row else None
     if not key or not stored or not hmac.compare_digest(stored, _hash(key)):
         raise NotAuthenticated("api_key_invalid", "api_key 缺失或无效。", field="api_key")
 
 
-async def services(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
+async def services(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
     out = []
-    for item in await sector.categories(rt, tenant):
-        fields = await sector.form_schema(rt, tenant, item["code"])
+    for item in await sector.categories(scope, tenant):
+        fields = await sector.form_schema(scope, tenant, item["code"])
         out.append(
             {
                 "service_code": item["code"],
@@ -135,11 +136,11 @@ def _attribute(f: dict[str, Any]) -> dict[str, Any]:
     return attr
 
 
-async def definition(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]:
+async def definition(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any]:
     """A service's definition; an unknown service is 404, like an unknown request."""
-    if code not in {c["code"] for c in await sector.categories(rt, tenant)}:
+    if code not in {c["code"] for c in await sector.categories(scope, tenant)}:
         raise NotFound("service_not_found", "没有该服务（service_code）。", field="service_code")
-    fields = await sector.form_schema(rt, tenant, code)
+    fields = await sector.form_schema(scope, tenant, code)
     return {"service_code": code, "attributes": [_attribute(f) for f in fields]}
 
 
@@ -156,8 +157,8 @@ def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]
     }
 
 
-async def _titles(rt: Runtime, tenant: TenantInfo) -> dict[str, str]:
-    return {c["code"]: c["title_zh"] for c in await sector.categories(rt, tenant)}
+async def _titles(scope: Scope, tenant: TenantInfo) -> dict[str, str]:
+    return {c["code"]: c["title_zh"] for c in await sector.categories(scope, tenant)}
 
 
 _COLUMNS = (
@@ -169,20 +170,22 @@ _COLUMNS = (
 )
 
 
-async def requests_by_id(rt: Runtime, tenant: TenantInfo, codes: list[str]) -> list[dict[str, Any]]:
+async def requests_by_id(
+    scope: Scope, tenant: TenantInfo, codes: list[str]
+) -> list[dict[str, Any]]:
     codes = [c.strip().upper() for c in codes if c.strip()][:_MAX_LIST]
     if not codes:
         return []
-    async with tenant_tx(tenant.id, write=False):
-        rows = await PetitionCase.select(*_COLUMNS).where(
-            (PetitionCase.tenant_id == tenant.id) & PetitionCase.receipt_code.is_in(codes)
+    async with scope.tx(write=False):
+        rows = await scope.select(PetitionCase, *_COLUMNS).where(
+            PetitionCase.receipt_code.is_in(codes)
         )
-    titles = await _titles(rt, tenant)
+    titles = await _titles(scope, tenant)
     return [_request_out(tenant, r, titles) for r in rows]
 
 
 async def list_requests(
-    rt: Runtime,
+    scope: Scope,
     tenant: TenantInfo,
     *,
     service_code: str | None = None,
@@ -191,18 +194,16 @@ async def list_requests(
     end: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """Recent requests (default: last 90 days), newest first, at most 200."""
-    end = end or rt.clock.now()
+    end = end or scope.rt.clock.now()
     start = start or end - timedelta(days=90)
-    query = PetitionCase.select(*_COLUMNS).where(
-        (PetitionCase.tenant_id == tenant.id)
-        & (PetitionCase.received_at >= start)
-        & (PetitionCase.received_at <= end)
+    query = scope.select(PetitionCase, *_COLUMNS).where(
+        (PetitionCase.received_at >= start) & (PetitionCase.received_at <= end)
     )
     if service_code:
         query = query.where(PetitionCase.category.is_in(service_code.split(",")))
-    async with tenant_tx(tenant.id, write=False):
+    async with scope.tx(write=False):
         rows = await query.order_by(PetitionCase.id, ascending=False).limit(_MAX_LIST)
-    titles = await _titles(rt, tenant)
+    titles = await _titles(scope, tenant)
     out = [_request_out(tenant, r, titles) for r in rows]
     if status:
         wanted = set(status.split(","))
@@ -254,13 +255,15 @@ def _coordinate(value: float | str | None, field: str, limit: int) -> float | No
     return number
 
 
-async def submit(rt: Runtime, tenant: TenantInfo, fields: RequestIn) -> dict[str, Any]:
+async def submit(scope: Scope, tenant: TenantInfo, fields: RequestIn) -> dict[str, Any]:
     """A public submission: validate, then register through the staff registration
-    service with channel ``online``; the submitter becomes the visitor."""
+    service with channel ``online``, acting as the tenant's Open311 service account;
+    the submitter becomes the visitor."""
+    rt = scope.rt
     code = fields.service_code.strip()
     if not code:
         raise InvalidInput("service_code_required", "缺少 service_code。", field="service_code")
-    await sector.category(rt, tenant, code)
+    await sector.category(scope, tenant, code)
     description = (fields.description or "").strip()
     if not has_visible(description):
         raise InvalidInput(
@@ -286,7 +289,7 @@ async def submit(rt: Runtime, tenant: TenantInfo, fields: RequestIn) -> dict[str
             "contact_required", "请至少留下手机号或电子邮箱，以便告知办理结果。", field="phone"
         )
     address = (fields.address_string or "").strip() or None
-    actor = await _service_user(rt, tenant)
+    actor = await _service_user(scope)
     data = CaseIn(
         channel="online",
         cause=description,
@@ -295,7 +298,7 @@ async def submit(rt: Runtime, tenant: TenantInfo, fields: RequestIn) -> dict[str
         locality=address or "",
         form=dict(fields.attribute),
     )
-    case = await cases.register_case(rt, actor, tenant, data)
+    case = await cases.register_case(Scope.of(rt, actor), data)
     extra: dict[str, Any] = {}
     if lat is not None:
         extra["lat"] = lat
@@ -303,15 +306,15 @@ async def submit(rt: Runtime, tenant: TenantInfo, fields: RequestIn) -> dict[str
         extra["long"] = long
     if fields.device_id:
         extra["device_id"] = fields.device_id
-    async with tenant_tx(tenant.id):
+    async with scope.tx():
         if email:
             # On the visitor, not in the append-only event log: a key rotation must be
             # able to re-encrypt it (docs/security.md, "Keys").
-            await Visitor.update(
-                {Visitor.email_enc: rt.keys.encrypt(email, context="visitor.email")}
-            ).where((Visitor.tenant_id == tenant.id) & (Visitor.id == case["visitor"]["id"]))
+            await scope.update(
+                Visitor, {Visitor.email_enc: rt.keys.encrypt(email, context="visitor.email")}
+            ).where(Visitor.id == case["visitor"]["id"])
         await events.record_event(
-            tenant.id,
+            scope.tenant_id,
             case["id"],
             "open311_submitted",
             at=rt.clock.now(),

@@ -7,6 +7,7 @@ from typing import Any
 from core.errors import InvalidInput, NotFound
 from core.runtime import Runtime
 from core.services import tenants
+from core.services.scope import Scope
 
 
 def _host(rt: Runtime) -> Any:
@@ -15,10 +16,10 @@ def _host(rt: Runtime) -> Any:
     return rt.plugins
 
 
-async def list_plugins(rt: Runtime, tenant_id: int) -> list[dict[str, Any]]:
+async def list_plugins(scope: Scope) -> list[dict[str, Any]]:
     """Every installed plugin with this tenant's state and effective settings."""
-    host = _host(rt)
-    tenant = await tenants.get_tenant(rt, tenant_id)
+    host = _host(scope.rt)
+    tenant = await tenants.get_tenant(scope)
     out = []
     for name in host.names:
         info = host.info(name)
@@ -56,8 +57,7 @@ def _validate_config(rt: Runtime, name: str, config: dict[str, Any]) -> dict[str
 
 
 async def configure(
-    rt: Runtime,
-    tenant_id: int,
+    scope: Scope,
     name: str,
     *,
     enabled: bool | None = None,
@@ -65,12 +65,12 @@ async def configure(
 ) -> dict[str, Any]:
     """Enable/disable a plugin for the tenant and/or replace its tenant settings (merged
     over the plugin's defaults when read)."""
-    host = _host(rt)
+    host = _host(scope.rt)
     if not host.is_installed(name):
         raise NotFound("plugin_not_installed", f"插件 {name} 未安装。", field="plugin")
-    tenant = await tenants.get_tenant(rt, tenant_id)
+    tenant = await tenants.get_tenant(scope)
     if config is not None:
-        config = _validate_config(rt, name, config)
+        config = _validate_config(scope.rt, name, config)
     state = name in tenant.plugins if enabled is None else enabled
-    await tenants.set_plugin(rt, tenant_id, name, enabled=state, config=config)
-    return next(p for p in await list_plugins(rt, tenant_id) if p["name"] == name)
+    await tenants.set_plugin(scope, name, enabled=state, config=config)
+    return next(p for p in await list_plugins(scope) if p["name"] == name)

@@ -11,6 +11,7 @@ from core.db.tables import StaffUser
 from core.domain.lifecycle import Actor, CaseFacts
 from core.principal import Principal
 from core.services import events
+from core.services.scope import Scope
 
 
 def actor_of(p: Principal) -> Actor:
@@ -18,15 +19,15 @@ def actor_of(p: Principal) -> Actor:
 
 
 async def case_facts(
-    tenant_id: int, case: Mapping[str, Any], *, history: list[dict[str, Any]] | None = None
+    scope: Scope, case: Mapping[str, Any], *, history: list[dict[str, Any]] | None = None
 ) -> CaseFacts:
     """``case`` needs id, status, assignee_id, department_id and flags."""
     assignee = case["assignee_id"]
     unit = case["department_id"]
     if assignee is not None:
         row = (
-            await StaffUser.select(StaffUser.department_id)
-            .where((StaffUser.tenant_id == tenant_id) & (StaffUser.id == assignee))
+            await scope.select(StaffUser, StaffUser.department_id)
+            .where(StaffUser.id == assignee)
             .first()
         )
         unit = row["department_id"] if row else None
@@ -41,7 +42,7 @@ async def case_facts(
     }
     if case["status"] == "reported":
         # The append-only log says who reported; the latest report is the one under review.
-        log = history if history is not None else await events.events_of(tenant_id, case["id"])
+        log = history if history is not None else await events.events_of(scope, case["id"])
         reports = [e for e in log if e["kind"] == "report"]
         makers["reported_by"] = reports[-1]["actor_id"] if reports else None
     return CaseFacts(assignee_id=assignee, unit_department_id=unit, makers=makers)

@@ -11,10 +11,12 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
+from core.db import scoped
 from core.db.tables import CaseExclusion, PetitionCase, Visitor
 from core.domain.rulepacks import RulePack
 from core.errors import Conflict
 from core.principal import Principal
+from core.services.scope import Scope
 from core.services.visibility import hidden_among
 
 MAX_RELATED = 5
@@ -72,16 +74,14 @@ class Similar:
 
 
 async def _shields(tenant_id: int, case_ids: list[int]) -> dict[int, Shield]:
-    rows = await CaseExclusion.select(
+    rows = await scoped.select(
+        tenant_id,
+        CaseExclusion,
         CaseExclusion.case_id,
         CaseExclusion.user_id,
         CaseExclusion.department_id,
         CaseExclusion.staff_ref,
-    ).where(
-        (CaseExclusion.tenant_id == tenant_id)
-        & (CaseExclusion.kind == "accused")
-        & CaseExclusion.case_id.is_in(case_ids or [0])
-    )
+    ).where((CaseExclusion.kind == "accused") & CaseExclusion.case_id.is_in(case_ids or [0]))
     out: dict[int, set[tuple[int | None, int | None, str]]] = {}
     for r in rows:
         out.setdefault(r["case_id"], set()).add(
@@ -106,13 +106,19 @@ async def find_similar(
     address (locality), other people's (related only — finality binds the petitioner,
     not the neighbour). ``shield`` is who may not see the new matter: an earlier matter
     is named on it only if the registrar may see it and everyone who will see the new
-    matter may see it too, so a hidden matter is never named to the accused."""
+    matter may see it too, so a hidden matter is never named to the accused.
+
+    Takes the tenant id and the registrar, not a scope: the police plugin calls it too
+    (TODO(#12): a scope once plugins get one through the plugin door)."""
     same_place = (PetitionCase.locality == locality) if locality.strip() else None
     who = PetitionCase.visitor_id == visitor_id
-    where = (PetitionCase.tenant_id == tenant_id) & (PetitionCase.category == category)
-    where = where & ((who | same_place) if same_place is not None else who)
+    where = (PetitionCase.category == category) & (
+        (who | same_place) if same_place is not None else who
+    )
     rows = (
-        await PetitionCase.select(
+        await scoped.select(
+            tenant_id,
+            PetitionCase,
             PetitionCase.id,
             PetitionCase.visitor_id,
             PetitionCase.receipt_code,
@@ -167,7 +173,7 @@ def refuse_if_final(match: Match | None) -> None:
 
 
 async def update_veteran_flag(
-    tenant_id: int,
+    scope: Scope,
     visitor_id: int,
     *,
     now: datetime,
@@ -178,12 +184,11 @@ async def update_veteran_flag(
     threshold. Returns the flag. Matters hidden from an accused are not counted: the
     flag is shown to everyone who sees the person, the accused included."""
     since = now - timedelta(days=window_days)
-    shielded = CaseExclusion.select(CaseExclusion.case_id).where(
-        (CaseExclusion.tenant_id == tenant_id) & (CaseExclusion.kind == "accused")
+    shielded = scope.select(CaseExclusion, CaseExclusion.case_id).where(
+        CaseExclusion.kind == "accused"
     )
-    repeats = await PetitionCase.count().where(
-        (PetitionCase.tenant_id == tenant_id)
-        & (PetitionCase.visitor_id == visitor_id)
+    repeats = await scope.count(PetitionCase).where(
+        (PetitionCase.visitor_id == visitor_id)
         & (PetitionCase.visit_kind == "repeat")
         & (PetitionCase.received_at >= since)
         & PetitionCase.id.not_in(shielded)
@@ -191,14 +196,14 @@ async def update_veteran_flag(
     if repeats < threshold:
         return False
     row = (
-        await Visitor.select(Visitor.flags)
-        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
+        await scope.select(Visitor, Visitor.flags)
+        .where(Visitor.id == visitor_id)
         .output(load_json=True)
         .first()
     )
     flags: dict[str, Any] = dict((row or {}).get("flags") or {})
     flags["veteran"] = {"repeats": repeats, "window_days": window_days, "since": str(since.date())}
-    await Visitor.update({Visitor.flags: flags, Visitor.updated_at: now}).where(
-        (Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id)
+    await scope.update(Visitor, {Visitor.flags: flags, Visitor.updated_at: now}).where(
+        Visitor.id == visitor_id
     )
     return True

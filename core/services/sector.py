@@ -3,6 +3,9 @@
 The case services call these functions at fixed points; they call the tenant's enabled
 plugins' hooks and turn a plugin's exception into a clear error naming the plugin. A
 tenant without plugins gets the plain core behaviour.
+
+Each takes the scope and the tenant's ``TenantInfo`` (which plugins, their settings),
+read once by the operation that calls them.
 """
 
 from __future__ import annotations
@@ -15,10 +18,9 @@ import msgspec
 from core.builtin_plugins import categories as builtin_categories
 from core.errors import InvalidInput
 from core.plugin_api import URGENCY_ORDER, FormField, Route, TenantInfo, clean_form
-from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import CaseIn
 from core.services import audit
+from core.services.scope import Scope
 
 __all__ = ["URGENCY_ORDER", "Prepared", "validate_by_schema"]
 
@@ -59,23 +61,27 @@ class Prepared:
             self.redirect = msgspec.to_builtins(route.redirect)
 
 
-async def _call(rt: Runtime, tenant: TenantInfo, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
-    """Call a tenant hook with its facades (``ctx``); no plugins host: no answers."""
+async def _call(scope: Scope, tenant: TenantInfo, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+    """Call a tenant hook with its facades (``ctx``); no plugins host: no answers. The
+    facades act as the system for the tenant, not as the caller (only a plugin route's
+    facades act as its caller)."""
     from core.services import hookctx
 
+    rt = scope.rt
     if rt.plugins is None:
         return []
-    return await rt.plugins.call(rt, tenant, hook, facades=hookctx.facades(rt, tenant), **kwargs)
+    facades = hookctx.facades(Scope.system(rt, tenant.id, tenant.slug), tenant)
+    return await rt.plugins.call(rt, tenant, hook, facades=facades, **kwargs)
 
 
-async def categories(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
+async def categories(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
     """Every case category available to the tenant: core's first, then its plugins'
     (a code already taken is skipped)."""
-    host = rt.plugins
+    host = scope.rt.plugins
     if host is None:
         results = [("core", builtin_categories.xinfang_categories())]
     else:  # core's built-in list is called last (the fallback) but listed first
-        called = await _call(rt, tenant, "xinfang_categories")
+        called = await _call(scope, tenant, "xinfang_categories")
         results = sorted(called, key=lambda r: not host.is_builtin(r[0]))
     out: list[dict[str, Any]] = []
     seen: set[str] = set()
@@ -88,9 +94,9 @@ async def categories(rt: Runtime, tenant: TenantInfo) -> list[dict[str, Any]]:
     return out
 
 
-async def category(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]:
+async def category(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any]:
     """One of the tenant's categories, or ``unknown_category``."""
-    for item in await categories(rt, tenant):
+    for item in await categories(scope, tenant):
         if item["code"] == code:
             return item
     raise InvalidInput(
@@ -101,22 +107,22 @@ async def category(rt: Runtime, tenant: TenantInfo, code: str) -> dict[str, Any]
     )
 
 
-async def _fields(rt: Runtime, tenant: TenantInfo, item: dict[str, Any]) -> list[FormField]:
+async def _fields(scope: Scope, tenant: TenantInfo, item: dict[str, Any]) -> list[FormField]:
     """The form fields the plugin owning the category gives it."""
     if item["plugin"] is None:
         return []
     return [
         f
-        for name, result in await _call(rt, tenant, "xinfang_form_schema", category=item["code"])
+        for name, result in await _call(scope, tenant, "xinfang_form_schema", category=item["code"])
         if name == item["plugin"]
         for f in result
     ]
 
 
-async def form_schema(rt: Runtime, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
+async def form_schema(scope: Scope, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
     """The category's form fields (Open311-attribute shaped), in order."""
-    fields = await _fields(rt, tenant, await category(rt, tenant, code))
-    pii = await pii_fields(rt, tenant) if fields else set()
+    fields = await _fields(scope, tenant, await category(scope, tenant, code))
+    pii = await pii_fields(scope, tenant) if fields else set()
     out = []
     for order, f in enumerate(fields, start=1):
         shown: dict[str, Any] = msgspec.to_builtins(f)  # keys the plugin left out stay out
@@ -132,59 +138,62 @@ def validate_by_schema(schema: list[FormField], form: dict[str, Any]) -> dict[st
 
 
 async def validate_form(
-    rt: Runtime, tenant: TenantInfo, code: str, form: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, code: str, form: dict[str, Any]
 ) -> tuple[dict[str, Any], str | None]:
     """Check the form of a category: the schema first, then the owning plugin's rules.
     Returns the normalised form and the owning plugin."""
-    item = await category(rt, tenant, code)
+    item = await category(scope, tenant, code)
     owner = item["plugin"]
-    if owner is None or rt.plugins is None:
+    if owner is None or scope.rt.plugins is None:
         if form:
             raise InvalidInput(
                 "form_not_expected", f"类别“{item['title_zh']}”没有附加表单。", field="form"
             )
         return {}, None
-    clean = clean_form(await _fields(rt, tenant, item), form)
-    for name, result in await _call(rt, tenant, "xinfang_validate_form", category=code, form=clean):
+    clean = clean_form(await _fields(scope, tenant, item), form)
+    for name, result in await _call(
+        scope, tenant, "xinfang_validate_form", category=code, form=clean
+    ):
         if name == owner:
             clean = result
     return clean, owner
 
 
-async def prepare_case(rt: Runtime, tenant: TenantInfo, actor: Principal, data: CaseIn) -> Prepared:
+async def prepare_case(scope: Scope, tenant: TenantInfo, data: CaseIn) -> Prepared:
     """Validate the sector form and route the case; runs inside the registration
     transaction, before anything is written."""
-    form, owner = await validate_form(rt, tenant, data.category, dict(data.form))
+    form, owner = await validate_form(scope, tenant, data.category, dict(data.form))
     prepared = Prepared(form=form, plugin=owner)
     for _, route in await _call(
-        rt, tenant, "xinfang_route_case", data=data, form=form, actor=actor
+        scope, tenant, "xinfang_route_case", data=data, form=form, actor=scope.actor
     ):
         prepared.merge(route)
     return prepared
 
 
 async def case_event(
-    rt: Runtime, tenant: TenantInfo, case: dict[str, Any], kind: str, data: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, case: dict[str, Any], kind: str, data: dict[str, Any]
 ) -> None:
     """Let plugins react to a recorded case event (inside the same transaction)."""
     if tenant.plugins:
-        await _call(rt, tenant, "xinfang_case_event", case=case, kind=kind, data=data)
+        await _call(scope, tenant, "xinfang_case_event", case=case, kind=kind, data=data)
 
 
 async def before_transition(
-    rt: Runtime, tenant: TenantInfo, case: dict[str, Any], action: str, payload: dict[str, Any]
+    scope: Scope, tenant: TenantInfo, case: dict[str, Any], action: str, payload: dict[str, Any]
 ) -> None:
     """Let plugins refuse a lifecycle step (raise a DomainError), e.g. police: the
     result must be told to the complainant before closing."""
     if tenant.plugins:
         await _call(
-            rt, tenant, "xinfang_before_transition", case=case, action=action, payload=payload
+            scope, tenant, "xinfang_before_transition", case=case, action=action, payload=payload
         )
 
 
-def extra_clocks(rt: Runtime, tenant: TenantInfo) -> dict[str, Any]:
+def extra_clocks(scope: Scope, tenant: TenantInfo) -> dict[str, Any]:
     """Sector clocks (``core.domain.rulepacks.ClockRule`` by name) added to the tenant's
     rule pack, e.g. court: retrial petition, execution objection."""
+    rt = scope.rt
     host = rt.plugins
     clocks: dict[str, Any] = {}
     if host is None or not tenant.plugins:
@@ -194,23 +203,23 @@ def extra_clocks(rt: Runtime, tenant: TenantInfo) -> dict[str, Any]:
     return clocks
 
 
-async def collect(rt: Runtime, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
+async def collect(scope: Scope, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
     """The concatenated list results of a list-valued hook (rota templates, documents,
     report sections, notification channels), each tagged with its plugin."""
     if not tenant.plugins:
         return []
     return [
         {**msgspec.to_builtins(item), "plugin": name}
-        for name, items in await _call(rt, tenant, hook)
+        for name, items in await _call(scope, tenant, hook)
         for item in items
     ]
 
 
-async def pii_fields(rt: Runtime, tenant: TenantInfo) -> set[str]:
+async def pii_fields(scope: Scope, tenant: TenantInfo) -> set[str]:
     """Form fields holding personal data (never shown publicly, e.g. via Open311)."""
     if not tenant.plugins:
         return set()
-    return {f for _, fields in await _call(rt, tenant, "xinfang_pii_fields") for f in fields}
+    return {f for _, fields in await _call(scope, tenant, "xinfang_pii_fields") for f in fields}
 
 
 def mask_value(value: Any) -> str:
@@ -221,51 +230,51 @@ def mask_value(value: Any) -> str:
     return text[0] + "*" * (len(text) - 2) + text[-1]
 
 
-async def mask_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
+async def mask_form(scope: Scope, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
     """The form with the plugins' PII fields masked — for lists, exports and reports."""
-    pii = await pii_fields(rt, tenant)
+    pii = await pii_fields(scope, tenant)
     return {k: (mask_value(v) if k in pii and v not in (None, "") else v) for k, v in form.items()}
 
 
 SEALED = "_sealed"
 
 
-async def seal_form(rt: Runtime, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
+async def seal_form(scope: Scope, tenant: TenantInfo, form: dict[str, Any]) -> dict[str, Any]:
     """The form as stored: the plugins' PII fields encrypted under ``_sealed`` (AES-GCM,
     the field name as context) and only their masked value in clear."""
     import json
 
-    pii = await pii_fields(rt, tenant)
+    pii = await pii_fields(scope, tenant)
     out = dict(form)
     sealed: dict[str, str] = {}
     for key in sorted(pii & set(form)):
         value = form[key]
         if value in (None, ""):
             continue
-        sealed[key] = rt.keys.encrypt(json.dumps(value, ensure_ascii=False), context=f"form.{key}")
+        sealed[key] = scope.rt.keys.encrypt(
+            json.dumps(value, ensure_ascii=False), context=f"form.{key}"
+        )
         out[key] = mask_value(value)
     if sealed:
         out[SEALED] = sealed
     return out
 
 
-async def reveal_form(
-    rt: Runtime, p: Principal, case_id: int, form: dict[str, Any] | None
-) -> dict[str, Any]:
-    """``unseal_form`` for showing the case to ``p``, audited (``reveal.case_form``) each
-    time sealed fields are shown in clear."""
+async def reveal_form(scope: Scope, case_id: int, form: dict[str, Any] | None) -> dict[str, Any]:
+    """``unseal_form`` for showing the case to the acting person, audited
+    (``reveal.case_form``) each time sealed fields are shown in clear."""
     sealed = sorted((form or {}).get(SEALED) or {})
-    out = unseal_form(rt, form)
+    out = unseal_form(scope, form)
     if sealed:
-        await audit.record_reveal(rt, p, f"case:{case_id}", sealed, action="reveal.case_form")
+        await audit.record_reveal(scope, f"case:{case_id}", sealed, action="reveal.case_form")
     return out
 
 
-def unseal_form(rt: Runtime, form: dict[str, Any] | None) -> dict[str, Any]:
+def unseal_form(scope: Scope, form: dict[str, Any] | None) -> dict[str, Any]:
     """The stored form with its sealed fields decrypted (for staff who may open the case)."""
     import json
 
     out = dict(form or {})
     for key, token in (out.pop(SEALED, None) or {}).items():
-        out[key] = json.loads(rt.keys.decrypt(token, context=f"form.{key}"))
+        out[key] = json.loads(scope.rt.keys.decrypt(token, context=f"form.{key}"))
     return out

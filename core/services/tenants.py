@@ -1,16 +1,20 @@
-"""Tenants and their plugin enablement (global tables: resolving a request starts here)."""
+"""Tenants and their plugin enablement (global tables: resolving a request starts here).
+
+Creating, listing and finding a tenant by its slug come before any scope (they take the
+runtime); reading a tenant's settings and plugins, and changing them, take its scope."""
 
 from __future__ import annotations
 
 import re
 from typing import Any
 
-from core.db.engine import global_tx, tenant_tx
+from core.db.engine import global_tx
 from core.db.tables import Tenant, TenantPlugin
 from core.errors import Conflict, InvalidInput, NotFound
 from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.services import audit
+from core.services.scope import Scope
 
 SLUG_RE = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?")
 
@@ -60,7 +64,8 @@ async def create_tenant(
         await audit.append(
             rt, audit.DEPLOYMENT, "tenant.created", target=f"tenant:{tenant_id}", detail=detail
         )
-    async with tenant_tx(tenant_id):
+    scope = Scope.system(rt, tenant_id, slug)
+    async with scope.tx():
         await audit.append(
             rt, tenant_id, "tenant.created", target=f"tenant:{tenant_id}", detail=detail
         )
@@ -71,18 +76,14 @@ async def create_tenant(
                 )
             )
             await audit.append(rt, tenant_id, "plugin.enabled", target=f"plugin:{plugin}")
-    return await get_tenant(rt, tenant_id)
+    return await get_tenant(scope)
 
 
-async def _plugins_of(tenant_id: int) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
-    async with tenant_tx(tenant_id, write=False):
-        rows = (
-            await TenantPlugin.select(
-                TenantPlugin.plugin, TenantPlugin.enabled, TenantPlugin.config
-            )
-            .where(TenantPlugin.tenant_id == tenant_id)
-            .output(load_json=True)
-        )
+async def _plugins_of(scope: Scope) -> tuple[frozenset[str], dict[str, dict[str, Any]]]:
+    async with scope.tx(write=False):
+        rows = await scope.select(
+            TenantPlugin, TenantPlugin.plugin, TenantPlugin.enabled, TenantPlugin.config
+        ).output(load_json=True)
     enabled = frozenset(r["plugin"] for r in rows if r["enabled"])
     return enabled, {r["plugin"]: r["config"] or {} for r in rows}
 
@@ -100,11 +101,12 @@ def _info(row: dict[str, Any], enabled: frozenset[str], config: dict[str, Any]) 
     )
 
 
-async def get_tenant(rt: Runtime, tenant_id: int) -> TenantInfo:
-    row = await Tenant.select().where(Tenant.id == tenant_id).output(load_json=True).first()
+async def get_tenant(scope: Scope) -> TenantInfo:
+    """The scope's tenant: its settings, rule pack and plugins (enabled, configured)."""
+    row = await Tenant.select().where(Tenant.id == scope.tenant_id).output(load_json=True).first()
     if row is None:
         raise NotFound("tenant_not_found", "机构不存在。")
-    enabled, config = await _plugins_of(tenant_id)
+    enabled, config = await _plugins_of(scope)
     return _info(row, enabled, config)
 
 
@@ -120,7 +122,7 @@ async def get_tenant_by_slug(rt: Runtime, slug: str) -> TenantInfo:
     )
     if row is None:
         raise NotFound("tenant_not_found", "机构不存在或已停用。", field="tenant")
-    enabled, config = await _plugins_of(row["id"])
+    enabled, config = await _plugins_of(Scope.system(rt, row["id"], row["slug"]))
     return _info(row, enabled, config)
 
 
@@ -131,20 +133,21 @@ async def list_tenants(rt: Runtime) -> list[dict[str, Any]]:
 
 
 async def set_plugin(
-    rt: Runtime,
-    tenant_id: int,
+    scope: Scope,
     plugin: str,
     *,
     enabled: bool,
     config: dict[str, Any] | None = None,
 ) -> TenantInfo:
-    if rt.plugins is not None and not rt.plugins.is_installed(plugin):
+    if scope.rt.plugins is not None and not scope.rt.plugins.is_installed(plugin):
         raise InvalidInput("unknown_plugin", f"插件 {plugin} 未安装。", field="plugin")
+    rt, tenant_id = scope.rt, scope.tenant_id
     now = rt.clock.now()
-    async with tenant_tx(tenant_id):
+    async with scope.tx():
         existing = (
-            await TenantPlugin.select(TenantPlugin.id, TenantPlugin.enabled, TenantPlugin.config)
-            .where(TenantPlugin.tenant_id == tenant_id)
+            await scope.select(
+                TenantPlugin, TenantPlugin.id, TenantPlugin.enabled, TenantPlugin.config
+            )
             .where(TenantPlugin.plugin == plugin)
             .output(load_json=True)
             .first()
@@ -163,11 +166,7 @@ async def set_plugin(
             values: dict[Any, Any] = {TenantPlugin.enabled: enabled, TenantPlugin.updated_at: now}
             if config is not None:
                 values[TenantPlugin.config] = config
-            await (
-                TenantPlugin.update(values)
-                .where(TenantPlugin.id == existing["id"])
-                .where(TenantPlugin.tenant_id == tenant_id)
-            )
+            await scope.update(TenantPlugin, values).where(TenantPlugin.id == existing["id"])
         if enabled != bool(existing and existing["enabled"]):
             action = "plugin.enabled" if enabled else "plugin.disabled"
             await audit.append(rt, tenant_id, action, target=f"plugin:{plugin}")
@@ -182,4 +181,4 @@ async def set_plugin(
                 target=f"plugin:{plugin}",
                 detail={"keys": sorted(changed)},
             )
-    return await get_tenant(rt, tenant_id)
+    return await get_tenant(scope)

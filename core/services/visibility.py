@@ -10,9 +10,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.db import scoped
 from core.db.tables import CaseExclusion, PetitionCase
 from core.principal import Principal
 from core.security import Keys
+from core.services.scope import Scope
 
 STAFF_REF = "staff.ref"
 
@@ -32,50 +34,52 @@ def staff_refs(keys: Keys, *names: str) -> frozenset[str]:
     )
 
 
-def _accused(actor: Principal) -> Any:
-    """Exclusion rows naming this person, their department or their name as accused."""
-    who: Any = CaseExclusion.user_id == actor.user_id
-    if actor.department_id is not None:
-        who = who | (CaseExclusion.department_id == actor.department_id)
-    if actor.refs:
-        who = who | CaseExclusion.staff_ref.is_in(sorted(actor.refs))
-    return (CaseExclusion.tenant_id == actor.tenant_id) & (CaseExclusion.kind == "accused") & who
+def _accused(who: Principal) -> Any:
+    """Exclusion rows naming this person, their department or their name as accused
+    (the tenant condition comes from the scoped query it is put in)."""
+    named: Any = CaseExclusion.user_id == who.user_id
+    if who.department_id is not None:
+        named = named | (CaseExclusion.department_id == who.department_id)
+    if who.refs:
+        named = named | CaseExclusion.staff_ref.is_in(sorted(who.refs))
+    return (CaseExclusion.kind == "accused") & named
 
 
-def hidden_from(actor: Principal) -> Any:
-    """Cases this person must not see: they or their department are accused in it."""
-    return CaseExclusion.select(CaseExclusion.case_id).where(_accused(actor))
+def hidden_from(who: Principal) -> Any:
+    """Cases this person must not see: they or their department are accused in it.
+
+    A predicate about a person in their own tenant — the acting one (``scope.actor``)
+    or, for the notification daemon, each recipient — so it takes the person."""
+    return scoped.select(who.tenant_id, CaseExclusion, CaseExclusion.case_id).where(_accused(who))
 
 
-async def visible(actor: Principal, case_id: int) -> bool:
-    return not await CaseExclusion.exists().where(
-        _accused(actor) & (CaseExclusion.case_id == case_id)
+async def visible(scope: Scope, case_id: int) -> bool:
+    """May the acting person see this case?"""
+    return not await scope.exists(CaseExclusion).where(
+        _accused(scope.actor) & (CaseExclusion.case_id == case_id)
     )
 
 
-async def hidden_among(actor: Principal, case_ids: list[int]) -> set[int]:
+async def hidden_among(who: Principal, case_ids: list[int]) -> set[int]:
     """Which of these cases this person must not see."""
     if not case_ids:
         return set()
-    rows = await CaseExclusion.select(CaseExclusion.case_id).where(
-        _accused(actor) & CaseExclusion.case_id.is_in(case_ids)
-    )
+    rows = await hidden_from(who).where(CaseExclusion.case_id.is_in(case_ids))
     return {r["case_id"] for r in rows}
 
 
 async def matters_of(
-    actor: Principal, visitor_id: int, *, exclude: int | None = None, limit: int = 200
+    scope: Scope, visitor_id: int, *, exclude: int | None = None, limit: int = 200
 ) -> list[dict[str, Any]]:
-    """A petitioner's matters this person may see, newest first (inside a tenant_tx)."""
-    where = (
-        (PetitionCase.tenant_id == actor.tenant_id)
-        & (PetitionCase.visitor_id == visitor_id)
-        & PetitionCase.id.not_in(hidden_from(actor))
+    """A petitioner's matters the acting person may see, newest first (inside a tx)."""
+    where = (PetitionCase.visitor_id == visitor_id) & PetitionCase.id.not_in(
+        hidden_from(scope.actor)
     )
     if exclude is not None:
         where = where & (PetitionCase.id != exclude)
     return list(
-        await PetitionCase.select(
+        await scope.select(
+            PetitionCase,
             PetitionCase.id,
             PetitionCase.receipt_code,
             PetitionCase.status,

@@ -10,14 +10,14 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from core.db.engine import tenant_tx
+from core.db import scoped
 from core.db.tables import CaseTransfer, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
-from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import PersonIn, VisitorIn
 from core.services import audit
+from core.services.scope import Scope
 from core.services.visibility import matters_of
 
 LIST_COLUMNS = (
@@ -110,8 +110,11 @@ class SealedPerson:
 
 
 async def find_existing(tenant_id: int, person: SealedPerson) -> dict[str, Any] | None:
-    """Same person: same ID number, else same name and phone (only when no ID is given)."""
-    query = Visitor.select(*LIST_COLUMNS).where(Visitor.tenant_id == tenant_id)
+    """Same person: same ID number, else same name and phone (only when no ID is given).
+
+    Takes the tenant id, not a scope: the police plugin calls it too (TODO(#12): a scope
+    once plugins get one through the plugin door)."""
+    query = scoped.select(tenant_id, Visitor, *LIST_COLUMNS)
     if person.id_number_lookup:
         return (
             await query.where(Visitor.id_number_hash.is_in(list(person.id_number_lookup)))
@@ -153,25 +156,23 @@ def _contact_values(person: SealedPerson, fields: Collection[str]) -> dict[Any, 
 
 
 async def _update_contact(
-    rt: Runtime, tenant_id: int, visitor_id: int, person: SealedPerson, fields: Collection[str]
+    scope: Scope, visitor_id: int, person: SealedPerson, fields: Collection[str]
 ) -> dict[str, Any]:
     values = _contact_values(person, fields)
     if values:
-        values[Visitor.updated_at] = rt.clock.now()
-        await Visitor.update(values).where(
-            (Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id)
-        )
+        values[Visitor.updated_at] = scope.rt.clock.now()
+        await scope.update(Visitor, values).where(Visitor.id == visitor_id)
         changed = [f for f in CONTACT_FIELDS if f in fields and getattr(person, f"{f}_enc")]
         await audit.append(
-            rt,
-            tenant_id,
+            scope.rt,
+            scope.tenant_id,
             "visitor.updated",
             target=f"visitor:{visitor_id}",
             detail={"fields": changed},
         )
     row = (
-        await Visitor.select(*LIST_COLUMNS)
-        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
+        await scope.select(Visitor, *LIST_COLUMNS)
+        .where(Visitor.id == visitor_id)
         .output(load_json=True)
         .first()
     )
@@ -179,11 +180,11 @@ async def _update_contact(
     return visitor_out(row)
 
 
-async def _insert(rt: Runtime, tenant_id: int, person: SealedPerson) -> dict[str, Any]:
-    now = rt.clock.now()
+async def _insert(scope: Scope, person: SealedPerson) -> dict[str, Any]:
+    now = scope.rt.clock.now()
     rows = await Visitor.insert(
         Visitor(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             name=person.name,
             name_hash=person.name_hash,
             id_number_enc=person.id_number_enc,
@@ -200,23 +201,23 @@ async def _insert(rt: Runtime, tenant_id: int, person: SealedPerson) -> dict[str
             updated_at=now,
         )
     ).returning(*LIST_COLUMNS)
-    await audit.append(rt, tenant_id, "visitor.registered", target=f"visitor:{rows[0]['id']}")
+    await audit.append(
+        scope.rt, scope.tenant_id, "visitor.registered", target=f"visitor:{rows[0]['id']}"
+    )
     return visitor_out(rows[0])
 
 
-async def upsert_visitor(
-    rt: Runtime, tenant_id: int, data: VisitorIn
-) -> tuple[dict[str, Any], bool]:
+async def upsert_visitor(scope: Scope, data: VisitorIn) -> tuple[dict[str, Any], bool]:
     """Return (visitor, created). Must run inside the caller's tenant transaction.
 
     Only for the tenant's own staff registering a person: what they type is the
     tenant's own decision. Data from another tenant goes through ``link_visitor``."""
-    person = SealedPerson(rt, data, prefix="visitor.")
-    existing = await find_existing(tenant_id, person)
+    person = SealedPerson(scope.rt, data, prefix="visitor.")
+    existing = await find_existing(scope.tenant_id, person)
     if existing is not None:
         # Fill in what was missing; a new phone or address replaces the old one.
-        return await _update_contact(rt, tenant_id, existing["id"], person, CONTACT_FIELDS), False
-    return await _insert(rt, tenant_id, person), True
+        return await _update_contact(scope, existing["id"], person, CONTACT_FIELDS), False
+    return await _insert(scope, person), True
 
 
 CONTACT_FIELDS = ("phone", "address")
@@ -234,20 +235,22 @@ class ContactCopy:
 
 
 async def link_visitor(
-    rt: Runtime, tenant_id: int, data: VisitorIn
+    scope: Scope, data: VisitorIn
 ) -> tuple[dict[str, Any], bool, ContactCopy | None]:
     """(visitor, created, copy) for data that comes from *another* tenant (a transfer).
 
     The receiver's existing person (same ID number, else same name and phone) is linked
     as it is; only a person unknown here gets a new record. Contact data that differs
-    comes back as a ``ContactCopy``. Inside the receiver's tenant transaction."""
+    comes back as a ``ContactCopy``. Inside the receiver's tenant transaction, with
+    the receiver's scope."""
+    rt = scope.rt
     person = SealedPerson(rt, data, prefix="visitor.")
-    existing = await find_existing(tenant_id, person)
+    existing = await find_existing(scope.tenant_id, person)
     if existing is None:
-        return await _insert(rt, tenant_id, person), True, None
+        return await _insert(scope, person), True, None
     mine = (
-        await Visitor.select(Visitor.phone_hash, Visitor.address_enc)
-        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == existing["id"]))
+        await scope.select(Visitor, Visitor.phone_hash, Visitor.address_enc)
+        .where(Visitor.id == existing["id"])
         .first()
     )
     assert mine is not None
@@ -273,8 +276,7 @@ async def link_visitor(
 
 
 async def adopt_contact(
-    rt: Runtime,
-    tenant_id: int,
+    scope: Scope,
     visitor_id: int,
     fields: Collection[str],
     *,
@@ -283,34 +285,28 @@ async def adopt_contact(
 ) -> dict[str, Any]:
     """Write a reviewed copy's ``fields`` into this tenant's person record (the
     receiver's own step). Inside the caller's tenant transaction."""
-    row = (
-        await Visitor.select(Visitor.name)
-        .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
-        .first()
-    )
+    row = await scope.select(Visitor, Visitor.name).where(Visitor.id == visitor_id).first()
     if row is None:
         raise NotFound("visitor_not_found", "信访人不存在。")
-    person = SealedPerson(rt, VisitorIn(name=row["name"], phone=phone, address=address))
-    return await _update_contact(rt, tenant_id, visitor_id, person, fields)
+    person = SealedPerson(scope.rt, VisitorIn(name=row["name"], phone=phone, address=address))
+    return await _update_contact(scope, visitor_id, person, fields)
 
 
-async def register_visitor(
-    rt: Runtime, tenant_id: int, data: VisitorIn
-) -> tuple[dict[str, Any], bool]:
-    async with tenant_tx(tenant_id):
-        return await upsert_visitor(rt, tenant_id, data)
+async def register_visitor(scope: Scope, data: VisitorIn) -> tuple[dict[str, Any], bool]:
+    async with scope.tx():
+        return await upsert_visitor(scope, data)
 
 
 async def list_visitors(
-    rt: Runtime,
-    tenant_id: int,
+    scope: Scope,
     *,
     after: int | None = None,
     limit: int = 50,
     id_number: str | None = None,
     phone: str | None = None,
 ) -> list[dict[str, Any]]:
-    query = Visitor.select(*LIST_COLUMNS).where(Visitor.tenant_id == tenant_id)
+    rt = scope.rt
+    query = scope.select(Visitor, *LIST_COLUMNS)
     # Candidates: rows not yet moved by `xinfang keys rotate` carry the previous key's hash.
     if id_number:
         norm = identity.normalize_id_number(id_number, today=rt.clock.today())
@@ -326,35 +322,35 @@ async def list_visitors(
         query = query.where(Visitor.phone_hash.is_in(list(hashes)))
     if after is not None:
         query = query.where(Visitor.id < after)
-    async with tenant_tx(tenant_id, write=False):
+    async with scope.tx(write=False):
         rows = await query.order_by(Visitor.id, ascending=False).limit(limit)
     return [visitor_out(r) for r in rows]
 
 
-async def get_visitor(rt: Runtime, actor: Principal, visitor_id: int) -> dict[str, Any]:
-    tenant_id = actor.tenant_id
-    async with tenant_tx(tenant_id, write=False):
+async def get_visitor(scope: Scope, visitor_id: int) -> dict[str, Any]:
+    async with scope.tx(write=False):
         row = (
-            await Visitor.select(*LIST_COLUMNS)
-            .where((Visitor.tenant_id == tenant_id) & (Visitor.id == visitor_id))
+            await scope.select(Visitor, *LIST_COLUMNS)
+            .where(Visitor.id == visitor_id)
             .output(load_json=True)
             .first()
         )
         if row is None:
             raise NotFound("visitor_not_found", "信访人不存在。")
-        cases = list(reversed(await matters_of(actor, visitor_id)))  # chronological
+        cases = list(reversed(await matters_of(scope, visitor_id)))  # chronological
     out = visitor_out(row)
     out["cases"] = cases
     return out
 
 
 async def transfer_contact_of(
-    tenant_id: int, case_id: int, flags: dict[str, Any] | None
+    scope: Scope, case_id: int, flags: dict[str, Any] | None
 ) -> dict[str, Any] | None:
     """The contact copy a cross-tenant transfer brought to this case, masked (inside
     the caller's tenant transaction); None when it brought none."""
     row = (
-        await CaseTransfer.select(
+        await scope.select(
+            CaseTransfer,
             CaseTransfer.phone_masked,
             CaseTransfer.address_masked,
             CaseTransfer.contact_state,
@@ -362,8 +358,7 @@ async def transfer_contact_of(
             CaseTransfer.contact_decided_by,
         )
         .where(
-            (CaseTransfer.tenant_id == tenant_id)
-            & (CaseTransfer.case_id == case_id)
+            (CaseTransfer.case_id == case_id)
             & (CaseTransfer.direction == "in")
             & (CaseTransfer.contact_state != "")
         )

@@ -1,4 +1,5 @@
-"""JSON API under /api/v1 for a tenant's staff. Handlers only translate HTTP ↔ services."""
+"""JSON API under /api/v1 for a tenant's staff. Handlers only translate HTTP ↔ services:
+each declares ``sc: CallerScope`` (the caller's scope, from their credentials) and passes it on."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from core.domain.deadlines import parse_pause
 from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import (
     MAX_ID,
     ActionIn,
@@ -37,11 +37,11 @@ from core.services import (
 )
 from core.services.calendar import calendar_year
 from core.web.auth import (
+    CallerScope,
     requires_admin,
     requires_registrar,
     requires_scheduler,
     requires_staff,
-    runtime_of,
 )
 
 Req = Request[Principal, Any, Any]
@@ -51,20 +51,15 @@ After = Annotated[
 ]
 
 
-def _ctx(request: Req) -> tuple[Runtime, Principal]:
-    return runtime_of(request), request.user
-
-
 class MeController(Controller):
     path = "/me"
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def me(self, request: Req) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        tenant = await tenants.get_tenant(rt, p.tenant_id)
+    async def me(self, sc: CallerScope) -> dict[str, Any]:
+        tenant = await tenants.get_tenant(sc)
         return {
-            "user": await users.get_user(rt, p.tenant_id, p.user_id),
+            "user": await users.get_user(sc, sc.actor.user_id),
             "tenant": {
                 "slug": tenant.slug,
                 "name": tenant.name,
@@ -74,31 +69,27 @@ class MeController(Controller):
         }
 
     @post("/tokens", status_code=HTTP_201_CREATED)
-    async def create_token(self, request: Req, data: JSONBody[TokenIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
+    async def create_token(self, sc: CallerScope, data: JSONBody[TokenIn]) -> dict[str, Any]:
         token, info = await users.create_token(
-            rt, p.tenant_slug, p.tenant_id, p.user_id, name=data.name, ttl_days=data.ttl_days
+            sc, sc.actor.user_id, name=data.name, ttl_days=data.ttl_days
         )
         return {"token": token, **info}
 
     @get("/tokens")
-    async def list_tokens(self, request: Req) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
-        return await users.list_tokens(rt, p.tenant_id, p.user_id)
+    async def list_tokens(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await users.list_tokens(sc, sc.actor.user_id)
 
     @delete("/tokens/{token_id:int}", status_code=HTTP_200_OK)
-    async def revoke_token(self, request: Req, token_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await users.revoke_token(rt, p.tenant_id, token_id, user_id=p.user_id)
+    async def revoke_token(self, sc: CallerScope, token_id: Id) -> dict[str, Any]:
+        return await users.revoke_token(sc, token_id, user_id=sc.actor.user_id)
 
     @post("/password", status_code=HTTP_200_OK)
-    async def change_password(self, request: Req, data: JSONBody[PasswordIn]) -> dict[str, Any]:
+    async def change_password(
+        self, request: Req, sc: CallerScope, data: JSONBody[PasswordIn]
+    ) -> dict[str, Any]:
         """Change one's own password; every other session of the user ends."""
-        rt, p = _ctx(request)
         ended = await users.change_password(
-            rt,
-            p.tenant_id,
-            p.user_id,
+            sc,
             data.current_password,
             data.new_password,
             # Only a session that authenticated this call is "this" one, never a cookie
@@ -115,14 +106,12 @@ class TokenController(Controller):
     guards = [requires_admin]  # noqa: RUF012
 
     @get("/")
-    async def list_tokens(self, request: Req) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
-        return await users.list_tokens(rt, p.tenant_id)
+    async def list_tokens(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await users.list_tokens(sc)
 
     @delete("/{token_id:int}", status_code=HTTP_200_OK)
-    async def revoke_token(self, request: Req, token_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await users.revoke_token(rt, p.tenant_id, token_id)
+    async def revoke_token(self, sc: CallerScope, token_id: Id) -> dict[str, Any]:
+        return await users.revoke_token(sc, token_id)
 
 
 class DepartmentController(Controller):
@@ -130,19 +119,18 @@ class DepartmentController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_departments(self, request: Req) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
-        return await departments.list_departments(rt, p.tenant_id)
+    async def list_departments(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await departments.list_departments(sc)
 
     @post("/", guards=[requires_admin], status_code=HTTP_201_CREATED)
-    async def create_department(self, request: Req, data: JSONBody[DepartmentIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await departments.create_department(rt, p.tenant_id, data)
+    async def create_department(
+        self, sc: CallerScope, data: JSONBody[DepartmentIn]
+    ) -> dict[str, Any]:
+        return await departments.create_department(sc, data)
 
     @get("/{department_id:int}")
-    async def get_department(self, request: Req, department_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await departments.get_department(rt, p.tenant_id, department_id)
+    async def get_department(self, sc: CallerScope, department_id: Id) -> dict[str, Any]:
+        return await departments.get_department(sc, department_id)
 
 
 class UserController(Controller):
@@ -150,16 +138,13 @@ class UserController(Controller):
     guards = [requires_admin]  # noqa: RUF012
 
     @get("/")
-    async def list_users(self, request: Req) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
-        return await users.list_users(rt, p.tenant_id)
+    async def list_users(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await users.list_users(sc)
 
     @post("/", status_code=HTTP_201_CREATED)
-    async def create_user(self, request: Req, data: JSONBody[UserIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
+    async def create_user(self, sc: CallerScope, data: JSONBody[UserIn]) -> dict[str, Any]:
         return await users.create_user(
-            rt,
-            p.tenant_id,
+            sc,
             username=data.username,
             display_name=data.display_name,
             password=data.password,
@@ -170,26 +155,22 @@ class UserController(Controller):
         )
 
     @get("/{user_id:int}")
-    async def get_user(self, request: Req, user_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await users.get_user(rt, p.tenant_id, user_id)
+    async def get_user(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+        return await users.get_user(sc, user_id)
 
     @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
-    async def unlock_login(self, request: Req, user_id: Id) -> dict[str, Any]:
+    async def unlock_login(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
         """Lift the lock after too many failed logins (and clear the failure count)."""
-        rt, p = _ctx(request)
-        return await users.unlock_login(rt, p.tenant_slug, p.tenant_id, user_id)
+        return await users.unlock_login(sc, user_id)
 
     @post("/{user_id:int}/deactivate", status_code=HTTP_200_OK)
-    async def deactivate(self, request: Req, user_id: Id) -> dict[str, Any]:
+    async def deactivate(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
         """停用: sessions end, tokens and the iCal feed stop answering at once."""
-        rt, p = _ctx(request)
-        return await users.set_active(rt, p.tenant_id, user_id, False, actor_id=p.user_id)
+        return await users.set_active(sc, user_id, False)
 
     @post("/{user_id:int}/activate", status_code=HTTP_200_OK)
-    async def activate(self, request: Req, user_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await users.set_active(rt, p.tenant_id, user_id, True, actor_id=p.user_id)
+    async def activate(self, sc: CallerScope, user_id: Id) -> dict[str, Any]:
+        return await users.set_active(sc, user_id, True)
 
 
 class VisitorController(Controller):
@@ -199,33 +180,29 @@ class VisitorController(Controller):
     @get("/")
     async def list_visitors(
         self,
-        request: Req,
+        sc: CallerScope,
         limit: Limit = 50,
         after: After = None,
         id_number: Annotated[str | None, Parameter(max_length=40)] = None,
         phone: Annotated[str | None, Parameter(max_length=40)] = None,
     ) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
         return await visitors.list_visitors(
-            rt, p.tenant_id, after=after, limit=limit, id_number=id_number, phone=phone
+            sc, after=after, limit=limit, id_number=id_number, phone=phone
         )
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_visitor(self, request: Req, data: JSONBody[VisitorIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        visitor, created = await visitors.register_visitor(rt, p.tenant_id, data)
+    async def register_visitor(self, sc: CallerScope, data: JSONBody[VisitorIn]) -> dict[str, Any]:
+        visitor, created = await visitors.register_visitor(sc, data)
         return {**visitor, "created": created}
 
     @get("/{visitor_id:int}")
-    async def get_visitor(self, request: Req, visitor_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await visitors.get_visitor(rt, p, visitor_id)
+    async def get_visitor(self, sc: CallerScope, visitor_id: Id) -> dict[str, Any]:
+        return await visitors.get_visitor(sc, visitor_id)
 
     @get("/{visitor_id:int}/archive")
-    async def visitor_archive(self, request: Req, visitor_id: Id) -> list[dict[str, Any]]:
+    async def visitor_archive(self, sc: CallerScope, visitor_id: Id) -> list[dict[str, Any]]:
         """立卷归档: the petitioner's volumes by year, matters in chronological order."""
-        rt, p = _ctx(request)
-        return await lifecycle.archive_of(rt, p, visitor_id)
+        return await lifecycle.archive_of(sc, visitor_id)
 
 
 class CaseController(Controller):
@@ -235,46 +212,41 @@ class CaseController(Controller):
     @get("/")
     async def list_cases(
         self,
-        request: Req,
+        sc: CallerScope,
         limit: Limit = 50,
         after: After = None,
         status: Annotated[str | None, Parameter(max_length=31)] = None,
     ) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await cases.list_cases(rt, p, after=after, limit=limit, status=status)
+        return await cases.list_cases(sc, after=after, limit=limit, status=status)
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_case(self, request: Req, data: JSONBody[CaseIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        tenant = await tenants.get_tenant(rt, p.tenant_id)
-        return await cases.register_case(rt, p, tenant, data)
+    async def register_case(self, sc: CallerScope, data: JSONBody[CaseIn]) -> dict[str, Any]:
+        return await cases.register_case(sc, data)
 
     @get("/{case_id:int}")
-    async def get_case(self, request: Req, case_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await cases.get_case(rt, p, case_id)
+    async def get_case(self, sc: CallerScope, case_id: Id) -> dict[str, Any]:
+        return await cases.get_case(sc, case_id)
 
     @post("/{case_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
     async def act(
-        self, request: Req, case_id: Id, action: FromPath[str], data: JSONBody[ActionIn]
+        self, sc: CallerScope, case_id: Id, action: FromPath[str], data: JSONBody[ActionIn]
     ) -> dict[str, Any]:
         """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
-        rt, p = _ctx(request)
-        return await lifecycle.perform(rt, p, case_id, action, data)
+        return await lifecycle.perform(sc, case_id, action, data)
 
     @post("/{case_id:int}/actions/notify", status_code=HTTP_200_OK)
-    async def notify(self, request: Req, case_id: Id, data: JSONBody[NoticeIn]) -> dict[str, Any]:
+    async def notify(
+        self, sc: CallerScope, case_id: Id, data: JSONBody[NoticeIn]
+    ) -> dict[str, Any]:
         """书面告知: record the notice as given (channel, date); meets the 15-day clock."""
-        rt, p = _ctx(request)
         notice = lifecycle.Notice(data.channel, data.given_on, data.note)
-        return await lifecycle.record_notice(rt, p, case_id, notice, version=data.version)
+        return await lifecycle.record_notice(sc, case_id, notice, version=data.version)
 
     @get("/{case_id:int}/deadlines")
-    async def case_deadlines(self, request: Req, case_id: Id) -> list[dict[str, Any]]:
+    async def case_deadlines(self, sc: CallerScope, case_id: Id) -> list[dict[str, Any]]:
         """Every clock of the case (running, met, superseded) with how it was counted."""
-        rt, p = _ctx(request)
-        await cases.get_case(rt, p, case_id)  # 404 when not visible
-        return await deadlines.clocks_of_case(p.tenant_id, case_id)
+        await cases.get_case(sc, case_id)  # 404 when not visible
+        return await deadlines.clocks_of_case(sc, case_id)
 
 
 class DeadlineController(Controller):
@@ -284,7 +256,7 @@ class DeadlineController(Controller):
     @get("/explain")
     async def explain(
         self,
-        request: Req,
+        sc: CallerScope,
         clock: Annotated[str, Parameter(max_length=31)],
         start: FromQuery[date],
         pack: Annotated[str | None, Parameter(max_length=63)] = None,
@@ -292,11 +264,10 @@ class DeadlineController(Controller):
         days: Annotated[int | None, Parameter(ge=1, le=3650)] = None,
     ) -> dict[str, Any]:
         """Compute a deadline and explain each step (the tenant's pack by default)."""
-        rt, p = _ctx(request)
         if pack is None:
-            pack = (await tenants.get_tenant(rt, p.tenant_id)).rule_pack
+            pack = (await tenants.get_tenant(sc)).rule_pack
         pauses = [parse_pause(x) for x in paused or []]
-        return (await deadlines.explain(rt, pack, clock, start, pauses, days)).as_dict()
+        return (await deadlines.explain(sc, pack, clock, start, pauses, days)).as_dict()
 
 
 class CalendarController(Controller):
@@ -318,20 +289,20 @@ class SessionController(Controller):
 
     @get("/")
     async def list_sessions(
-        self, request: Req, start: FromQuery[date | None] = None, end: FromQuery[date | None] = None
+        self,
+        sc: CallerScope,
+        start: FromQuery[date | None] = None,
+        end: FromQuery[date | None] = None,
     ) -> list[dict[str, Any]]:
-        rt, p = _ctx(request)
-        return await sessions.list_sessions(rt, p.tenant_id, start=start, end=end)
+        return await sessions.list_sessions(sc, start=start, end=end)
 
     @post("/", guards=[requires_scheduler], status_code=HTTP_201_CREATED)
-    async def create_session(self, request: Req, data: JSONBody[SessionIn]) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await sessions.create_session(rt, p.tenant_id, data)
+    async def create_session(self, sc: CallerScope, data: JSONBody[SessionIn]) -> dict[str, Any]:
+        return await sessions.create_session(sc, data)
 
     @get("/{session_id:int}")
-    async def get_session(self, request: Req, session_id: Id) -> dict[str, Any]:
-        rt, p = _ctx(request)
-        return await sessions.get_session(rt, p, session_id)
+    async def get_session(self, sc: CallerScope, session_id: Id) -> dict[str, Any]:
+        return await sessions.get_session(sc, session_id)
 
 
 def api_router() -> Router:

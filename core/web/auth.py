@@ -15,12 +15,14 @@ from typing import Any
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.di import NamedDependency
 from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
     ServerSideSessionConfig,
 )
+from litestar.params import SkipValidation
 from litestar.stores.base import Store
 from litestar.types import Message, ScopeSession
 
@@ -187,7 +189,8 @@ class AuthMiddleware(AbstractAuthenticationMiddleware):
                 raise NotAuthenticated(
                     "token_required", "写入类 API 请求需要 Bearer 令牌（网页表单请使用页面提交）。"
                 )
-            principal = await users.principal_for(rt, *ids)
+            slug, tenant_id, user_id = ids
+            principal = await users.principal_for(Scope.system(rt, tenant_id, slug), user_id)
             audit.set_actor(audit.actor_of(principal))
             return AuthenticationResult(user=principal, auth="session")
         raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
@@ -209,6 +212,12 @@ async def provide_scope(request: Request[Any, Any, Any]) -> Scope:
     if principal is None:  # pragma: no cover - OPTIONS never reaches a handler
         raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
     return Scope.of(runtime_of(request), principal)
+
+
+CallerScope = NamedDependency[SkipValidation[Scope]]
+"""How a handler declares the caller's scope: ``sc: CallerScope``. The type is
+:class:`Scope`; Litestar wants an injected dependency marked as one, and the value
+(built by ``provide_scope``, never from the request) needs no validation."""
 
 
 def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:

@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, get, post
+from litestar import Controller, Router, get, post
 from litestar.params import Parameter
 
-from core.principal import Principal
 from core.schemas import MAX_ID, Id
 from core.services import inbox
-from core.web.auth import requires_staff, runtime_of
-
-Req = Request[Principal, Any, Any]
+from core.web.auth import CallerScope, requires_staff
 
 
 class InboxController(Controller):
@@ -22,28 +19,26 @@ class InboxController(Controller):
     @get("/")
     async def list_messages(
         self,
-        request: Req,
+        sc: CallerScope,
         unread: Annotated[bool, Parameter(description="只看未读")] = False,
         before: Annotated[
             Id | None, Parameter(ge=1, le=MAX_ID, description="上一页最后一条的 id")
         ] = None,
         limit: Annotated[int, Parameter(ge=1, le=200, description="每页条数")] = 50,
     ) -> dict[str, Any]:
-        return await inbox.list_messages(
-            runtime_of(request), request.user, unread=unread, before=before, limit=limit
-        )
+        return await inbox.list_messages(sc, unread=unread, before=before, limit=limit)
 
     @get("/unread-count")
-    async def unread_count(self, request: Req) -> dict[str, int]:
-        return {"unread": await inbox.unread_count(runtime_of(request), request.user)}
+    async def unread_count(self, sc: CallerScope) -> dict[str, int]:
+        return {"unread": await inbox.unread_count(sc)}
 
     @post("/{message_id:int}/read", status_code=200)
-    async def mark_read(self, request: Req, message_id: Id) -> dict[str, Any]:
-        return await inbox.mark_read(runtime_of(request), request.user, message_id)
+    async def mark_read(self, sc: CallerScope, message_id: Id) -> dict[str, Any]:
+        return await inbox.mark_read(sc, message_id)
 
     @post("/read-all", status_code=200)
-    async def mark_all_read(self, request: Req) -> dict[str, int]:
-        return {"marked": await inbox.mark_all_read(runtime_of(request), request.user)}
+    async def mark_all_read(self, sc: CallerScope) -> dict[str, int]:
+        return {"marked": await inbox.mark_all_read(sc)}
 
 
 def inbox_router() -> Router:

@@ -17,7 +17,9 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, Parameter
 
 from core.errors import DomainError, InvalidInput
+from core.plugins import TenantInfo
 from core.services import audit, open311, tenants
+from core.services.scope import Scope
 from core.validation import FIRST_DAY, LAST_DAY, check_day, convert
 from core.web.auth import runtime_of
 
@@ -85,8 +87,11 @@ async def _answer(
     return Response(body, status_code=status)
 
 
-async def _tenant(request: Req, slug: str) -> Any:
-    return await tenants.get_tenant_by_slug(runtime_of(request), slug)
+async def _tenant(request: Req, slug: str) -> tuple[Scope, TenantInfo]:
+    """The tenant in the path (active) and its system scope: nobody is logged in here."""
+    rt = runtime_of(request)
+    t = await tenants.get_tenant_by_slug(rt, slug)
+    return Scope.system(rt, t.id, t.slug), t
 
 
 @get(["/services.json", "/services.xml"])
@@ -94,8 +99,8 @@ async def services(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: service list (the tenant's categories)."""
 
     async def work() -> Any:
-        t = await _tenant(request, tenant)
-        return await open311.services(runtime_of(request), t)
+        sc, t = await _tenant(request, tenant)
+        return await open311.services(sc, t)
 
     return await _answer(_fmt(request.url.path), "services", "service", work())
 
@@ -108,8 +113,8 @@ async def service_definition(
     code, fmt = _strip(name)
 
     async def work() -> Any:
-        t = await _tenant(request, tenant)
-        return await open311.definition(runtime_of(request), t, code)
+        sc, t = await _tenant(request, tenant)
+        return await open311.definition(sc, t, code)
 
     return await _answer(fmt, "service_definition", None, work())
 
@@ -146,13 +151,12 @@ async def list_requests(
     """GeoReport v2: request status by service_request_id (public), or a list (api_key)."""
 
     async def work() -> Any:
-        rt = runtime_of(request)
-        t = await _tenant(request, tenant)
+        sc, t = await _tenant(request, tenant)
         if service_request_id:
-            return await open311.requests_by_id(rt, t, service_request_id.split(","))
-        await open311.check_key(t, api_key)
+            return await open311.requests_by_id(sc, t, service_request_id.split(","))
+        await open311.check_key(sc, api_key)
         return await open311.list_requests(
-            rt,
+            sc,
             t,
             service_code=service_code,
             status=status,
@@ -171,8 +175,8 @@ async def get_request(request: Req, tenant: FromPath[str], name: FromPath[str]) 
     async def work() -> Any:
         from core.errors import NotFound
 
-        t = await _tenant(request, tenant)
-        found = await open311.requests_by_id(runtime_of(request), t, [rid])
+        sc, t = await _tenant(request, tenant)
+        found = await open311.requests_by_id(sc, t, [rid])
         if not found:
             raise NotFound("request_not_found", "没有该回执号的诉求。")
         return found
@@ -206,11 +210,11 @@ async def create_request(request: Req, tenant: FromPath[str]) -> Response[Any]:
     """GeoReport v2: submit a request (needs the tenant's api_key)."""
 
     async def work() -> Any:
-        t = await _tenant(request, tenant)
+        sc, t = await _tenant(request, tenant)
         fields = await _fields(request)
-        await open311.check_key(t, fields.api_key or request.query_params.get("api_key"))
+        await open311.check_key(sc, fields.api_key or request.query_params.get("api_key"))
         with audit.acting(audit.OPEN311):
-            return [await open311.submit(runtime_of(request), t, fields)]
+            return [await open311.submit(sc, t, fields)]
 
     return await _answer(_fmt(request.url.path), "service_requests", "request", work(), status=201)
 

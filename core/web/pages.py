@@ -21,12 +21,13 @@ from core import links
 from core.domain.lifecycle import ACTIONS, STATUS_ZH
 from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
-from core.principal import ROLE_NAMES_ZH, Principal
+from core.principal import ROLE_NAMES_ZH
 from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
 from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
+from core.services.scope import Scope
 from core.timefmt import FILTERS
 from core.web.api import After
-from core.web.auth import requires_staff, runtime_of
+from core.web.auth import CallerScope, requires_staff, runtime_of
 
 VISIT_KIND_ZH = {"first": "初次信访", "repeat": "重复信访"}
 URGENCY_ZH = {"normal": "一般", "high": "较急", "urgent": "紧急"}
@@ -74,10 +75,10 @@ def event_zh(kind: str) -> str:
     return action.title_zh if action else EVENT_ZH.get(kind, kind)
 
 
-async def _chrome(request: Request[Principal, Any, Any]) -> dict[str, Any]:
+async def _chrome(sc: Scope) -> dict[str, Any]:
     """What the page frame shows: the tenant and who is logged in."""
-    p = request.user
-    tenant = await tenants.get_tenant(runtime_of(request), p.tenant_id)
+    p = sc.actor
+    tenant = await tenants.get_tenant(sc)
     return {
         "tenant": tenant,
         "user": p,
@@ -146,28 +147,23 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 
 
 @get("/", include_in_schema=False, guards=[requires_staff])
-async def home(request: Request[Principal, Any, Any], after: After = None) -> Template:
-    rt = runtime_of(request)
-    chrome = await _chrome(request)
-    page = await cases.list_cases(rt, request.user, after=after, limit=50)
-    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(rt, chrome["tenant"])}
+async def home(sc: CallerScope, after: After = None) -> Template:
+    chrome = await _chrome(sc)
+    page = await cases.list_cases(sc, after=after, limit=50)
+    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, chrome["tenant"])}
     return Template("home.html", context={**chrome, "page": page, "category_zh": category_zh})
 
 
 @get("/cases/{case_id:int}", include_in_schema=False, guards=[requires_staff])
-async def case_page(request: Request[Principal, Any, Any], case_id: Id) -> Template:
+async def case_page(sc: CallerScope, case_id: Id) -> Template:
     """One case, read-only: the same detail, clocks and events as the JSON API."""
-    rt = runtime_of(request)
-    p = request.user
-    chrome = await _chrome(request)
+    chrome = await _chrome(sc)
     tenant = chrome["tenant"]
-    case = await cases.get_case(rt, p, case_id)  # 404: other tenant, excluded, missing
-    clocks = await deadlines.clocks_of_case(p.tenant_id, case_id)
-    pack = deadlines.pack_for(rt, tenant)
-    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(rt, tenant)}
-    department_zh = {
-        d["id"]: d["name"] for d in await departments.list_departments(rt, p.tenant_id)
-    }
+    case = await cases.get_case(sc, case_id)  # 404: other tenant, excluded, missing
+    clocks = await deadlines.clocks_of_case(sc, case_id)
+    pack = deadlines.pack_for(sc, tenant)
+    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, tenant)}
+    department_zh = {d["id"]: d["name"] for d in await departments.list_departments(sc)}
     return Template(
         "case.html",
         context={
@@ -190,20 +186,20 @@ async def case_page(request: Request[Principal, Any, Any], case_id: Id) -> Templ
 
 
 @get(links.INBOX, include_in_schema=False, guards=[requires_staff])
-async def inbox_page(request: Request[Principal, Any, Any], before: After = None) -> Template:
+async def inbox_page(sc: CallerScope, before: After = None) -> Template:
     """The staff member's own messages, newest first (read-only for now)."""
-    chrome = await _chrome(request)
-    page = await inbox.list_messages(runtime_of(request), request.user, before=before, limit=50)
+    chrome = await _chrome(sc)
+    page = await inbox.list_messages(sc, before=before, limit=50)
     return Template("inbox.html", context={**chrome, "page": page})
 
 
 @get(links.MY_ROTA, include_in_schema=False, guards=[requires_staff])
-async def rota_page(request: Request[Principal, Any, Any]) -> Template:
+async def rota_page(sc: CallerScope) -> Template:
     """The staff member's own reception slots from today on."""
-    rt = runtime_of(request)
-    chrome = await _chrome(request)
+    chrome = await _chrome(sc)
+    # The rota takes its scope in a step of its own; until then its (rt, principal).
     slots = await rota.list_slots(
-        rt, request.user, start=rt.clock.today(), leader_id=request.user.user_id
+        sc.rt, sc.actor, start=sc.rt.clock.today(), leader_id=sc.actor.user_id
     )
     return Template(
         "rota.html",

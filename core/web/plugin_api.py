@@ -11,21 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, get, put
+from litestar import Controller, Router, get, put
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Struct
 
-from core.errors import NotAuthenticated, NotFound
+from core.errors import NotFound
 from core.plugin_api import HookContext
-from core.principal import Principal
 from core.runtime import Runtime
 from core.services import hookctx, plugin_admin, sector, tenants
-from core.web.auth import principal_of, requires_admin, requires_staff, runtime_of
+from core.services.scope import Scope
+from core.web.auth import CallerScope, principal_of, requires_admin, requires_staff, runtime_of
 
-Req = Request[Principal, Any, Any]
 CodeParam = Annotated[str, Parameter(max_length=63, pattern=r"^[A-Za-z0-9_.-]+$")]
 
 
@@ -39,20 +38,14 @@ class PluginController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_plugins(self, request: Req) -> list[dict[str, Any]]:
-        return await plugin_admin.list_plugins(runtime_of(request), request.user.tenant_id)
+    async def list_plugins(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await plugin_admin.list_plugins(sc)
 
     @put("/{name:str}", guards=[requires_admin])
     async def configure(
-        self, request: Req, name: CodeParam, data: JSONBody[PluginIn]
+        self, sc: CallerScope, name: CodeParam, data: JSONBody[PluginIn]
     ) -> dict[str, Any]:
-        return await plugin_admin.configure(
-            runtime_of(request),
-            request.user.tenant_id,
-            name,
-            enabled=data.enabled,
-            config=data.config,
-        )
+        return await plugin_admin.configure(sc, name, enabled=data.enabled, config=data.config)
 
 
 class CategoryController(Controller):
@@ -60,17 +53,14 @@ class CategoryController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_categories(self, request: Req) -> list[dict[str, Any]]:
-        rt = runtime_of(request)
-        tenant = await tenants.get_tenant(rt, request.user.tenant_id)
-        return await sector.categories(rt, tenant)
+    async def list_categories(self, sc: CallerScope) -> list[dict[str, Any]]:
+        return await sector.categories(sc, await tenants.get_tenant(sc))
 
     @get("/{code:str}/form")
-    async def form(self, request: Req, code: CodeParam) -> dict[str, Any]:
-        rt = runtime_of(request)
-        tenant = await tenants.get_tenant(rt, request.user.tenant_id)
-        item = await sector.category(rt, tenant, code)
-        return {**item, "fields": await sector.form_schema(rt, tenant, code)}
+    async def form(self, sc: CallerScope, code: CodeParam) -> dict[str, Any]:
+        tenant = await tenants.get_tenant(sc)
+        item = await sector.category(sc, tenant, code)
+        return {**item, "fields": await sector.form_schema(sc, tenant, code)}
 
 
 _SECTOR_LISTS = {
@@ -82,14 +72,12 @@ _SECTOR_LISTS = {
 
 
 @get("/sector/{kind:str}", guards=[requires_staff])
-async def sector_list(request: Req, kind: FromPath[str]) -> list[dict[str, Any]]:
+async def sector_list(sc: CallerScope, kind: FromPath[str]) -> list[dict[str, Any]]:
     """行业插件提供的轮值模板、文书、报表栏目、通知渠道。"""
     hook = _SECTOR_LISTS.get(kind)
     if hook is None:
         raise NotFound("not_found", "没有这一类插件资料。")
-    rt = runtime_of(request)
-    tenant = await tenants.get_tenant(rt, request.user.tenant_id)
-    return await sector.collect(rt, tenant, hook)
+    return await sector.collect(sc, await tenants.get_tenant(sc), hook)
 
 
 def plugin_enabled(name: str) -> Any:
@@ -97,7 +85,8 @@ def plugin_enabled(name: str) -> Any:
         principal = principal_of(connection)
         if principal is None:
             return
-        tenant = await tenants.get_tenant(runtime_of(connection), principal.tenant_id)
+        # A guard gets no dependencies: the scope is built here, as provide_scope does.
+        tenant = await tenants.get_tenant(Scope.of(runtime_of(connection), principal))
         if name not in tenant.plugins:
             raise NotFound("plugin_not_enabled", "此功能未启用。", plugin=name)
 
@@ -106,17 +95,13 @@ def plugin_enabled(name: str) -> Any:
 
 
 def plugin_context(name: str) -> Any:
-    """The dependency ``ctx`` of plugin ``name``'s routes."""
+    """The dependency ``ctx`` of plugin ``name``'s routes: its facades act as the caller."""
 
-    async def provide(request: Req) -> HookContext:
-        principal = principal_of(request)
-        if principal is None:  # pragma: no cover - OPTIONS never reaches a handler
-            raise NotAuthenticated("not_authenticated", "请先登录，或在请求中提供 API 令牌。")
-        rt = runtime_of(request)
-        assert rt.plugins is not None  # routes are mounted only from a plugin host
-        tenant = await tenants.get_tenant(rt, principal.tenant_id)
-        return rt.plugins.context(
-            rt, tenant, name, facades=hookctx.facades(rt, tenant, principal), actor=principal
+    async def provide(sc: CallerScope) -> HookContext:
+        assert sc.rt.plugins is not None  # routes are mounted only from a plugin host
+        tenant = await tenants.get_tenant(sc)
+        return sc.rt.plugins.context(
+            sc.rt, tenant, name, facades=hookctx.facades(sc, tenant), actor=sc.actor
         )
 
     return Provide(provide)

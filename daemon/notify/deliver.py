@@ -29,11 +29,11 @@ from email.utils import format_datetime
 from typing import Any
 
 from core.db import sql
-from core.db.engine import is_postgres, tenant_tx
+from core.db.engine import is_postgres
 from core.domain.notices import cases_of, load_payload
 from core.links import absolute
 from core.runtime import Runtime
-from core.security import Keys
+from core.services.scope import Scope
 from core.settings import MailSettings
 from core.timefmt import shanghai
 from daemon.notify.privacy import CaseSecrecy, principal_of
@@ -63,22 +63,24 @@ def external_channels(rt: Runtime, tenant_settings: dict[str, Any] | None) -> li
 
 
 async def deliver_tenant(
-    rt: Runtime, tenant_id: int, tenant_settings: dict[str, Any] | None, now: datetime
+    scope: Scope, tenant_settings: dict[str, Any] | None, now: datetime
 ) -> DeliverResult:
+    """Deliver the scope's tenant's pending outbox rows (a system scope: the daemon)."""
     result = DeliverResult()
-    channels = external_channels(rt, tenant_settings)
-    while await _phase_one(rt.keys, tenant_id, now, channels, result):
+    channels = external_channels(scope.rt, tenant_settings)
+    while await _phase_one(scope, now, channels, result):
         pass
     if channels:
-        await _phase_two(rt, tenant_id, now, result)
+        await _phase_two(scope, now, result)
     return result
 
 
 async def _phase_one(
-    keys: Keys, tenant_id: int, now: datetime, channels: list[str], result: DeliverResult
+    scope: Scope, now: datetime, channels: list[str], result: DeliverResult
 ) -> bool:
     lock = " FOR UPDATE SKIP LOCKED" if is_postgres() else ""
-    async with tenant_tx(tenant_id):
+    tenant_id, keys = scope.tenant_id, scope.rt.keys
+    async with scope.tx():
         rows = await sql.fetch(
             "SELECT id, kind, recipient_id, payload FROM outbox"
             " WHERE tenant_id = $1 AND sent_at IS NULL AND available_at <= $2"
@@ -88,7 +90,7 @@ async def _phase_one(
         )
         if not rows:
             return False
-        users = await _users(tenant_id, {r["recipient_id"] for r in rows if r["recipient_id"]})
+        users = await _users(scope, {r["recipient_id"] for r in rows if r["recipient_id"]})
         secrecy = CaseSecrecy()
         await secrecy.load(principal_of(keys, u["slug"], u) for u in users.values())
         inbox: list[tuple[Any, ...]] = []
@@ -166,7 +168,7 @@ async def _link_cases(about: list[tuple[Any, ...]]) -> None:
     )
 
 
-async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:
+async def _users(scope: Scope, ids: set[int]) -> dict[int, dict[str, Any]]:
     if not ids:
         return {}
     marks = ", ".join(f"${i + 2}" for i in range(len(ids)))
@@ -175,18 +177,19 @@ async def _users(tenant_id: int, ids: set[int]) -> dict[int, dict[str, Any]]:
         " u.department_id, t.slug"
         " FROM staff_user u JOIN tenant t ON t.id = u.tenant_id"
         f" WHERE u.tenant_id = $1 AND u.active AND u.id IN ({marks})",
-        tenant_id,
+        scope.tenant_id,
         *sorted(ids),
     )
     return {r["id"]: r for r in rows}
 
 
-async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: DeliverResult) -> None:
+async def _phase_two(scope: Scope, now: datetime, result: DeliverResult) -> None:
+    rt, tenant_id = scope.rt, scope.tenant_id
     tenant: Any = None
     secrecy = CaseSecrecy()
     lock = " FOR UPDATE OF d SKIP LOCKED" if is_postgres() else ""
     while True:
-        async with tenant_tx(tenant_id):
+        async with scope.tx():
             rows = await sql.fetch(
                 "SELECT d.id, d.outbox_id, d.channel, d.user_id, d.attempts, o.kind, o.payload,"
                 " u.id AS uid, u.tenant_id, u.username, u.title, u.display_name, u.email, u.roles,"
@@ -211,9 +214,10 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
             if secrecy.hides(r["user_id"], cases_of(message)):
                 await sql.execute(
                     "UPDATE notify_delivery SET state = 'skipped', last_error = 'hidden',"
-                    " sent_at = $2 WHERE id = $1",
+                    " sent_at = $2 WHERE tenant_id = $3 AND id = $1",
                     r["id"],
                     now,
+                    tenant_id,
                 )
                 continue
             try:
@@ -226,7 +230,7 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
                     if tenant is None:
                         from core.services.tenants import get_tenant
 
-                        tenant = await get_tenant(rt, tenant_id)
+                        tenant = await get_tenant(scope)
                     handled = await _plugin_send(rt, tenant, r, message)
                     state = "sent" if handled else "skipped"
             except Exception as exc:  # an outside system failed: retry later, then give up
@@ -234,12 +238,13 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
                 failed = attempts >= MAX_ATTEMPTS
                 await sql.execute(
                     "UPDATE notify_delivery SET attempts = $2, last_error = $3,"
-                    " next_attempt_at = $4, state = $5 WHERE id = $1",
+                    " next_attempt_at = $4, state = $5 WHERE tenant_id = $6 AND id = $1",
                     r["id"],
                     attempts,
                     type(exc).__name__,
                     now + timedelta(minutes=2**attempts),
                     "failed" if failed else "pending",
+                    tenant_id,
                 )
                 log.warning(
                     "delivery %s via %s failed (%s), attempt %s",
@@ -252,10 +257,11 @@ async def _phase_two(rt: Runtime, tenant_id: int, now: datetime, result: Deliver
                 continue
             await sql.execute(
                 "UPDATE notify_delivery SET state = $2, sent_at = $3, attempts = attempts + 1"
-                " WHERE id = $1",
+                " WHERE tenant_id = $4 AND id = $1",
                 r["id"],
                 state,
                 now,
+                tenant_id,
             )
             result.sent[r["channel"]] = result.sent.get(r["channel"], 0) + 1
 

@@ -1,7 +1,8 @@
 """arq jobs of the notification side. At-least-once: each run re-derives from the tables.
 
-Tenants are visited one at a time, each in its own ``tenant_tx`` (row-level security on
-PostgreSQL scopes a transaction to exactly one tenant). Job arguments and results carry
+Tenants are visited one at a time, each with its own system scope and in its own
+transaction (row-level security on PostgreSQL scopes a transaction to exactly one
+tenant). Job arguments and results carry
 ids and counts only — no personal data goes through Redis.
 """
 
@@ -15,6 +16,7 @@ from core.db.tables import Tenant
 from core.runtime import Runtime
 from core.services import deadlines
 from core.services.calendar import load_calendar
+from core.services.scope import Scope
 from core.services.tenants import get_tenant
 from daemon.notify.deliver import deliver_tenant
 from daemon.notify.tick import tick_tenant
@@ -23,7 +25,7 @@ log = logging.getLogger(__name__)
 
 
 async def active_tenants(only: list[int] | None = None) -> list[dict[str, Any]]:
-    query = Tenant.select(Tenant.id, Tenant.settings).where(Tenant.active.eq(True))
+    query = Tenant.select(Tenant.id, Tenant.slug, Tenant.settings).where(Tenant.active.eq(True))
     if only:
         query = query.where(Tenant.id.is_in(only))
     return await query.order_by(Tenant.id).output(load_json=True)
@@ -37,14 +39,14 @@ async def run_tick(
     cal = await load_calendar()
     totals = {"tenants": 0, "scanned": 0, "reminders": 0, "notifications": 0, "digests": 0}
     for t in await active_tenants(tenants):
+        scope = Scope.system(rt, t["id"], t["slug"])
         try:
             res = await tick_tenant(
-                t["id"],
+                scope,
                 t["settings"],
                 cal,
                 now,
-                keys=rt.keys,
-                pack=deadlines.pack_for(rt, await get_tenant(rt, t["id"])),
+                pack=deadlines.pack_for(scope, await get_tenant(scope)),
             )
         except Exception:  # one tenant's failure must not starve the others
             log.exception("tick failed for tenant %s", t["id"])
@@ -64,7 +66,7 @@ async def run_deliver(
     totals: dict[str, Any] = {"inbox": 0, "sent": {}, "failed": 0}
     for t in await active_tenants(tenants):
         try:
-            res = await deliver_tenant(rt, t["id"], t["settings"], now)
+            res = await deliver_tenant(Scope.system(rt, t["id"], t["slug"]), t["settings"], now)
         except Exception:
             log.exception("delivery failed for tenant %s", t["id"])
             continue

@@ -30,13 +30,13 @@ from typing import Any
 
 from core import links
 from core.db import sql
-from core.db.engine import is_postgres, tenant_tx
+from core.db.engine import is_postgres
 from core.domain import reminders
 from core.domain.reminders import Policy, Stage
 from core.domain.rulepacks import RulePack
 from core.domain.workcalendar import WorkCalendar
 from core.principal import Principal
-from core.security import Keys
+from core.services.scope import Scope
 from core.settings import TIMEZONE
 from daemon.notify.privacy import CaseSecrecy, principal_of
 
@@ -153,33 +153,34 @@ class _Run:
                 items.append((c.stage.level, f"{c.receipt_code} {c.subject}：{label}", c.case_id))
 
 
-async def load_staff(keys: Keys, tenant_id: int) -> list[Staff]:
+async def load_staff(scope: Scope) -> list[Staff]:
     rows = await sql.fetch(
         "SELECT u.id, u.tenant_id, u.username, u.title, u.display_name, u.roles,"
         " u.department_id, t.slug"
         " FROM staff_user u JOIN tenant t ON t.id = u.tenant_id"
         " WHERE u.tenant_id = $1 AND u.active",
-        tenant_id,
+        scope.tenant_id,
     )
     out = []
     for r in rows:
-        who = principal_of(keys, r["slug"], r)
+        who = principal_of(scope.rt.keys, r["slug"], r)
         out.append(Staff(r["id"], who.roles, r["department_id"], who))
     return out
 
 
 async def tick_tenant(
-    tenant_id: int,
+    scope: Scope,
     tenant_settings: dict[str, Any] | None,
     cal: WorkCalendar,
     now: datetime,
     *,
-    keys: Keys,
     pack: RulePack,
     force_full: bool = False,
 ) -> TickResult:
-    """One tick for one tenant, in one transaction. ``pack``: the tenant's rule pack with
-    its plugins' clocks (names of the clocks; the windows that are the petitioner's own)."""
+    """One tick for the scope's tenant (a system scope: the daemon), in one transaction.
+    ``pack``: the tenant's rule pack with its plugins' clocks (names of the clocks; the
+    windows that are the petitioner's own)."""
+    tenant_id = scope.tenant_id
     now = now.astimezone(TIMEZONE)
     today = now.date()
     try:
@@ -187,7 +188,7 @@ async def tick_tenant(
     except (TypeError, ValueError):
         log.warning("tenant %s: invalid reminder settings, using defaults", tenant_id)
         policy = Policy()
-    async with tenant_tx(tenant_id):
+    async with scope.tx():
         if is_postgres():
             got = await sql.fetch(
                 "SELECT pg_try_advisory_xact_lock($1, $2) AS ok", LOCK_CLASS, tenant_id
@@ -219,7 +220,7 @@ async def tick_tenant(
             today,
             cal,
             policy,
-            Audiences(await load_staff(keys, tenant_id)),
+            Audiences(await load_staff(scope)),
             pack,
             pack.petitioner_windows,
         )
@@ -398,7 +399,7 @@ async def _flush(run: _Run) -> None:
         silent += [rid for rid, _ in members if rid != best[0]]
         outbox.append(best)
     if silent:
-        await _mark_silent(silent)
+        await _mark_silent(run, silent)
     await _insert_outbox(run, outbox)
 
 
@@ -448,11 +449,18 @@ async def _insert_reminders(run: _Run, batch: list[Candidate]) -> dict[int, Cand
     return out
 
 
-async def _mark_silent(ids: list[int]) -> None:
+async def _mark_silent(run: _Run, ids: list[int]) -> None:
     if is_postgres():
-        await sql.execute("UPDATE reminder SET notified = false WHERE id = ANY($1::int[])", ids)
+        await sql.execute(
+            "UPDATE reminder SET notified = false WHERE tenant_id = $1 AND id = ANY($2::int[])",
+            run.tenant_id,
+            ids,
+        )
     else:
-        await sql.executemany("UPDATE reminder SET notified = 0 WHERE id = $1", [(i,) for i in ids])
+        await sql.executemany(
+            "UPDATE reminder SET notified = 0 WHERE tenant_id = $1 AND id = $2",
+            [(run.tenant_id, i) for i in ids],
+        )
 
 
 async def _insert_outbox(run: _Run, items: list[tuple[int, Candidate]]) -> None:

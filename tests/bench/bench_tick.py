@@ -137,6 +137,7 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
     from core.domain import reminders as rules
     from core.runtime import Runtime
     from core.services.calendar import load_calendar
+    from core.services.scope import Scope
     from core.settings import load_settings
     from daemon.notify.deliver import deliver_tenant
     from daemon.notify.jobs import active_tenants
@@ -183,11 +184,10 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                     modes = set()
                     for i, t in enumerate(ts):
                         res = await tick_tenant(
-                            t["id"],
+                            Scope.system(rt, t["id"], t["slug"]),
                             t["settings"],
                             cal,
                             now,
-                            keys=rt.keys,
                             pack=pack,
                         )
                         scanned += res.scanned
@@ -215,7 +215,8 @@ async def _run(cases: int, tenants: int, deliver_seconds: float) -> None:
                 for t in ts:
                     if time.perf_counter() - t0 > deliver_seconds:
                         break
-                    delivered += (await deliver_tenant(rt, t["id"], t["settings"], now)).inbox
+                    sc = Scope.system(rt, t["id"], t["slug"])
+                    delivered += (await deliver_tenant(sc, t["settings"], now)).inbox
                 dt = time.perf_counter() - t0
                 print(
                     f"  delivery (outbox → inbox), bounded to {deliver_seconds:.0f} s:"

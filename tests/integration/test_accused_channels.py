@@ -165,7 +165,7 @@ async def test_an_accused_account_learns_nothing_about_the_complaint_through_any
     )
     assert r.status_code == 201, r.text
     case = r.json()
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     r = await client.post(
         f"/open311/{t.slug}/v2/requests.json",
         json={

@@ -521,8 +521,10 @@ async def test_export_clear_is_recorded_without_values(make_tenant: Any, rt: Any
     from core.services import audit, users
 
     t = await make_tenant()
-    p = await users.principal_for(rt, t.slug, t.id, t.users["supervisor"]["id"])
-    await audit.record_export(rt, p, what="cases.xlsx", rows=42, fields=["phone", "id_number"])
+    p = await users.principal_for(t.scope(rt), t.users["supervisor"]["id"])
+    await audit.record_export(
+        t.acting(rt, p), what="cases.xlsx", rows=42, fields=["phone", "id_number"]
+    )
     last = (await chain(t.id))[-1]
     assert (last["action"], last["actor"], last["actor_id"], last["target"]) == (
         "export.clear",

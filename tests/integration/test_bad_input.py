@@ -166,7 +166,7 @@ async def test_credentials_missing_wrong_expired_or_unknown_tenant(
         == "token_invalid"
     )
     token, _ = await users.create_token(
-        rt, t.slug, t.id, t.users["clerk"]["id"], name="short", ttl_days=1
+        t.scope(rt), t.users["clerk"]["id"], name="short", ttl_days=1
     )
     real_clock = rt.clock
     from core.clock import FixedClock

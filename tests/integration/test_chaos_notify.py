@@ -165,7 +165,7 @@ async def test_no_reminder_lost_or_duplicated_under_kills_redis_loss_and_downtim
     handler = t.users["handler"]["id"]
     async with tenant_tx(t.id):
         await StaffUser.update({StaffUser.email: "handler@example.org"}).where(
-            StaffUser.id == handler
+            (StaffUser.tenant_id == t.id) & (StaffUser.id == handler)
         )
     # 150 open clocks due between 09-22 and 10-16 (across the National Day holiday),
     # some assigned, some only to a department, some to nobody; and two transfers.

@@ -186,7 +186,7 @@ async def test_invalid_utf8_and_deep_json_are_client_errors(
     client: Any, make_tenant: Any, rt: Any
 ) -> None:
     t = await make_tenant(plugins=("enterprise_logistics",))
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     json_ct = {"content-type": "application/json"}
     deep = b"[" * 100_000 + b"]" * 100_000
     deep_in_field = b'{"channel": "visit", "cause": "x", "form": {"a": ' + deep + b"}}"
@@ -281,7 +281,7 @@ async def test_a_malformed_session_cookie_is_no_session(
 
 async def test_open311_json_fields_are_typed(client: Any, make_tenant: Any, rt: Any) -> None:
     t = await make_tenant(plugins=("enterprise_logistics",))
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     url = f"/open311/{t.slug}/v2/requests.json"
     good = {
         "api_key": key,
@@ -323,7 +323,7 @@ async def test_open311_coordinates_and_description_are_validated(
     client: Any, make_tenant: Any, rt: Any
 ) -> None:
     t = await make_tenant()
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     url = f"/open311/{t.slug}/v2/requests.json"
     good = {
         "api_key": key,
@@ -436,7 +436,7 @@ async def test_names_of_only_invisible_characters_are_refused(
         "/api/v1/departments", json={"code": "x", "name": blank}, headers=t.headers("admin")
     )
     assert resp.status_code == 422 and err(resp)["field"] == "name"
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     resp = await client.post(
         f"/open311/{t.slug}/v2/requests.json",
         data={

@@ -476,15 +476,14 @@ async def test_every_input_class_on_every_route_is_a_client_error(
 ) -> None:
     t = await make_tenant(plugins=("enterprise_logistics", "court", "police"))
     everyone = await users.create_user(
-        rt,
-        t.id,
+        t.scope(rt),
         username="everyone",
         display_name="全员",
         password=PASSWORD,
         roles=list(ROLES),
         department_id=t.departments["petition"],
     )
-    token, _ = await users.create_token(rt, t.slug, t.id, everyone["id"], name="fuzz")
+    token, _ = await users.create_token(t.scope(rt), everyone["id"], name="fuzz")
     auth = {"Authorization": f"Bearer {token}"}
     case = (await client.post("/api/v1/cases", json=case_body(), headers=t.headers())).json()
     now = rt.clock.now()
@@ -501,7 +500,7 @@ async def test_every_input_class_on_every_route_is_a_client_error(
             "change_id": 1,
             "message_id": 1,
         },
-        open311_key=await open311.create_key(rt, t.slug),
+        open311_key=await open311.create_key(t.scope(rt)),
         today=(now + timedelta(days=7)).date().isoformat(),
         now=(now - timedelta(hours=1)).isoformat(),
     )

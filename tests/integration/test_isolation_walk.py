@@ -239,7 +239,7 @@ async def everyone(client: Any, rt: Any, t: Any, username: str, **extra: Any) ->
         },
     )
     t.users[username] = user
-    t.tokens[username], _ = await users.create_token(rt, t.slug, t.id, user["id"], name="walk")
+    t.tokens[username], _ = await users.create_token(t.scope(rt), user["id"], name="walk")
     return user  # type: ignore[no-any-return]
 
 
@@ -342,7 +342,7 @@ async def other_tenant(
         json={"first_day": day, "last_day": day, "reason": f"{mark}休假"},
     )
     feed = await ok(client, "POST", "/api/v1/rota/feed-token", h("leader"))
-    key = await open311.create_key(rt, b.slug)
+    key = await open311.create_key(b.scope(rt))
     online = await ok(
         client,
         "POST",
@@ -575,7 +575,8 @@ def page_probes(
             continue
         path = next(iter(handler.paths))
         name = f"PAGE {path}"
-        names = [n for n in handler.parsed_fn_signature.parameters if n != "request"]
+        # ``sc``: the caller's scope, injected (core.web.auth.CallerScope), no URL part.
+        names = [n for n in handler.parsed_fn_signature.parameters if n not in ("request", "sc")]
         in_path = {n for n in names if "{" + n in path}
 
         def url(values: dict[str, Any], path: str = path, in_path: set[str] = in_path) -> str:
@@ -839,7 +840,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "change_id": 1,
             "message_id": 1,
         },
-        open311_key=await open311.create_key(rt, a.slug),
+        open311_key=await open311.create_key(a.scope(rt)),
         today=day,
         now=(START - timedelta(hours=1)).isoformat(),
     )

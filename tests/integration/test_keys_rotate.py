@@ -151,7 +151,7 @@ async def _register_under_key_a(client: Any, rt: Any, t: Any) -> dict[str, Any]:
     )
     assert r.status_code == 201, r.text
     group = r.json()
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     r = await client.post(
         f"/open311/{t.slug}/v2/requests.json",
         data={
@@ -348,8 +348,9 @@ async def test_an_open311_email_left_in_the_event_log_moves_to_the_visitor(
         backend, "keys", "rotate", "--tenant", t.slug, current=KEY_B, previous=(KEY_A,)
     )
     assert run.returncode == 0 and _counts(run.stdout, "已重新加密")["visitor"] == 1
-    async with tenant_tx(t.id, write=False):
-        row = await Visitor.select(Visitor.email_enc).where(Visitor.id == visitor_id).first()
+    sc = t.scope(rt)
+    async with sc.tx(write=False):
+        row = await sc.select(Visitor, Visitor.email_enc).where(Visitor.id == visitor_id).first()
     assert row is not None
     assert Keys.from_secret(KEY_B).decrypt(row["email_enc"], context="visitor.email") == (
         "old@example.cn"

@@ -181,7 +181,9 @@ async def test_execution_objection_is_redirected_and_starts_no_clock(
 
     t = await make_tenant(plugins=("court",))
     await quiet(t)
-    assert "execution_objection" not in sector.extra_clocks(rt, await tenants.get_tenant(rt, t.id))
+    assert "execution_objection" not in sector.extra_clocks(
+        t.scope(rt), await tenants.get_tenant(t.scope(rt))
+    )
     r = await client.post(
         "/api/v1/cases",
         json=case_body(
@@ -317,15 +319,14 @@ async def _complaint_against_a_supervising_officer(
     await quiet(t, {"screening": False})  # digests on
     deps = await add_departments(client, t, "inspection", "station-hx")
     officer = await users.create_user(
-        rt,
-        t.id,
+        t.scope(rt),
         username="031234",
         display_name="被投诉的副所长",
         password="pw-123456789",
         roles=["supervisor", "leader"],
         department_id=deps["station-hx"],
     )
-    token, _ = await users.create_token(rt, t.slug, t.id, officer["id"], name="t")
+    token, _ = await users.create_token(t.scope(rt), officer["id"], name="t")
     form = {"officer_badge": "031234", "officer_unit": "station-hx"}
     r = await client.post(
         "/api/v1/cases", json=case_body("officer_conduct", form), headers=t.headers()
@@ -380,15 +381,14 @@ async def test_an_officer_account_created_after_the_complaint_is_never_reminded_
     assert r.status_code == 201, r.text
     case = r.json()
     moved = await users.create_user(
-        rt,
-        t.id,
+        t.scope(rt),
         username="047711",
         display_name="调入的警官",
         password="pw-123456789",
         roles=["supervisor", "leader"],
         department_id=t.departments["petition"],
     )
-    token, _ = await users.create_token(rt, t.slug, t.id, moved["id"], name="t")
+    token, _ = await users.create_token(t.scope(rt), moved["id"], name="t")
     for day in ("2026-10-08", "2026-10-09", "2026-10-10", "2026-10-12"):
         await run_tick(rt, tenants=[t.id], now=at(day, 9))
     theirs = await inbox_of(client, {"Authorization": f"Bearer {token}"})
@@ -448,7 +448,7 @@ async def test_demo_gives_the_notice_after_each_decision(
     t = await make_tenant()
     for cause in ("路灯不亮", "垃圾清运不及时", "小区道路破损"):
         await register(client, t, cause=cause, visitor={"name": cause[:2]})
-    await demo_lifecycle.advance(rt, t.id, t.slug)
+    await demo_lifecycle.advance(t.scope(rt))
     items = (await client.get("/api/v1/cases", headers=t.headers())).json()["items"]
     seen = {}
     for item in reversed(items):

@@ -52,8 +52,8 @@ async def test_keyed_post_registers_an_online_case_for_staff(
 ) -> None:
     t = await make_tenant(plugins=("enterprise_logistics",))
     other = await make_tenant(plugins=("enterprise_logistics",))
-    key = await open311.create_key(rt, t.slug)
-    other_key = await open311.create_key(rt, other.slug)
+    key = await open311.create_key(t.scope(rt))
+    other_key = await open311.create_key(other.scope(rt))
     body = {
         "service_code": "heating",
         "description": "家里暖气不热，室温只有 16 度",
@@ -107,7 +107,7 @@ async def test_court_litigation_via_open311_is_redirected_with_its_notice(
     client: Any, make_tenant: Any, rt: Any
 ) -> None:
     t = await make_tenant(plugins=("court",))
-    key = await open311.create_key(rt, t.slug)
+    key = await open311.create_key(t.scope(rt))
     r = await client.post(
         f"/open311/{t.slug}/v2/requests.json",
         json={
@@ -134,14 +134,14 @@ async def test_open311_service_account_cannot_log_in(
     from core.services import open311, users
 
     t = await make_tenant()
-    await open311.create_key(rt, t.slug)
+    await open311.create_key(t.scope(rt))
     account = next(
-        u for u in await users.list_users(rt, t.id) if u["username"] == open311.SERVICE_USERNAME
+        u for u in await users.list_users(t.scope(rt)) if u["username"] == open311.SERVICE_USERNAME
     )
     assert account["active"] is False
     # Even a token minted for it directly is refused, and so is a session for it.
-    token, _ = await users.create_token(rt, t.slug, t.id, account["id"], name="x")
+    token, _ = await users.create_token(t.scope(rt), account["id"], name="x")
     with pytest.raises(NotAuthenticated):
         await users.authenticate_token(rt, token)
     with pytest.raises(NotAuthenticated):
-        await users.principal_for(rt, t.slug, t.id, account["id"])
+        await users.principal_for(t.scope(rt), account["id"])

@@ -168,7 +168,7 @@ async def test_concurrent_deliverers_never_double_send(
     await set_email(t, handler, "handler@example.org")
     await queue(t, 120, handler)
     now = at("2026-09-16", 10)
-    await asyncio.gather(*(deliver_tenant(rt, t.id, {}, now) for _ in range(4)))
+    await asyncio.gather(*(deliver_tenant(t.scope(rt), {}, now) for _ in range(4)))
     async with tenant_tx(t.id, write=False):
         pending = await Outbox.count().where((Outbox.tenant_id == t.id) & Outbox.sent_at.is_null())
         n_inbox = await InboxMessage.count().where(InboxMessage.tenant_id == t.id)

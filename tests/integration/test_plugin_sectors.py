@@ -237,11 +237,11 @@ async def test_litigation_request_is_redirected_with_a_notice_naming_the_channel
 async def test_court_clocks_exist_only_for_court_tenants(make_tenant: Any, rt: Any) -> None:
     court = await make_tenant(plugins=("court",))
     bare = await make_tenant()
-    clocks = sector.extra_clocks(rt, await tenants.get_tenant(rt, court.id))
+    clocks = sector.extra_clocks(court.scope(rt), await tenants.get_tenant(court.scope(rt)))
     assert set(clocks) == {"retrial_petition"}  # execution objections: see docs/plugins.md
     assert clocks["retrial_petition"].title_zh.endswith("六个月）")
     assert clocks["retrial_petition"].petitioner  # the petitioner's window, not a staff duty
-    assert sector.extra_clocks(rt, await tenants.get_tenant(rt, bare.id)) == {}
+    assert sector.extra_clocks(bare.scope(rt), await tenants.get_tenant(bare.scope(rt))) == {}
 
 
 async def test_retrial_petition_starts_the_six_month_clock(client: Any, make_tenant: Any) -> None:
@@ -270,8 +270,7 @@ async def test_complaint_against_an_officer_goes_to_inspection_hidden_from_them(
     t = await make_tenant(plugins=("police",))
     deps = await add_departments(client, t, "inspection", "station-hx")
     officer = await users.create_user(
-        rt,
-        t.id,
+        t.scope(rt),
         username="031234",
         display_name="涉诉民警",
         password="pw-123456789",
@@ -279,8 +278,7 @@ async def test_complaint_against_an_officer_goes_to_inspection_hidden_from_them(
         department_id=deps["station-hx"],
     )
     colleague = await users.create_user(
-        rt,
-        t.id,
+        t.scope(rt),
         username="colleague",
         display_name="同所民警",
         password="pw-123456789",
@@ -289,7 +287,7 @@ async def test_complaint_against_an_officer_goes_to_inspection_hidden_from_them(
     )
     heads = {}
     for u in (officer, colleague):
-        token, _ = await users.create_token(rt, t.slug, t.id, u["id"], name="t")
+        token, _ = await users.create_token(t.scope(rt), u["id"], name="t")
         heads[u["username"]] = {"Authorization": f"Bearer {token}"}
     form = {"officer_badge": "031234", "officer_unit": "station-hx"}
     r = await client.post(

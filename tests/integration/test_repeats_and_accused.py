@@ -39,7 +39,7 @@ async def staff(
     )
     assert r.status_code == 201, r.text
     user = r.json()
-    token, _ = await users.create_token(rt, t.slug, t.id, user["id"], name="t")
+    token, _ = await users.create_token(t.scope(rt), user["id"], name="t")
     return user, {"Authorization": f"Bearer {token}"}
 
 

@@ -104,10 +104,10 @@ async def test_schemathesis_finds_no_server_error(
     base, log = server
     t = await make_tenant(plugins=("enterprise_logistics", "court", "police"))
     user = await users.create_user(
-        rt, t.id, username="everyone", display_name="全员", password=PASSWORD, roles=list(ROLES)
+        t.scope(rt), username="everyone", display_name="全员", password=PASSWORD, roles=list(ROLES)
     )
-    token, _ = await users.create_token(rt, t.slug, t.id, user["id"], name="schemathesis")
-    key = await open311.create_key(rt, t.slug)
+    token, _ = await users.create_token(t.scope(rt), user["id"], name="schemathesis")
+    key = await open311.create_key(t.scope(rt))
     auth = {"Authorization": f"Bearer {token}"}
 
     schema = schemathesis.openapi.from_url(f"{base}/schema/openapi.json")

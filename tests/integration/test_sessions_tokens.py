@@ -211,6 +211,7 @@ async def test_password_change_revokes_every_session(rt: Any, make_tenant: Any) 
 
 async def test_token_lifetime_is_capped(rt: Any, client: Any, make_tenant: Any) -> None:
     from core.services import tenants, users
+    from core.services.scope import Scope
 
     t = await make_tenant()
     now = rt.clock.now()
@@ -233,10 +234,11 @@ async def test_token_lifetime_is_capped(rt: Any, client: Any, make_tenant: Any) 
     info = await tenants.create_tenant(
         rt, slug=slug, name="短期令牌机构", settings={"token_max_ttl_days": 30}
     )
+    sc = Scope.system(rt, info.id, slug)
     user = await users.create_user(
-        rt, info.id, username="clerk", display_name="c", password=PASSWORD, roles=["clerk"]
+        sc, username="clerk", display_name="c", password=PASSWORD, roles=["clerk"]
     )
-    token, _ = await users.create_token(rt, slug, info.id, user["id"], name="t", ttl_days=30)
+    token, _ = await users.create_token(sc, user["id"], name="t", ttl_days=30)
     auth = {"Authorization": f"Bearer {token}"}
     too_long = await client.post("/api/v1/me/tokens", json={"ttl_days": 31}, headers=auth)
     assert too_long.status_code == 422, too_long.text

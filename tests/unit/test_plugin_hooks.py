@@ -17,6 +17,7 @@ from core.errors import InvalidInput, PluginFailure
 from core.plugin_api import FormField, hookimpl
 from core.plugins import PluginHost, TenantInfo
 from core.services import sector
+from core.services.scope import Scope
 from plugins import court, enterprise_logistics, police
 
 
@@ -66,6 +67,11 @@ def runtime(host: PluginHost) -> Any:
     return SimpleNamespace(plugins=host, clock=Clock())
 
 
+def scope_of(host: PluginHost) -> Scope:
+    """The system scope of tenant 1 over a runtime holding only ``host`` and a clock."""
+    return Scope.system(runtime(host), 1, "t")
+
+
 def host_with(**plugins: Any) -> PluginHost:
     host = PluginHost()
     for name, plugin in plugins.items():
@@ -74,15 +80,15 @@ def host_with(**plugins: Any) -> PluginHost:
 
 
 async def test_list_hooks_only_reach_enabled_plugins_with_tenant_settings() -> None:
-    rt = runtime(host_with(channels=Channels(), court=court))
-    assert await sector.collect(rt, tenant(), "xinfang_notification_channels") == []
-    got = await sector.collect(rt, tenant("channels"), "xinfang_notification_channels")
+    sc = scope_of(host_with(channels=Channels(), court=court))
+    assert await sector.collect(sc, tenant(), "xinfang_notification_channels") == []
+    got = await sector.collect(sc, tenant("channels"), "xinfang_notification_channels")
     assert got == [{"code": "sms", "title_zh": "短信", "plugin": "channels"}]
     sections = await sector.collect(
-        rt, tenant("channels", config={"channels": {"title": "本机构"}}), "xinfang_report_sections"
+        sc, tenant("channels", config={"channels": {"title": "本机构"}}), "xinfang_report_sections"
     )
     assert sections[0]["title_zh"] == "本机构"
-    court_sections = await sector.collect(rt, tenant("court"), "xinfang_report_sections")
+    court_sections = await sector.collect(sc, tenant("court"), "xinfang_report_sections")
     assert {s["code"] for s in court_sections} == {"litigation_redirects", "execution_complaints"}
 
 
@@ -101,19 +107,19 @@ def test_plugin_tables_are_bound_to_the_core_engine() -> None:
 
 
 async def test_an_unexpected_exception_becomes_a_plugin_failure_naming_it() -> None:
-    rt = runtime(host_with(crashing=Crashing()))
-    await sector.case_event(rt, tenant(), {"id": 1}, "registered", {})  # not enabled: no call
+    sc = scope_of(host_with(crashing=Crashing()))
+    await sector.case_event(sc, tenant(), {"id": 1}, "registered", {})  # not enabled: no call
     with pytest.raises(PluginFailure) as caught:
-        await sector.case_event(rt, tenant("crashing"), {"id": 1}, "registered", {})
+        await sector.case_event(sc, tenant("crashing"), {"id": 1}, "registered", {})
     assert caught.value.details == {"plugin": "crashing", "hook": "xinfang_case_event"}
     assert "crashing" in caught.value.message
 
 
 async def test_pii_fields_are_masked_in_forms() -> None:
-    rt = runtime(host_with(enterprise_logistics=enterprise_logistics))
+    sc = scope_of(host_with(enterprise_logistics=enterprise_logistics))
     t = tenant("enterprise_logistics")
-    assert "account_number" in await sector.pii_fields(rt, t)  # xinfang_pii_fields
-    masked = await sector.mask_form(rt, t, {"account_number": "HX-20331", "building": "3"})
+    assert "account_number" in await sector.pii_fields(sc, t)  # xinfang_pii_fields
+    masked = await sector.mask_form(sc, t, {"account_number": "HX-20331", "building": "3"})
     assert masked == {"account_number": "H******1", "building": "3"}
 
 
@@ -202,16 +208,16 @@ class Malformed:
 @pytest.mark.parametrize(
     ("call", "hook"),
     [
-        (lambda rt, t: sector.categories(rt, t), "xinfang_categories"),
-        (lambda rt, t: sector.collect(rt, t, "xinfang_report_sections"), "xinfang_report_sections"),
+        (lambda sc, t: sector.categories(sc, t), "xinfang_categories"),
+        (lambda sc, t: sector.collect(sc, t, "xinfang_report_sections"), "xinfang_report_sections"),
     ],
 )
 async def test_a_malformed_return_is_a_plugin_failure_naming_the_plugin(
     call: Any, hook: str
 ) -> None:
-    rt = runtime(host_with(malformed=Malformed()))
+    sc = scope_of(host_with(malformed=Malformed()))
     with pytest.raises(PluginFailure) as caught:
-        await call(rt, tenant("malformed"))
+        await call(sc, tenant("malformed"))
     assert caught.value.details == {"plugin": "malformed", "hook": hook}
 
 
@@ -236,8 +242,8 @@ def test_a_broken_form_schema_is_refused_at_the_door() -> None:
 async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenant() -> None:
     host = host_with(court=court)
     assert host.names == ["court"]  # never listed, enabled or configured as a plugin
-    rt = runtime(host)
-    assert await sector.categories(rt, tenant()) == [
+    sc = scope_of(host)
+    assert await sector.categories(sc, tenant()) == [
         {
             "code": "general",
             "title_zh": "综合",
@@ -246,7 +252,7 @@ async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenan
             "plugin": None,
         }
     ]
-    codes = [(c["code"], c["plugin"]) for c in await sector.categories(rt, tenant("court"))]
+    codes = [(c["code"], c["plugin"]) for c in await sector.categories(sc, tenant("court"))]
     assert codes[0] == ("general", None) and ("appeal", "court") in codes
 
 
@@ -263,9 +269,10 @@ async def test_hook_context_carries_clock_config_and_tenant_not_the_runtime() ->
         def xinfang_default_config(self) -> dict[str, Any]:
             return {"a": 1, "b": 2}
 
-    rt = runtime(host_with(probe=Probe()))
+    sc = scope_of(host_with(probe=Probe()))
+    rt = sc.rt
     t = tenant("probe", config={"probe": {"b": 3}})
-    assert await sector.collect(rt, t, "xinfang_documents") == []
+    assert await sector.collect(sc, t, "xinfang_documents") == []
     (ctx,) = seen
     assert ctx.plugin == "probe" and ctx.tenant == t and ctx.config == {"a": 1, "b": 3}
     assert ctx.clock is rt.clock and ctx.today() == rt.clock.today()
