@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import secrets
-from typing import Any, overload
+from typing import Any
 
 from core.db.tables import (
     CaseExclusion,
@@ -18,7 +18,6 @@ from core.db.tables import (
 from core.domain.lifecycle import STATUS_ZH, allowed_actions
 from core.errors import InvalidInput, NotFound
 from core.plugins import TenantInfo
-from core.principal import Principal
 from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH, CaseIn
 from core.services import deadlines, events, repeats, sector
@@ -178,8 +177,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
             visitor = visitor_out(row)
         shield = await _shield(scope, data, prepared)
         similar = await repeats.find_similar(
-            tenant_id,
-            actor=actor,
+            scope,
             visitor_id=visitor["id"],
             locality=data.locality,
             category=data.category,
@@ -274,7 +272,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
         for m in similar.unnamed:
             # The new matter may not name it; those who may see it learn of the new one.
             await events.record_event(
-                tenant_id,
+                scope,
                 m.case_id,
                 "similar_registered",
                 at=now,
@@ -295,7 +293,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
                     PetitionCase.id == case_id
                 )
         await events.record_event(
-            tenant_id,
+            scope,
             case_id,
             "registered",
             at=now,
@@ -316,7 +314,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
                 )
         elif status == "closed":
             await events.record_event(
-                tenant_id,
+                scope,
                 case_id,
                 "closed_at_first_contact",
                 at=now,
@@ -328,7 +326,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
         else:
             assert prepared.redirect is not None
             await events.record_event(
-                tenant_id,
+                scope,
                 case_id,
                 "redirected",
                 at=now,
@@ -434,20 +432,8 @@ async def list_cases(
     return {"items": items, "next_after": next_after}
 
 
-@overload
-async def get_case(scope: Scope, case_id: int, /) -> dict[str, Any]: ...
-
-
-@overload
-async def get_case(scope: Runtime, case_id: Principal, legacy_case_id: int, /) -> dict[str, Any]:
-    """TODO(#12): the police plugin's routes still call ``get_case(rt, principal,
-    case_id)``; this shape goes when the plugin door gives plugins a scope."""
-
-
-async def get_case(scope: Any, case_id: Any, *legacy: int) -> dict[str, Any]:
+async def get_case(scope: Scope, case_id: int) -> dict[str, Any]:
     """The case as the acting person may see it (404 when hidden from them)."""
-    if not isinstance(scope, Scope):
-        scope, case_id = Scope.of(scope, case_id), legacy[0]
     actor = scope.actor
     async with scope.tx(write=False):
         row = (

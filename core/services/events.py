@@ -1,7 +1,6 @@
 """Case events and the notification outbox — always written in the caller's transaction.
 
-``record_event`` and ``enqueue`` take the tenant id, not a scope: they are the row
-writers the rota and the sector plugins call too (TODO(#12): a scope once those do)."""
+``enqueue`` takes the tenant id, not a scope: the rota (not yet on scopes) calls it too."""
 
 from __future__ import annotations
 
@@ -14,7 +13,7 @@ from core.services.scope import Scope
 
 
 async def record_event(
-    tenant_id: int,
+    scope: Scope,
     case_id: int,
     kind: str,
     *,
@@ -26,7 +25,7 @@ async def record_event(
 ) -> None:
     rows = await CaseEvent.insert(
         CaseEvent(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             case_id=case_id,
             kind=kind,
             actor_id=actor_id,
@@ -38,8 +37,8 @@ async def record_event(
     ).returning(CaseEvent.id)
     # Every case write is audited with its event; the event's data (free text) is not.
     await audit.append(
-        None,
-        tenant_id,
+        scope.rt,
+        scope.tenant_id,
         audit.case_action(kind),
         actor_id=actor_id,
         target=f"case:{case_id}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, cast
 
@@ -124,7 +124,7 @@ class _Events:
         sc = self.scope
         async with sc.tx():
             await events.record_event(
-                sc.tenant_id,
+                sc,
                 case_id,
                 kind,
                 at=at or sc.rt.clock.now(),
@@ -203,7 +203,7 @@ class _Visitors:
         sc = self.scope
         sealed = SealedPerson(sc.rt, cast(Any, person), "visitor.")
         async with sc.tx(write=False):
-            found = await find_existing(sc.tenant_id, sealed)
+            found = await find_existing(sc, sealed)
         return found["id"] if found else None
 
 
@@ -222,11 +222,11 @@ class _Repeats:
         accused_user_ids: Sequence[int] = (),
         accused_department_ids: Sequence[int] = (),
     ) -> int | None:
-        sc = self.scope
+        # The registrar the hook was given acts (their view decides what may be named).
+        sc = replace(self.scope, principal=cast(Principal, actor))
         async with sc.tx(write=False):
             similar = await repeats.find_similar(
-                sc.tenant_id,
-                actor=cast(Principal, actor),
+                sc,
                 visitor_id=visitor_id,
                 category=category,
                 cause=cause,

@@ -200,7 +200,7 @@ async def perform(
         event_data = await handler(ctx)
         await ctx.save()
         await events.record_event(
-            scope.tenant_id,
+            scope,
             case_id,
             action,
             at=now,
@@ -506,7 +506,7 @@ async def _transfer_to_tenant(c: _Ctx, slug: str) -> dict[str, Any]:
             )
         )
         await events.record_event(
-            receiver.id,
+            theirs,
             their_case,
             "transfer_received",
             at=c.now,
@@ -730,7 +730,7 @@ async def _tell_sender(
             },
         ).where((CaseTransfer.case_id == sender_case) & (CaseTransfer.status == "pending"))
         await events.record_event(
-            sender_id,
+            theirs,
             sender_case,
             f"transfer_{outcome}",
             at=c.now,
