@@ -26,7 +26,8 @@ RouteContext = Annotated[HookContext, Dependency(kind="named")]
 
 
 def requires(*roles: str) -> Guard:
-    """Guard: the caller must hold one of ``roles`` (``403 role_required``)."""
+    """Guard: the caller must hold one of ``roles`` (``403 role_required``). The one role
+    guard: core's routes use it too (``core.web.auth`` re-exports it)."""
 
     def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
         if connection.scope.get("method") == "OPTIONS":

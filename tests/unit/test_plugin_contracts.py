@@ -33,3 +33,10 @@ def test_plugins_may_import_nothing_of_core_but_the_plugin_api() -> None:
 def test_no_import_is_tolerated_across_the_plugin_door() -> None:
     for contract_id in ("plugins-api", "plugin-api-pure"):
         assert not _contract(contract_id).get("ignore_imports"), contract_id
+
+
+def test_core_and_plugins_guard_roles_with_one_function() -> None:
+    from core import plugin_api
+    from core.web import auth
+
+    assert auth.requires is plugin_api.requires
