@@ -19,22 +19,11 @@ from core.settings import Settings, pg_config_from_url
 log = logging.getLogger(__name__)
 
 
-def use_runtime(rt: Runtime) -> Runtime:
-    """Make ``rt`` this process's runtime for what is done without one at hand: case
-    events are audited with its keys. Called where a runtime is opened (here, by
-    :func:`open_resources`, and by whoever opens the database without it)."""
-    from core.services import audit
-
-    audit.bind_keys(rt.keys)
-    return rt
-
-
 @asynccontextmanager
 async def open_resources(
     rt: Runtime, *, web: bool = True, redis_socket: str | None = None
 ) -> AsyncIterator[Runtime]:
     """Bind the database engine and connect Redis (starting the embedded one if needed)."""
-    use_runtime(rt)
     engine = make_engine(rt.settings.database)
     bind_engine(engine)
     await open_engine(engine, pool_size=rt.settings.database.pool_size)
@@ -75,11 +64,11 @@ async def migrate(settings: Settings, *, quiet: bool = True) -> list[str]:
         done += await ensure_app_role(engine, settings)
         done += await ensure_owner_policies(engine)
     from core.security import Keys
-    from core.services import audit
     from core.services.calendar import seed_calendar
 
-    audit.bind_keys(Keys.from_secret(settings.secret_key))  # seeding is audited
-    years = await seed_calendar()
+    # Seeding is audited: a runtime of the keys alone (no plugins are needed for it).
+    keys = Keys.from_secrets(settings.secret_key, settings.previous_secret_keys)
+    years = await seed_calendar(Runtime(settings=settings, keys=keys))
     if years:
         done.append(f"work calendar seeded for {min(years)}–{max(years)}")
     await close_engine(engine)

@@ -53,10 +53,9 @@ async def with_db(
         async with open_resources(Runtime.build(settings), web=False) as rt:
             with audit.acting(audit.CLI):
                 return await fn(rt)
-    from core.bootstrap import use_runtime
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
 
-    rt = use_runtime(Runtime.build(settings))
+    rt = Runtime.build(settings)
     engine = make_engine(settings.database)
     bind_engine(engine)
     await open_engine(engine)
@@ -80,11 +79,10 @@ async def system_scope(rt: Runtime, tenant_slug: str) -> Scope:
 
 async def with_owner_db(settings: Settings, fn: Callable[[Any], Awaitable[T]]) -> T:
     """Run ``fn(rt)`` on the owner connection (DATABASE_ADMIN_URL on PostgreSQL)."""
-    from core.bootstrap import use_runtime
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.runtime import Runtime
 
-    rt = use_runtime(Runtime.build(settings))
+    rt = Runtime.build(settings)
     engine = make_engine(settings.database, admin=True)
     bind_engine(engine)
     await open_engine(engine, pool_size=2)

@@ -1,7 +1,4 @@
-"""The process-wide objects every service call needs, built once at start-up.
-
-What is process-wide *about* a runtime (the audit keys that case events are chained
-with) is bound where the runtime is opened: :func:`core.bootstrap.use_runtime`."""
+"""The process-wide objects every service call needs, built once at start-up."""
 
 from __future__ import annotations
 

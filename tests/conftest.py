@@ -88,7 +88,7 @@ async def backend(
 ) -> AsyncIterator[Backend]:
     from arq import create_pool
 
-    from core.bootstrap import migrate, use_runtime
+    from core.bootstrap import migrate
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.redis import arq_settings
     from core.runtime import Runtime
@@ -106,7 +106,7 @@ async def backend(
             admin_url=f"{PG_ADMIN}/{dbname}",
         )
     await migrate(settings)
-    rt = use_runtime(Runtime.build(settings))
+    rt = Runtime.build(settings)
     engine = make_engine(settings.database)
     bind_engine(engine)
     await open_engine(engine, pool_size=5)

@@ -104,25 +104,6 @@ def acting(actor: Actor) -> Iterator[None]:
         _actor.reset(token)
 
 
-# --- keys ------------------------------------------------------------------------------
-
-_bound: list[Keys] = []
-
-
-def bind_keys(keys: Keys) -> None:
-    """The process's keys, for appends made where no runtime is at hand (case events).
-    Called by ``Runtime`` on construction: one application secret per process."""
-    _bound[:] = [keys]
-
-
-def _keys(rt: Runtime | None) -> Keys:
-    if rt is not None:
-        return rt.keys
-    if not _bound:
-        raise RuntimeError("audit keys not bound; build a Runtime first")
-    return _bound[0]
-
-
 # --- hashing ---------------------------------------------------------------------------
 
 
@@ -183,7 +164,7 @@ async def _scope(tenant_id: int) -> AsyncIterator[None]:
 
 
 async def append(
-    rt: Runtime | None,
+    rt: Runtime,
     tenant_id: int,
     action: str,
     *,
@@ -195,10 +176,9 @@ async def append(
 ) -> int:
     """Append one row to the tenant's chain inside the caller's transaction (or a new
     one); returns its ``seq``. ``detail`` must hold no personal data, passwords or
-    tokens: ids, codes, field names, counts. ``rt=None`` uses the process's keys and
-    the wall clock (callers without a runtime pass ``at``)."""
-    keys = _keys(rt)
-    now = at or (rt.clock.now() if rt is not None else datetime.now(TIMEZONE))
+    tokens: ids, codes, field names, counts."""
+    keys = rt.keys
+    now = at or rt.clock.now()
     who = _actor.get()
     local = who.tenant_id is None or who.tenant_id == tenant_id
     row: dict[str, Any] = {
@@ -378,7 +358,7 @@ async def verify_chain(
     * ``reordered``: a valid row links to a row that exists elsewhere in the chain;
     * ``rewritten``: a head exported earlier (``exported``) is not in the chain.
     """
-    keys = _keys(rt)
+    keys = rt.keys
     report = ChainReport(tenant_id)
     head = await head_of(tenant_id)
     if head is not None:

@@ -61,7 +61,9 @@ class Prepared:
             self.redirect = msgspec.to_builtins(route.redirect)
 
 
-async def _call(scope: Scope, tenant: TenantInfo, hook: str, **kwargs: Any) -> list[tuple[str, Any]]:
+async def _call(
+    scope: Scope, tenant: TenantInfo, hook: str, **kwargs: Any
+) -> list[tuple[str, Any]]:
     """Call a tenant hook with its facades (``ctx``); no plugins host: no answers. The
     facades act as the system for the tenant, not as the caller (only a plugin route's
     facades act as its caller)."""

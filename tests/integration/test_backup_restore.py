@@ -211,7 +211,6 @@ async def source(request: pytest.FixtureRequest, make_deployment: Any) -> Deploy
 @pytest.fixture
 async def api(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
     """An in-process app on a deployment's database (app role), e.g. after a restore."""
-    from core.bootstrap import use_runtime
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.runtime import Runtime
     from core.settings import load_settings
@@ -226,7 +225,7 @@ async def api(request: pytest.FixtureRequest) -> AsyncIterator[Any]:
 
     async def open_api(dep: Deployment) -> Api:
         settings = load_settings(dep.env())
-        rt = use_runtime(Runtime.build(settings))
+        rt = Runtime.build(settings)
         engine = make_engine(settings.database)
         bind_engine(engine)
         await open_engine(engine, pool_size=2)

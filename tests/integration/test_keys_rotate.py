@@ -20,7 +20,6 @@ from typing import Any
 import httpx
 import pytest
 
-from core.bootstrap import use_runtime
 from core.db.engine import tenant_tx
 from core.db.tables import CaseParticipant, PetitionCase, Visitor
 from core.runtime import Runtime
@@ -55,7 +54,7 @@ def _env(backend: Any, current: str, previous: tuple[str, ...]) -> dict[str, str
 
 def _runtime(backend: Any, current: str, *previous: str) -> Runtime:
     """A freshly started process's runtime with these keys, on the test database."""
-    rt = use_runtime(Runtime.build(load_settings(_env(backend, current, previous))))
+    rt = Runtime.build(load_settings(_env(backend, current, previous)))
     rt.redis = backend.rt.redis
     return rt
 

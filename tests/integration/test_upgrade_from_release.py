@@ -182,7 +182,6 @@ async def api_on() -> AsyncIterator[Any]:
     """The current web app, in process, on an installation's database (app role)."""
     from arq import create_pool
 
-    from core.bootstrap import use_runtime
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.redis import arq_settings
     from core.runtime import Runtime
@@ -193,7 +192,7 @@ async def api_on() -> AsyncIterator[Any]:
 
     async def open_app(inst: Install) -> Any:
         settings = load_settings(inst.env(ROOT))
-        rt = use_runtime(Runtime.build(settings))
+        rt = Runtime.build(settings)
         engine = make_engine(settings.database)
         bind_engine(engine)
         await open_engine(engine, pool_size=2)
