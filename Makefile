@@ -10,7 +10,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: run test lint unit install clean bench
+.PHONY: run test lint unit install clean bench screenshots
 
 $(BIN)/python:
 	@test -n "$(PY)" || { echo "Python 3.11 or newer is required: none of $(PY_CANDIDATES) is one." \
@@ -41,6 +41,7 @@ lint: $(STAMP)
 
 test: $(STAMP)
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
 	$(MAKE) lint
 	$(BIN)/pytest -q -p no:cacheprovider
 
@@ -50,6 +51,12 @@ unit: $(STAMP)
 bench: $(STAMP)
 	bash scripts/ensure-services.sh
 	$(BIN)/python -m tests.bench
+
+# The README's screenshots, taken by the browser tests.
+screenshots: $(STAMP)
+	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
+	XINFANG_SCREENSHOTS=docs/screenshots $(BIN)/pytest -q -p no:cacheprovider tests/browser
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

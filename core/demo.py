@@ -259,10 +259,8 @@ async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
                 ),
             )
         await demo_lifecycle.advance(sc)  # cases in several states
-        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota.py)
-            rt,
-            tenant.id,
-            tenant.slug,
+        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota/)
+            sc,
             staff["admin"]["id"],
             [staff["leader1"]["id"], staff["leader2"]["id"]],
         )

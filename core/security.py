@@ -40,6 +40,8 @@ __all__ = [
     "configure_password_hasher",
     "configure_password_pool",
     "constant_time_equals",
+    "csrf_secret",
+    "derive_key",
     "hash_password",
     "hash_password_off_loop",
     "hash_token",
@@ -62,6 +64,7 @@ _HKDF_SALT = b"xinfang/keys/v1"
 _INFO_ENCRYPTION = b"xinfang/v1/field-encryption/aes-256-gcm"
 _INFO_BLIND_INDEX = b"xinfang/v1/blind-index/hmac-sha256"
 _INFO_AUDIT = b"xinfang/v1/audit-chain/hmac-sha256"
+_INFO_CSRF = b"xinfang/v1/csrf-token/hmac-sha256"
 _B64URL = re.compile(r"[A-Za-z0-9_-]+")
 
 
@@ -69,10 +72,18 @@ class DecryptionError(ValueError):
     """A token could not be decrypted: tampered, wrong key, wrong context or malformed."""
 
 
-def _derive(secret: str, info: bytes) -> bytes:
+def derive_key(secret: str, info: bytes) -> bytes:
+    """A 32-byte subkey of the application secret for one use, named by ``info``
+    (HKDF-SHA256): every key the application needs comes from here, so no two uses
+    share a key and none of them is the secret itself."""
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_HKDF_SALT, info=info).derive(
         secret.encode("utf-8")
     )
+
+
+def csrf_secret(secret: str) -> str:
+    """The key Litestar signs CSRF tokens with (hex, as its ``CSRFConfig`` takes a str)."""
+    return derive_key(secret, _INFO_CSRF).hex()
 
 
 def _check_secret(secret: str, name: str) -> None:
@@ -89,9 +100,9 @@ class _KeySet:
     __slots__ = ("aead", "audit_key", "blind_key")
 
     def __init__(self, secret: str) -> None:
-        self.aead = AESGCM(_derive(secret, _INFO_ENCRYPTION))
-        self.blind_key = _derive(secret, _INFO_BLIND_INDEX)
-        self.audit_key = _derive(secret, _INFO_AUDIT)
+        self.aead = AESGCM(derive_key(secret, _INFO_ENCRYPTION))
+        self.blind_key = derive_key(secret, _INFO_BLIND_INDEX)
+        self.audit_key = derive_key(secret, _INFO_AUDIT)
 
     def blind_index(self, value: str, purpose: str) -> str:
         message = purpose.encode("utf-8") + b"\x00" + value.encode("utf-8")

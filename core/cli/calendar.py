@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import click
 
@@ -66,9 +66,11 @@ def calendar_import(file: str, fmt: str | None) -> None:
     from core.domain.workcalendar import parse_calendar_import
 
     path = Path(file)
-    kind = fmt or ("json" if path.suffix.lower() == ".json" else "csv")
+    kind: Literal["csv", "json"] = (
+        "json" if (fmt or path.suffix.lower().lstrip(".")) == "json" else "csv"
+    )
     try:  # the parser decodes (strict UTF-8) and checks the whole file first
-        year, entries = parse_calendar_import(path.read_bytes(), kind)  # type: ignore[arg-type]
+        year, entries = parse_calendar_import(path.read_bytes(), kind)
     except DomainError as exc:
         raise refusal(exc) from None
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from core.console import run_async, with_db
+from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
 
 
@@ -19,15 +19,16 @@ def rota_group() -> None:
 @click.option("--tenant", "slug", default=None, help="Only this tenant (default: all).")
 def rota_generate(slug: str | None) -> None:
     """Create the missing draft slots up to each template's horizon (idempotent)."""
-    from core.services import rota, tenants
+    from core.services.rota.answers import GenerateAllResult, GenerateResult
+    from core.services.rota.generation import generate, generate_all
 
-    async def go(rt: Any) -> dict[str, int]:
+    async def go(rt: Any) -> GenerateResult | GenerateAllResult:
         if slug is None:
-            return await rota.generate_all(rt)
-        return await rota.generate(rt, (await tenants.get_tenant_by_slug(rt, slug)).id)
+            return await generate_all(rt)
+        return await generate(await system_scope(rt, slug))
 
     res = run_async(lambda: with_db(load_settings(), go))
-    click.echo(f"新建排班时段 {res['created']} 个，无人可排 {res['unfilled']} 个")
+    click.echo(f"新建排班时段 {res.created} 个，无人可排 {res.unfilled} 个")
 
 
 @rota_group.command("publish")
@@ -36,34 +37,25 @@ def rota_generate(slug: str | None) -> None:
 @click.option("--as", "username", default="admin", show_default=True, help="Acting admin user.")
 def rota_publish(slug: str, until: Any, username: str) -> None:
     """Publish the tenant's draft slots from today (up to --until)."""
-    from core.db.engine import tenant_tx
-    from core.db.tables import StaffUser
-    from core.principal import Principal
-    from core.services import rota, tenants
+    from core.errors import NotAuthenticated, NotFound
+    from core.services import users
+    from core.services.rota.answers import PublishResult
+    from core.services.rota.schemas import PublishIn
+    from core.services.rota.slots import publish
+    from core.services.scope import Scope
 
-    async def go(rt: Any) -> dict[str, Any]:
-        tenant = await tenants.get_tenant_by_slug(rt, slug)
-        async with tenant_tx(tenant.id, write=False):
-            user = (
-                await StaffUser.select(StaffUser.id, StaffUser.display_name, StaffUser.roles)
-                .where((StaffUser.tenant_id == tenant.id) & (StaffUser.username == username))
-                .output(load_json=True)
-                .first()
-            )
-        if user is None or not {"admin", "supervisor"} & set(user["roles"] or []):
+    async def go(rt: Any) -> PublishResult:
+        system = await system_scope(rt, slug)  # only to find the acting admin
+        try:
+            actor = await users.principal_for(system, await users.user_id_of(system, username))
+        except (NotFound, NotAuthenticated):  # unknown or deactivated
+            actor = None
+        if actor is None or not actor.has_any("admin", "supervisor"):
             raise click.ClickException(f"用户 {username} 不存在或不是管理员/督查督办")
-        actor = Principal(
-            tenant_id=tenant.id,
-            tenant_slug=tenant.slug,
-            user_id=user["id"],
-            username=username,
-            display_name=user["display_name"],
-            roles=frozenset(user["roles"]),
-        )
-        return await rota.publish(rt, actor, rota.PublishIn(until=until.date() if until else None))
+        return await publish(Scope.of(rt, actor), PublishIn(until=until.date() if until else None))
 
     res = run_async(lambda: with_db(load_settings(), go))
-    click.echo(f"已发布排班时段 {res['published']} 个")
+    click.echo(f"已发布排班时段 {res.published} 个")
 
 
 commands = (rota_group,)

@@ -30,6 +30,25 @@ STATUS_ZH: dict[str, str] = {
     "final": "已终结（复核完毕）",
     "archived": "已归档",
 }
+"""The one table of status labels: the API's ``status_zh``, the pages (Jinja filter
+``status_zh``) and, with the overrides below, Open311's public ``status_notes``."""
+
+# What the public sees (Open311 ``status_notes``): the same labels, worded for the
+# petitioner where the staff label names an internal step.
+STATUS_PUBLIC_ZH: dict[str, str] = {
+    **STATUS_ZH,
+    "not_accepted": "不予受理，已告知其他途径",
+    "transferring": "转送中",
+    "assignment_pending": "交办审批中",
+    "reported": "办理结果审查中",
+    "final": "已终结",
+}
+
+
+def status_zh(status: str) -> str:
+    """The label of ``status``; an unknown status shows as itself."""
+    return STATUS_ZH.get(status, status)
+
 
 # Terminal for handling; only archiving (and follow-up) may follow.
 FINISHED = frozenset({"closed", "final", "not_accepted", "transferred", "returned"})

@@ -1,16 +1,22 @@
 """Rule packs: the statutory numbers of one jurisdiction, as versioned data.
 
 A pack is a TOML file (see ``core/rulepacks/packs``); adding a province is adding a
-file. This module only holds the parsed shape and validates it, so a typo in a pack is
-an error at load time naming the file and key, not a wrong deadline months later.
+file. This module holds the file's shape (msgspec Structs with their bounds, decoded by
+``msgspec.convert``) and the parsed pack, so a typo in a pack is an error at load time
+naming the file and key, not a wrong deadline months later.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
-from core.errors import InvalidInput
+import msgspec
+
+from core.errors import DomainError, InvalidInput
+from core.validation import convert
+
+T = TypeVar("T")
 
 CountMode = Literal["calendar", "working", "months"]
 MODE_ZH = {"calendar": "自然日", "working": "工作日", "months": "月"}
@@ -103,87 +109,101 @@ def _err(source: str, key: str, why: str) -> InvalidInput:
     return InvalidInput("invalid_rule_pack", f"规则包 {source}：{key} {why}", field=key)
 
 
-def _int(doc: dict[str, Any], key: str, source: str, default: int, lo: int = 1) -> int:
-    value = doc.get(key, default)
-    if not isinstance(value, int) or isinstance(value, bool) or value < lo:
-        raise _err(source, key, f"须为不小于 {lo} 的整数。")
-    return value
+# The file's shape, as msgspec decodes it: types, bounds and the sections' keys are
+# checked here (a misspelt key in a section is refused, not silently ignored).
+Count = Annotated[int, msgspec.Meta(ge=1)]
+Text = Annotated[str, msgspec.Meta(min_length=1)]
+
+
+class ClockSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    days: Count
+    mode: CountMode
+    title_zh: str = ""
+    basis: str = ""
+    short_zh: str = ""
+    petitioner: bool = False
+
+
+class TierSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_headcount: Count
+    max_representatives: Count
+
+
+class GroupVisitSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    min_headcount: Annotated[int, msgspec.Meta(ge=2)] = 5
+    max_representatives: Count = 5
+    tiers: list[TierSpec] = []
+
+
+class ExtensionSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    max_count: Annotated[int, msgspec.Meta(ge=0)] = 1
+
+
+class RepeatSpec(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    window_days: Count = 365
+    veteran_threshold: Count = 3
+    similarity_threshold: Annotated[int, msgspec.Meta(ge=1, le=100)] = 70
+
+
+class PackSpec(msgspec.Struct, frozen=True):
+    """A pack file. Keys it does not name are the pack's ``extra`` (e.g. ``[screening]``)."""
+
+    name: Text
+    version: Text
+    title_zh: Text
+    # Each clock is converted on its own: msgspec's path says ``clocks[...]`` for a
+    # table's value, and the error must name the clock.
+    clocks: dict[str, Any]
+    source: str = ""
+    aliases: list[Text] = []
+    group_visit: GroupVisitSpec = GroupVisitSpec()
+    extension: ExtensionSpec = ExtensionSpec()
+    repeat: RepeatSpec = RepeatSpec()
+
+
+def _convert(value: Any, type_: type[T], source: str, prefix: str = "") -> T:
+    try:
+        return convert(value, type_, prefix=prefix)
+    except DomainError as exc:
+        field = exc.field or prefix or "rule_pack"
+        raise InvalidInput(
+            "invalid_rule_pack", f"规则包 {source}：{exc.message}", field=field
+        ) from None
 
 
 def parse_pack(doc: dict[str, Any], source: str) -> RulePack:
-    for key in ("name", "version", "title_zh"):
-        if not isinstance(doc.get(key), str) or not doc[key]:
-            raise _err(source, key, "缺失或不是字符串。")
-    raw_clocks = doc.get("clocks")
-    if not isinstance(raw_clocks, dict):
-        raise _err(source, "clocks", "缺失。")
+    spec = _convert(doc, PackSpec, source)
     clocks: dict[str, ClockRule] = {}
-    for name, spec in raw_clocks.items():
-        where = f"clocks.{name}"
-        if not isinstance(spec, dict):
-            raise _err(source, where, "须为表。")
-        mode = spec.get("mode")
-        if mode not in MODE_ZH:
-            raise _err(source, f"{where}.mode", "只能是 calendar、working 或 months。")
-        petitioner = spec.get("petitioner", False)
-        if not isinstance(petitioner, bool):
-            raise _err(source, f"{where}.petitioner", "只能是 true 或 false。")
+    for name, raw in spec.clocks.items():
+        c = _convert(raw, ClockSpec, source, f"clocks.{name}")
         clocks[name] = ClockRule(
             name=name,
-            days=_int(spec, "days", source, 0),
-            mode=mode,
-            title_zh=str(spec.get("title_zh") or name),
-            basis=str(spec.get("basis") or ""),
-            short_zh=str(spec.get("short_zh") or ""),
-            petitioner=petitioner,
+            days=c.days,
+            mode=c.mode,
+            title_zh=c.title_zh or name,
+            basis=c.basis,
+            short_zh=c.short_zh,
+            petitioner=c.petitioner,
         )
     missing = [c for c in REQUIRED_CLOCKS if c not in clocks]
     if missing:
         raise _err(source, "clocks", f"缺少期限：{', '.join(missing)}。")
-    group = doc.get("group_visit", {})
-    tiers = []
-    for i, tier in enumerate(group.get("tiers", [])):
-        where = f"group_visit.tiers[{i}]"
-        if not isinstance(tier, dict):
-            raise _err(source, where, "须为表。")
-        tiers.append(
-            (
-                _int(tier, "max_headcount", f"{source} {where}", 0),
-                _int(tier, "max_representatives", f"{source} {where}", 0),
-            )
-        )
-    repeat = doc.get("repeat", {})
-    aliases = doc.get("aliases", [])
-    if not isinstance(aliases, list) or not all(isinstance(a, str) and a for a in aliases):
-        raise _err(source, "aliases", "须为字符串列表。")
+    group = spec.group_visit
     return RulePack(
-        name=doc["name"],
-        version=doc["version"],
-        title_zh=doc["title_zh"],
-        source=str(doc.get("source") or ""),
-        aliases=tuple(aliases),
+        name=spec.name,
+        version=spec.version,
+        title_zh=spec.title_zh,
+        source=spec.source,
+        aliases=tuple(spec.aliases),
         clocks=clocks,
-        group_visit_min_headcount=_int(group, "min_headcount", source, 5, lo=2),
-        max_representatives=_int(group, "max_representatives", source, 5),
-        representative_tiers=tuple(sorted(tiers)),
-        max_extensions=_int(doc.get("extension", {}), "max_count", source, 1, lo=0),
-        repeat_window_days=_int(repeat, "window_days", source, 365),
-        veteran_threshold=_int(repeat, "veteran_threshold", source, 3),
-        similarity_threshold=_int(repeat, "similarity_threshold", source, 70),
-        extra={
-            k: v
-            for k, v in doc.items()
-            if k
-            not in {
-                "name",
-                "version",
-                "title_zh",
-                "source",
-                "aliases",
-                "clocks",
-                "group_visit",
-                "repeat",
-                "extension",
-            }
-        },
+        group_visit_min_headcount=group.min_headcount,
+        max_representatives=group.max_representatives,
+        representative_tiers=tuple(
+            sorted((t.max_headcount, t.max_representatives) for t in group.tiers)
+        ),
+        max_extensions=spec.extension.max_count,
+        repeat_window_days=spec.repeat.window_days,
+        veteran_threshold=spec.repeat.veteran_threshold,
+        similarity_threshold=spec.repeat.similarity_threshold,
+        extra={k: v for k, v in doc.items() if k not in PackSpec.__struct_fields__},
     )

@@ -1,6 +1,6 @@
 """Case events and the notification outbox — always written in the caller's transaction.
 
-``enqueue`` takes the tenant id, not a scope: the rota (not yet on scopes) calls it too."""
+``record_event`` takes the caller's scope; ``enqueue`` still takes the tenant id."""
 
 from __future__ import annotations
 

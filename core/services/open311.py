@@ -7,8 +7,6 @@ scope and its ``TenantInfo`` (categories come from its plugins)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import math
 import re
 import secrets
@@ -17,8 +15,10 @@ from typing import Annotated, Any
 
 from msgspec import Meta, Struct
 
+from core import security
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
 from core.domain import identity
+from core.domain.lifecycle import STATUS_PUBLIC_ZH
 from core.errors import InvalidInput, NotAuthenticated, NotFound
 from core.plugins import TenantInfo
 from core.principal import Principal
@@ -29,26 +29,8 @@ from core.validation import has_visible
 
 SERVICE_USERNAME = "open311"
 CLOSED = {"closed", "final", "archived", "not_accepted"}
-STATUS_NOTES = {
-    "registered": "已登记",
-    "accepted": "已受理",
-    "not_accepted": "不予受理，已告知其他途径",
-    "transferring": "转送中",
-    "assignment_pending": "交办审批中",
-    "in_progress": "办理中",
-    "reported": "办理结果审查中",
-    "closed": "已办结",
-    "review": "复查中",
-    "rereview": "复核中",
-    "final": "已终结",
-    "archived": "已归档",
-}
 _EMAIL = re.compile(r"[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,}")
 _MAX_LIST = 200
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 async def create_key(scope: Scope) -> str:
@@ -57,7 +39,9 @@ async def create_key(scope: Scope) -> str:
     key = "o311_" + secrets.token_urlsafe(24)
     tid = scope.tenant_id
     async with scope.tx():
-        await Tenant.update({Tenant.open311_key_hash: _hash(key)}).where(Tenant.id == tid)
+        await Tenant.update({Tenant.open311_key_hash: security.hash_token(key)}).where(
+            Tenant.id == tid
+        )
         await audit.append(scope.rt, tid, "open311.key_created", target=f"tenant:{tid}")
     await _service_user(scope)
     return key
@@ -92,7 +76,7 @@ async def _service_user(scope: Scope) -> Principal:
 async def check_key(scope: Scope, key: str | None) -> None:
     row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == scope.tenant_id).first()
     stored = row["open311_key_hash"] if row else None
-    if not key or not stored or not hmac.compare_digest(stored, _hash(key)):
+    if not key or not stored or not security.verify_token(key, stored):
         raise NotAuthenticated("api_key_invalid", "api_key 缺失或无效。", field="api_key")
 
 
@@ -148,7 +132,7 @@ def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]
     return {
         "service_request_id": row["receipt_code"],
         "status": "closed" if row["status"] in CLOSED else "open",
-        "status_notes": STATUS_NOTES.get(row["status"], row["status"]),
+        "status_notes": STATUS_PUBLIC_ZH.get(row["status"], row["status"]),
         "service_name": titles.get(row["category"], row["category"]),
         "service_code": row["category"],
         "agency_responsible": tenant.name,

@@ -64,7 +64,7 @@ def user_out(row: dict[str, Any]) -> dict[str, Any]:
 
 async def create_user(
     scope: Scope,
-    *legacy: Any,
+    *,
     username: str,
     display_name: str,
     password: str,
@@ -76,8 +76,6 @@ async def create_user(
 ) -> dict[str, Any]:
     """``active=False`` makes a service account that acts for the system but can
     never log in or hold a token."""
-    if not isinstance(scope, Scope):  # TODO(#12): the old (rt, tenant_id) shape
-        scope = _legacy_scope(scope, legacy[0])
     rt, tenant_id = scope.rt, scope.tenant_id
     roles = _check_roles(roles)
     security.check_password_policy(password)
@@ -267,22 +265,12 @@ def max_token_days(scope: Scope, tenant: TenantInfo) -> int:
     return value if type(value) is int and value >= 1 else scope.rt.settings.token_max_ttl_days
 
 
-def _legacy_scope(rt: Any, tenant_id: int, slug: str = "") -> Scope:
-    """TODO(#12): the rota's tests (converted to a scope in parallel, not here) still
-    call ``create_user(rt, tenant_id, …)`` and ``create_token(rt, slug, tenant_id,
-    user_id, …)``; ``*legacy`` takes that old shape until they are merged, then goes."""
-    assert isinstance(rt, Runtime)
-    return Scope.system(rt, tenant_id, slug)
-
-
 async def create_token(
-    scope: Scope, user_id: int, *legacy: Any, name: str, ttl_days: int | None = None
+    scope: Scope, user_id: int, *, name: str, ttl_days: int | None = None
 ) -> tuple[str, dict[str, Any]]:
     """Return the token (shown once) and its stored description for ``user_id`` (a user
     of the scope's tenant). Every token expires: ``ttl_days=None`` means the tenant's
     maximum, more than that is refused."""
-    if not isinstance(scope, Scope):  # TODO(#12): the old (rt, slug, tenant_id, user_id)
-        scope, user_id = _legacy_scope(scope, legacy[0], str(user_id)), legacy[1]
     rt, tenant_id, tenant_slug = scope.rt, scope.tenant_id, scope.tenant_slug
     limit = max_token_days(scope, await get_tenant(scope))
     if ttl_days is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -18,7 +17,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template import TemplateConfig
 
-from core import __version__
+from core import __version__, security
 from core.runtime import Runtime
 from core.web.api import api_router
 from core.web.auth import (
@@ -28,6 +27,7 @@ from core.web.auth import (
     provide_scope,
     runtime_of,
 )
+from core.web.desk import DESK
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -78,7 +78,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
     """Build the app around ``rt``. With ``manage_resources`` the app opens and closes the
     database pool and the Redis connection itself (``xinfang serve``); tests and
     ``xinfang run`` manage them outside."""
-    csrf_secret = hashlib.sha256(("csrf:" + rt.settings.secret_key).encode()).hexdigest()
+    csrf_secret = security.csrf_secret(rt.settings.secret_key)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -109,6 +109,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *plugin_routers(rt),
             open311_router(),
             *PAGES,
+            *DESK,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],

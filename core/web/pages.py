@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from core import links
-from core.domain.lifecycle import ACTIONS, STATUS_ZH
+from core.domain.lifecycle import ACTIONS, status_zh
 from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH
@@ -66,6 +66,7 @@ ROTA_STATUS_ZH = {"draft": "草稿", "published": "已发布", "cancelled": "已
 def configure_templates(engine: JinjaTemplateEngine) -> None:
     """Filters and helpers every template may use (registered in ``core.web.app``)."""
     engine.engine.filters.update(FILTERS)
+    engine.engine.filters["status_zh"] = status_zh
     engine.engine.globals["case_url"] = links.case_url
     engine.engine.globals["links"] = links
 
@@ -83,7 +84,6 @@ async def _chrome(sc: Scope) -> dict[str, Any]:
         "tenant": tenant,
         "user": p,
         "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(p.roles)],
-        "status_zh": STATUS_ZH,
     }
 
 
@@ -197,10 +197,7 @@ async def inbox_page(sc: CallerScope, before: After = None) -> Template:
 async def rota_page(sc: CallerScope) -> Template:
     """The staff member's own reception slots from today on."""
     chrome = await _chrome(sc)
-    # The rota takes its scope in a step of its own; until then its (rt, principal).
-    slots = await rota.list_slots(
-        sc.rt, sc.actor, start=sc.rt.clock.today(), leader_id=sc.actor.user_id
-    )
+    slots = await rota.list_slots(sc, start=sc.rt.clock.today(), leader_id=sc.actor.user_id)
     return Template(
         "rota.html",
         context={**chrome, "slots": slots, "half_zh": HALF_ZH, "rota_status_zh": ROTA_STATUS_ZH},

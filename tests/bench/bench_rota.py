@@ -3,7 +3,7 @@
 1. Pure expansion (core.domain.rota.expand) against a floor measured in the same run: a
    bare loop building the same number of slot dicts.
 2. With database writes on PostgreSQL (if reachable): the service path
-   (core.services.rota.generate: advisory lock, template + existing keys, expand, bulk
+   (core.services.rota.generation.generate: advisory lock, template + existing keys, expand, bulk
    insert, state update, one transaction per tenant, as the app role under RLS) against
    a floor of asyncpg COPY of the same rows.
 
@@ -22,6 +22,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from core.domain import rota as dr
+from core.domain.rota import presets
 from core.domain.workcalendar import WorkCalendar
 from core.plugins import domain_rota_template
 from plugins.court import rota as court_rota
@@ -35,7 +36,9 @@ def tenant_templates(i: int) -> list[dr.RotaTemplate]:
     base = 100 * i
     kind = i % 3
     if kind == 0:
-        return [dr.monday_leader_day([base + k for k in range(5)], "接待大厅", standby=[base + 9])]
+        return [
+            presets.monday_leader_day([base + k for k in range(5)], "接待大厅", standby=[base + 9])
+        ]
     if kind == 1:
         leaders = [base + k for k in range(5)]
         return [domain_rota_template(court_rota.court_leader_rotation(leaders, "诉讼服务中心"))]
@@ -89,8 +92,9 @@ async def bench_db(n: int) -> None:
     from core.clock import FixedClock
     from core.db.engine import bind_engine, close_engine, make_engine, open_engine
     from core.runtime import Runtime
-    from core.services import rota
     from core.services.calendar import load_calendar
+    from core.services.rota.generation import generate
+    from core.services.scope import Scope
     from core.settings import TIMEZONE, load_settings
 
     dbname = f"xinfang_bench_rota_{os.getpid()}"
@@ -114,16 +118,17 @@ async def bench_db(n: int) -> None:
         await migrate(settings)
         owner = await asyncpg.connect(f"{PG_ADMIN}/{dbname}")
         now = datetime(YEAR, 1, 1, 8, tzinfo=TIMEZONE)
-        tenant_ids = [
-            r["id"]
+        tenants = [
+            (r["id"], r["slug"])
             for r in await owner.fetch(
                 "INSERT INTO tenant (slug, name, rule_pack, timezone, settings, active, created_at)"
                 " SELECT 'b' || g, 'bench ' || g, 'cn-2022', 'Asia/Shanghai', '{}', true, $1"
-                " FROM generate_series(1, $2) g RETURNING id",
+                " FROM generate_series(1, $2) g RETURNING id, slug",
                 now,
                 n,
             )
         ]
+        tenant_ids = [tid for tid, _ in tenants]
         rows = []
         for i, tid in enumerate(tenant_ids):
             for tpl in tenant_templates(i):
@@ -175,13 +180,13 @@ async def bench_db(n: int) -> None:
         cal = await load_calendar()
         t0 = time.perf_counter()
         created = 0
-        for tid in tenant_ids:
-            created += (await rota.generate(rt, tid, calendar=cal))["created"]
+        for tid, slug in tenants:
+            created += (await generate(Scope.system(rt, tid, slug), calendar=cal)).created
         gen_s = time.perf_counter() - t0
         t0 = time.perf_counter()
         again = 0
-        for tid in tenant_ids:
-            again += (await rota.generate(rt, tid, calendar=cal))["created"]
+        for tid, slug in tenants:
+            again += (await generate(Scope.system(rt, tid, slug), calendar=cal)).created
         rerun_s = time.perf_counter() - t0
 
         cols = [

@@ -29,6 +29,7 @@ import pytest
 from arq import create_pool
 from arq.connections import RedisSettings
 
+from core.db import scoped
 from core.db.engine import tenant_tx
 from core.db.notify.tables import InboxMessage, NotifyDelivery, Reminder, TickState
 from core.db.tables import CaseDeadline, CaseTransfer, Outbox, StaffUser
@@ -164,8 +165,8 @@ async def test_no_reminder_lost_or_duplicated_under_kills_redis_loss_and_downtim
     await quiet(t)
     handler = t.users["handler"]["id"]
     async with tenant_tx(t.id):
-        await StaffUser.update({StaffUser.email: "handler@example.org"}).where(
-            (StaffUser.tenant_id == t.id) & (StaffUser.id == handler)
+        await scoped.update(t.id, StaffUser, {StaffUser.email: "handler@example.org"}).where(
+            StaffUser.id == handler
         )
     # 150 open clocks due between 09-22 and 10-16 (across the National Day holiday),
     # some assigned, some only to a department, some to nobody; and two transfers.

@@ -81,6 +81,9 @@ async def test_headers_on_pages_api_public_and_static(
     css = await client.get("/static/app.css")
     assert css.status_code == 200 and css.headers["content-type"].startswith("text/css")
     assert_secured(css)
+    icon = await client.get("/static/favicon.svg")
+    assert icon.status_code == 200 and icon.headers["content-type"].startswith("image/svg+xml")
+    assert_secured(icon)
 
 
 async def test_hsts_when_the_base_url_is_https(rt: Any, make_tenant: Any) -> None:
@@ -122,8 +125,11 @@ async def test_our_pages_need_nothing_the_policy_forbids(
         assert "<html" in html, page.url
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html, re.I), page.url
         assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html, re.I), page.url
-        for url in re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', html, re.I):
+        urls = re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', html, re.I)
+        for url in urls:
             assert url.startswith("/static/"), (page.url, url)
+        # Every page: the htmx CSRF header (app.js) and an icon (no /favicon.ico 404).
+        assert {"/static/app.js", "/static/favicon.svg"} <= set(urls), page.url
 
 
 @pytest.mark.parametrize(

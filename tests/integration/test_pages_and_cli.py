@@ -121,6 +121,23 @@ def test_embedded_default_runs_with_no_servers(tmp_path: Path) -> None:
         text=True,
     )
     assert "north-heating" in demo.stdout and "district-court" in demo.stdout
+    # The rota commands, one scope each: the demo's rota is generated and published already.
+    for args, out in (
+        (["rota", "generate", "--tenant", "north-heating"], "新建排班时段 0 个"),
+        (["rota", "publish", "--tenant", "north-heating"], "已发布排班时段 0 个"),
+    ):
+        done = subprocess.run(
+            [*xinfang, *args], env=env, cwd=ROOT, check=True, capture_output=True, text=True
+        )
+        assert out in done.stdout
+    refused = subprocess.run(
+        [*xinfang, "rota", "publish", "--tenant", "north-heating", "--as", "clerk"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert refused.returncode == 1 and "不是管理员/督查督办" in refused.stderr
     assert (tmp_path / "data" / "secret_key").stat().st_mode & 0o077 == 0
     port = _free_port()
     proc = subprocess.Popen(

@@ -38,8 +38,7 @@ async def add_leaders(rt: Any, t: TenantFixture, n: int, prefix: str = "ld") -> 
     ids = [t.users["leader"]["id"]]
     for i in range(n - 1):
         u = await users.create_user(
-            rt,
-            t.id,
+            t.scope(rt),
             username=f"{prefix}{i}",
             display_name=f"领导{prefix}{i}",
             password=PASSWORD,
@@ -52,7 +51,7 @@ async def add_leaders(rt: Any, t: TenantFixture, n: int, prefix: str = "ld") -> 
 async def leader_token(rt: Any, t: TenantFixture, user_id: int) -> dict[str, str]:
     from core.services import users
 
-    token, _ = await users.create_token(rt, t.slug, t.id, user_id, name="t")
+    token, _ = await users.create_token(t.scope(rt), user_id, name="t")
     return {"Authorization": f"Bearer {token}"}
 
 
@@ -251,7 +250,11 @@ async def test_leave_is_respected_and_standby_covers(
 
     standby = (
         await users.create_user(
-            rt, t.id, username="standby", display_name="备班", password=PASSWORD, roles=["leader"]
+            t.scope(rt),
+            username="standby",
+            display_name="备班",
+            password=PASSWORD,
+            roles=["leader"],
         )
     )["id"]
     # Both rotation leaders away on Monday 09-28; leader 0 also on 10-12.
@@ -303,6 +306,39 @@ async def test_leave_is_respected_and_standby_covers(
         )
     ).json()
     assert {(s["leader_id"], s["standby_used"]) for s in day} == {(standby, True)}
+
+
+async def test_rerun_leaves_a_position_unfilled_rather_than_doubling_its_other_holder(
+    client: Any, make_tenant: Any, rt: Any, clock: Any
+) -> None:
+    """Two leaders a slot, one away: the other takes position 0, position 1 stays unfilled
+    on the hourly rerun too (not the same leader twice in one half)."""
+    t = await make_tenant()
+    leaders = await add_leaders(rt, t, 2)
+    r = await client.post(
+        f"{API}/leave",
+        json={"user_id": leaders[0], "first_day": "2026-09-28", "last_day": "2026-09-28"},
+        headers=t.headers("admin"),
+    )
+    assert r.status_code == 201, r.text
+    body = monday_body(leaders, leaders_per_slot=2, same_leader_whole_day=False)
+    r = await client.post(f"{API}/templates", json=body, headers=t.headers("admin"))
+    assert r.status_code == 201, r.text
+    for _ in range(2):
+        r = await client.post(f"{API}/generate", headers=t.headers("admin"))
+        assert r.json()["unfilled"] == 2, r.text  # 09-28, position 1, am and pm
+    assert r.json()["created"] == 0
+    day = (
+        await client.get(
+            f"{API}/slots",
+            params={"start": "2026-09-28", "end": "2026-09-28"},
+            headers=t.headers("clerk"),
+        )
+    ).json()
+    assert sorted((s["half"], s["position"], s["leader_id"]) for s in day) == [
+        ("am", 0, leaders[1]),
+        ("pm", 0, leaders[1]),
+    ]
 
 
 # --- publishing, swaps, overrides, feeds, reminders --------------------------------------
@@ -425,13 +461,14 @@ async def test_publish_freezes_and_swaps_overrides_feeds_reminders(
 
     # Reminders: the evening before and the morning of, each written once.
     clock.set(at(2026, 9, 20, 16, 5))
-    from core.services import rota
+    from core.services.rota.reminders import write_reminders
 
-    assert await rota.write_reminders(rt, t.id) == 2
-    assert await rota.write_reminders(rt, t.id) == 2  # re-run: same dedupe keys
+    sc = t.scope(rt)
+    assert await write_reminders(sc) == 2
+    assert await write_reminders(sc) == 2  # re-run: same dedupe keys
     clock.set(at(2026, 9, 21, 7, 40))
-    await rota.write_reminders(rt, t.id)
-    await rota.write_reminders(rt, t.id)
+    await write_reminders(sc)
+    await write_reminders(sc)
     reminders = await outbox(rt, t, "rota.reminder")
     assert len(reminders) == 4
     assert {o["recipient_id"] for o in reminders} == {leaders[0]}
@@ -440,7 +477,7 @@ async def test_publish_freezes_and_swaps_overrides_feeds_reminders(
         == ["今日接访提醒"] * 2 + ["明日接访提醒"] * 2
     )
     clock.set(at(2026, 9, 27, 18))
-    await rota.write_reminders(rt, t.id)
+    await write_reminders(sc)
     eve28 = [o for o in await outbox(rt, t, "rota.reminder") if o["recipient_id"] != leaders[0]]
     assert [o["recipient_id"] for o in eve28] == [leaders[2]]  # the swapped-in leader only
 
@@ -488,7 +525,8 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
     from core.db.engine import global_tx
     from core.db.tables import WorkCalendarDay, WorkCalendarYear
     from core.domain.workcalendar import CalendarEntry
-    from core.services import calendar, rota
+    from core.services import calendar
+    from core.services.rota.reevaluate import reevaluate_provisional
 
     clock.set(at(2026, 12, 14))
     t = await make_tenant()
@@ -518,9 +556,9 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
             CalendarEntry(date(2027, 1, 11), "holiday", "测试假日"),
         ]
         await calendar.import_year(rt, 2027, entries, source="test")
-        changed = await rota.reevaluate_provisional(rt, 2027)
+        changed = await reevaluate_provisional(rt, 2027)
         assert changed >= 4
-        again = await rota.reevaluate_provisional(rt, 2027)
+        again = await reevaluate_provisional(rt, 2027)
         assert again == 0
     finally:
         async with global_tx():
@@ -548,11 +586,12 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
 async def test_demo_rota_is_generated_and_published(
     client: Any, make_tenant: Any, rt: Any, clock: Any
 ) -> None:
-    from core.services import rota
+    from core.services.rota.demo import install_demo_rota
 
     t = await make_tenant()
     leaders = await add_leaders(rt, t, 2)
-    res = await rota.install_demo_rota(rt, t.id, t.slug, t.users["admin"]["id"], leaders)
-    assert res["created"] == res["published"] == 16
+    sc = t.scope(rt)
+    res = await install_demo_rota(sc, t.users["admin"]["id"], leaders)
+    assert res.created == res.published == 16
     pub = (await client.get(f"/t/{t.slug}/schedule.json")).json()["slots"]
     assert len(pub) == 16 and pub[0]["place"] == "一楼信访接待室"

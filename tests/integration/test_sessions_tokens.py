@@ -104,6 +104,16 @@ async def test_logout_kills_a_copied_session_cookie(rt: Any, make_tenant: Any) -
         assert resp.status_code == 401 and resp.json()["error"]["code"] == "not_authenticated"
 
 
+async def test_csrf_tokens_are_signed_with_the_hkdf_subkey(rt: Any) -> None:
+    from core import security
+    from core.web.app import create_app
+
+    config = create_app(rt, manage_resources=False).csrf_config
+    assert config is not None
+    assert config.secret == security.csrf_secret(rt.settings.secret_key)
+    assert rt.settings.secret_key not in config.secret
+
+
 async def test_session_lifetime_is_absolute_from_login(rt: Any, make_tenant: Any) -> None:
     t = await make_tenant()
     max_age = rt.settings.session_max_age

@@ -92,6 +92,53 @@ def test_broken_pack_is_refused_naming_the_key(tmp_path: Path) -> None:
     assert err.value.code == "unknown_rule_pack"
 
 
+@pytest.mark.parametrize(
+    ("old", "new", "field", "why"),
+    [
+        (
+            "[clocks.handle]\ndays = 60",
+            "[clocks.handle]\ndays = 0",
+            "clocks.handle.days",
+            "不能小于 1",
+        ),
+        (
+            "[clocks.handle]\ndays = 60",
+            "[clocks.handle]\ndays = true",
+            "clocks.handle.days",
+            "整数",
+        ),
+        ("[clocks.handle]\ndays = 60", "[clocks.handle]\nday = 60", "clocks.handle.day", "不认识"),
+        ('version = "2022.1"', 'version = ""', "version", "至少需要 1 个字符"),
+        ("min_headcount = 5", "min_headcount = 1", "group_visit.min_headcount", "不能小于 2"),
+        (
+            "similarity_threshold = 70",
+            "similarity_threshold = 170",
+            "repeat.similarity_threshold",
+            "不能大于 100",
+        ),
+        (
+            "[extension]\nmax_count = 1",
+            "[extension]\nmax_count = -1",
+            "extension.max_count",
+            "不能小于 0",
+        ),
+        ("[clocks.notify]", "[clocks.notified]", "clocks", "缺少期限：notify"),
+    ],
+)
+def test_a_broken_pack_names_file_key_and_reason(
+    tmp_path: Path, old: str, new: str, field: str, why: str
+) -> None:
+    text = Path("core/rulepacks/packs/cn-2022.toml").read_text(encoding="utf-8")
+    assert old in text
+    bad = text.replace('name = "cn-2022"', 'name = "typo"').replace(old, new, 1)
+    (tmp_path / "typo.toml").write_text(bad, encoding="utf-8")
+    with pytest.raises(InvalidInput) as err:
+        load_pack("typo", extra_dirs=[tmp_path])
+    assert (err.value.code, err.value.field) == ("invalid_rule_pack", field)
+    assert "typo.toml" in err.value.message and field in err.value.message
+    assert why in err.value.message, err.value.message
+
+
 def test_a_pack_marks_the_windows_that_belong_to_the_petitioner(tmp_path: Path) -> None:
     text = Path("core/rulepacks/packs/cn-2022.toml").read_text(encoding="utf-8")
     local = text.replace('name = "cn-2022"', 'name = "local"').replace(

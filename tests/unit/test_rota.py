@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import date, time, timedelta
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from core.domain.rota import (
@@ -19,9 +19,9 @@ from core.domain.rota import (
     SlotSpec,
     balance_report,
     expand,
-    monday_leader_day,
     slot_key,
 )
+from core.domain.rota.presets import monday_leader_day
 from core.domain.workcalendar import WorkCalendar
 from core.errors import InvalidInput
 
@@ -284,9 +284,14 @@ def test_two_leaders_per_slot_are_different_people():
 # --- re-expansion, leave, standby, years -------------------------------------------------
 
 
-def test_rerunning_the_same_window_with_existing_keys_creates_nothing_and_keeps_state():
+def held(result: ExpansionResult) -> dict[str, int | None]:
+    """The slots of ``result`` as stored: key → the leader holding it."""
+    return {s.key: s.leader_id for s in result.slots}
+
+
+def test_rerunning_the_same_window_with_existing_slots_creates_nothing_and_keeps_state():
     first = run(monday(), *Y2026)
-    again = run(monday(), *Y2026, first.state, existing_keys=frozenset(s.key for s in first.slots))
+    again = run(monday(), *Y2026, first.state, existing=held(first))
     assert again.slots == () and again.unfilled == ()
     assert again.state == first.state
 
@@ -294,10 +299,7 @@ def test_rerunning_the_same_window_with_existing_keys_creates_nothing_and_keeps_
 def test_overlapping_window_creates_only_the_new_days_without_drift():
     template = monday()
     first = run(template, date(2026, 1, 1), date(2026, 6, 30))
-    existing = frozenset(s.key for s in first.slots)
-    overlap = run(
-        template, date(2026, 3, 1), date(2026, 9, 30), first.state, existing_keys=existing
-    )
+    overlap = run(template, date(2026, 3, 1), date(2026, 9, 30), first.state, existing=held(first))
     tail = run(template, date(2026, 7, 1), date(2026, 9, 30), first.state)
     assert overlap.slots == tail.slots
     assert overlap.state == tail.state
@@ -505,18 +507,37 @@ def test_property_split_inside_a_holiday_block_neither_loses_nor_doubles_moved_s
     assert_split_equals_whole(template, window, cut, {})
 
 
+# Two leaders a slot, one of the two on leave: position 0 goes to the other, position 1
+# stays unfilled; a rerun must not hand position 1 to the holder of position 0.
+TWO_A_SLOT_ONE_AWAY = (
+    RotaTemplate(
+        key="prop",
+        title_zh="测试排班",
+        role="leader_day",
+        pattern="weekly",
+        weekdays=frozenset({0}),
+        slots=STANDARD_SLOTS,
+        place="接待室",
+        topics=(),
+        leaders=(1, 2),
+        standby=(),
+        holiday_policy="next_workday",
+        makeup_workdays=False,
+        leaders_per_slot=2,
+        same_leader_whole_day=False,
+    ),
+    (date(2025, 12, 1), date(2025, 12, 1)),
+    {1: [(date(2025, 12, 1), date(2025, 12, 1))]},
+)
+
+
 @settings(max_examples=40, deadline=None)
 @given(templates(), windows(), leave())
-def test_property_rerun_with_existing_keys_is_idempotent(template, window, away):
+@example(*TWO_A_SLOT_ONE_AWAY)
+@example(replace(TWO_A_SLOT_ONE_AWAY[0], same_leader_whole_day=True), *TWO_A_SLOT_ONE_AWAY[1:])
+def test_property_rerun_with_existing_slots_is_idempotent(template, window, away):
     first = expand(template, CAL, *window, year_of(window[0]), unavailable=away)
-    again = expand(
-        template,
-        CAL,
-        *window,
-        first.state,
-        unavailable=away,
-        existing_keys=frozenset(s.key for s in first.slots),
-    )
+    again = expand(template, CAL, *window, first.state, unavailable=away, existing=held(first))
     assert again.slots == ()
     assert again.state == first.state
     assert again.unfilled == first.unfilled

@@ -65,8 +65,8 @@ def test_repr_does_not_leak_key_material() -> None:
 
 
 def test_encryption_and_blind_index_subkeys_are_distinct_derivations() -> None:
-    encryption_key = security._derive(SECRET, security._INFO_ENCRYPTION)
-    blind_key = security._derive(SECRET, security._INFO_BLIND_INDEX)
+    encryption_key = security.derive_key(SECRET, security._INFO_ENCRYPTION)
+    blind_key = security.derive_key(SECRET, security._INFO_BLIND_INDEX)
     assert len(encryption_key) == len(blind_key) == 32
     assert encryption_key != blind_key
     assert SECRET.encode() not in (encryption_key, blind_key)
@@ -323,6 +323,47 @@ def test_token_hash_is_sha256_hex_and_verifies() -> None:
     assert not verify_token(token + "x", stored)
 
 
+@given(st.sampled_from(["xf_", "feed_", "o311_", ""]), st.text(max_size=60))
+def test_token_hash_is_the_one_stored_before(prefix: str, body: str) -> None:
+    """API tokens, leader feed tokens and Open311 keys were each hashed with their own
+    ``sha256(token.encode()).hexdigest()``; the one hasher gives the same hex, so the
+    hashes already in databases keep matching."""
+    import hashlib
+
+    token = prefix + body
+    old = hashlib.sha256(token.encode()).hexdigest()
+    assert hash_token(token) == old
+    assert verify_token(token, old)
+
+
+def test_token_hash_known_answer() -> None:
+    # FIPS 180-2 test vector: the algorithm is plain SHA-256 over UTF-8, nothing else.
+    assert hash_token("abc") == ("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+
+
+def test_csrf_secret_is_its_own_hkdf_subkey() -> None:
+    import hashlib
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+    derived = security.csrf_secret(SECRET)
+    expected = HKDF(
+        algorithm=hashes.SHA256(),
+        length=32,
+        salt=b"xinfang/keys/v1",
+        info=b"xinfang/v1/csrf-token/hmac-sha256",
+    ).derive(SECRET.encode())
+    assert derived == expected.hex() and len(derived) == 64
+    assert derived == security.csrf_secret(SECRET)  # stable across restarts and workers
+    assert derived != security.csrf_secret(OTHER_SECRET)
+    assert SECRET not in derived
+    # Not the old plain hash, and no other use's key.
+    assert derived != hashlib.sha256(("csrf:" + SECRET).encode()).hexdigest()
+    others = (security._INFO_ENCRYPTION, security._INFO_BLIND_INDEX, security._INFO_AUDIT)
+    assert all(security.derive_key(SECRET, info).hex() != derived for info in others)
+
+
 @given(st.text(max_size=20), st.text(max_size=20))
 def test_constant_time_equals_agrees_with_equality(a: str, b: str) -> None:
     assert constant_time_equals(a, b) == (a == b)
@@ -337,7 +378,7 @@ def test_audit_mac_is_keyed_separately_and_survives_rotation() -> None:
     assert len(mac) == 64 and mac != hashlib.sha256(message).hexdigest()
     assert mac != Keys.from_secret(OTHER_SECRET).audit_mac(message)
     # Its own HKDF subkey: not the blind-index key under another name.
-    blind_key = security._derive(SECRET, security._INFO_BLIND_INDEX)
+    blind_key = security.derive_key(SECRET, security._INFO_BLIND_INDEX)
     assert mac != hmac.new(blind_key, message, hashlib.sha256).hexdigest()
     rotated = Keys.from_secrets(OTHER_SECRET, previous=[SECRET])
     assert rotated.audit_mac(message) != mac

@@ -1,0 +1,13 @@
+// Loaded by every page (base.html). The CSP forbids inline script, so this lives here.
+(function () {
+  "use strict";
+
+  // Every htmx write carries the page's CSRF token as a header (the forms carry it
+  // as a hidden input; htmx requests may send no form at all).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta && event.detail.verb !== "get") {
+      event.detail.headers["x-csrftoken"] = meta.content;
+    }
+  });
+})();
