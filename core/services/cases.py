@@ -336,7 +336,7 @@ async def register_case(scope: Scope, data: CaseIn) -> dict[str, Any]:
                 data=dict(prepared.redirect),
             )
         await events.enqueue(
-            tenant_id,
+            scope,
             "case.registered",
             dedupe_key=f"case.registered:{case_id}",
             at=now,

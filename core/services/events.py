@@ -1,6 +1,7 @@
 """Case events and the notification outbox — always written in the caller's transaction.
 
-``record_event`` takes the caller's scope; ``enqueue`` still takes the tenant id."""
+``record_event`` and ``enqueue`` take the caller's scope and write for its tenant (the
+rota, the lifecycle, registration and the plugins' facades each hold one)."""
 
 from __future__ import annotations
 
@@ -48,7 +49,7 @@ async def record_event(
 
 
 async def enqueue(
-    tenant_id: int,
+    scope: Scope,
     kind: str,
     *,
     dedupe_key: str,
@@ -61,7 +62,7 @@ async def enqueue(
     """Queue a notification once: the same (tenant, dedupe_key) is never queued twice."""
     await Outbox.insert(
         Outbox(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             kind=kind,
             dedupe_key=dedupe_key,
             recipient_id=recipient_id,

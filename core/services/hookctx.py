@@ -152,7 +152,7 @@ class _Events:
         sc = self.scope
         async with sc.tx():
             await events.enqueue(
-                sc.tenant_id,
+                sc,
                 kind,
                 dedupe_key=dedupe_key,
                 at=at or sc.rt.clock.now(),
