@@ -12,12 +12,13 @@ module next to its entry point — a plugin's tables and migrations travel with 
 import importlib.util
 import os
 from importlib.metadata import entry_points
+from typing import Any
 
 from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine
 
-DB: Engine = SQLiteEngine(path=os.environ.get("XINFANG_PICCOLO_DEV_DB", "var/piccolo-dev.sqlite"))
+DB: Engine[Any] = SQLiteEngine(path=os.environ.get("XINFANG_PICCOLO_DEV_DB", "var/piccolo-dev.sqlite"))
 
 
 def _plugin_apps() -> list[str]:

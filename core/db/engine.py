@@ -26,7 +26,7 @@ from core.settings import DatabaseSettings
 
 os.environ.setdefault("PICCOLO_CONF", "core.piccolo_conf")
 
-_engine: Engine | None = None
+_engine: Engine[Any] | None = None
 _extra_tables: list[type[Table]] = []
 
 
@@ -107,7 +107,7 @@ class _SQLiteEngine(SQLiteEngine):
         )
 
 
-def make_engine(db: DatabaseSettings, *, admin: bool = False) -> Engine:
+def make_engine(db: DatabaseSettings, *, admin: bool = False) -> Engine[Any]:
     if db.is_sqlite:
         # A generous busy timeout: web and worker share one file in the embedded default.
         return _SQLiteEngine(path=db.sqlite_path, timeout=30)
@@ -124,7 +124,7 @@ def register_tables(tables: Sequence[type[Table]]) -> None:
                 table._meta.db = _engine
 
 
-def bind_engine(engine: Engine) -> None:
+def bind_engine(engine: Engine[Any]) -> None:
     """Point every table (and Piccolo's migration machinery) at ``engine``."""
     global _engine
     from piccolo.apps.migrations.tables import Migration
@@ -149,17 +149,17 @@ def registered_tables() -> list[type[Table]]:
     return tables + [t for t in _extra_tables if t not in tables]
 
 
-def get_engine() -> Engine:
+def get_engine() -> Engine[Any]:
     if _engine is None:
         raise RuntimeError("database engine not configured; call bind_engine() at start-up")
     return _engine
 
 
-def is_postgres(engine: Engine | None = None) -> bool:
+def is_postgres(engine: Engine[Any] | None = None) -> bool:
     return isinstance(engine or get_engine(), PostgresEngine)
 
 
-async def open_engine(engine: Engine, pool_size: int = 10) -> None:
+async def open_engine(engine: Engine[Any], pool_size: int = 10) -> None:
     if isinstance(engine, PostgresEngine):
         await engine.start_connection_pool(min_size=1, max_size=pool_size)
     else:
@@ -167,7 +167,7 @@ async def open_engine(engine: Engine, pool_size: int = 10) -> None:
         await engine.run_ddl("PRAGMA journal_mode=WAL")
 
 
-async def close_engine(engine: Engine) -> None:
+async def close_engine(engine: Engine[Any]) -> None:
     if isinstance(engine, PostgresEngine) and engine.pool is not None:
         await engine.close_connection_pool()
 

@@ -29,7 +29,7 @@ def _tenant(table: type[Table]) -> Any:
     return column
 
 
-def select(tenant_id: int, table: type[Table], *columns: Any) -> Select:
+def select(tenant_id: int, table: type[Table], *columns: Any) -> Select[Any]:
     return table.select(*columns).where(_tenant(table) == tenant_id)
 
 
@@ -41,11 +41,11 @@ def count(tenant_id: int, table: type[Table]) -> Count:
     return table.count().where(_tenant(table) == tenant_id)
 
 
-def exists(tenant_id: int, table: type[Table]) -> Exists:
+def exists(tenant_id: int, table: type[Table]) -> Exists[Any]:
     return table.exists().where(_tenant(table) == tenant_id)
 
 
-def update(tenant_id: int, table: type[Table], values: dict[Any, Any]) -> Update:
+def update(tenant_id: int, table: type[Table], values: dict[Any, Any]) -> Update[Any]:
     return table.update(values).where(_tenant(table) == tenant_id)
 
 

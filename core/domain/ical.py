@@ -93,7 +93,8 @@ def render_calendar(
     stamp = now.astimezone(UTC)
     for ev in ordered:
         cal.add_component(_vevent(ev, zone, stamp))
-    return cal.to_ical()
+    out: bytes = cal.to_ical()
+    return out
 
 
 def _vevent(ev: CalendarEvent, zone: ZoneInfo, stamp: datetime) -> Event:

@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
+from msgspec import Struct
+
 from core.db.tables import CaseDeadline, Tenant, WorkCalendarYear
 from core.domain.deadlines import Deadline, Pause, compute_deadline
 from core.domain.rulepacks import RulePack
@@ -75,11 +77,62 @@ async def explain(
     return compute_deadline(pack, clock, start, await work_calendar(), pauses, days)
 
 
-def deadline_out(row: dict[str, Any]) -> dict[str, Any]:
-    out = dict(row)
-    for key in ("started_on", "due"):
-        out[key] = row[key].isoformat()
-    return out
+class ClockOut(Struct):
+    """A stored clock of a case with how it was counted (``case_deadline`` row)."""
+
+    id: int
+    case_id: int
+    clock: str
+    started_on: date
+    due: date
+    days: int
+    mode: str
+    pack: str
+    pack_version: str
+    provisional: bool
+    pauses: list[list[str]]
+    """Pauses taken out of the count, as ``[first, last]`` ISO days."""
+    steps: list[str]
+    """How the due day was counted, one line per step (zh)."""
+    state: str
+    responsible_department_id: int | None
+    responsible_user_id: int | None
+    met_at: datetime | None
+
+
+def clock_out(row: dict[str, Any]) -> ClockOut:
+    """A ``COLUMNS`` row as answered."""
+    return ClockOut(**row)
+
+
+class Explained(Struct):
+    """A deadline computed on request, with each counting step."""
+
+    clock: str
+    start: date
+    due: date
+    days: int
+    mode: str
+    provisional: bool
+    pack: str
+    version: str
+    pauses: list[list[str]]
+    steps: list[str]
+
+
+def explained(d: Deadline) -> Explained:
+    return Explained(
+        clock=d.clock,
+        start=d.start,
+        due=d.due,
+        days=d.days,
+        mode=d.mode,
+        provisional=d.provisional,
+        pack=d.pack,
+        version=d.version,
+        pauses=[[a.isoformat(), b.isoformat()] for a, b in d.pauses],
+        steps=list(d.steps),
+    )
 
 
 async def start_clock(
@@ -224,7 +277,8 @@ async def recompute(
     return d
 
 
-async def clocks_of_case(scope: Scope, case_id: int) -> list[dict[str, Any]]:
+async def clocks_of_case(scope: Scope, case_id: int) -> list[ClockOut]:
+    """Every clock of the case (running, met, superseded), oldest first."""
     async with scope.tx(write=False):
         rows = (
             await scope.select(CaseDeadline, *COLUMNS)
@@ -232,7 +286,7 @@ async def clocks_of_case(scope: Scope, case_id: int) -> list[dict[str, Any]]:
             .order_by(CaseDeadline.id)
             .output(load_json=True)
         )
-    return [deadline_out(r) for r in rows]
+    return [clock_out(r) for r in rows]
 
 
 async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int:

@@ -296,23 +296,23 @@ async def submit(scope: Scope, tenant: TenantInfo, fields: RequestIn) -> dict[st
             # able to re-encrypt it (docs/security.md, "Keys").
             await scope.update(
                 Visitor, {Visitor.email_enc: rt.keys.encrypt(email, context="visitor.email")}
-            ).where(Visitor.id == case["visitor"]["id"])
+            ).where(Visitor.id == case.visitor_id)
         await events.record_event(
             scope,
-            case["id"],
+            case.id,
             "open311_submitted",
             at=rt.clock.now(),
             actor_id=actor.user_id,
             data=extra,
         )
     notice = "您的诉求已提交，请凭回执号查询办理进度。"
-    if case.get("status") == "not_accepted":
+    if case.status == "not_accepted":
         notice = "您的诉求不属于信访受理范围，请依法通过其他途径解决。"
-        for event in case.get("events", []):
-            if event["kind"] == "redirected" and (event.get("data") or {}).get("notice"):
-                notice = event["data"]["notice"]
+        for event in case.events:
+            if event.kind == "redirected" and (event.data or {}).get("notice"):
+                notice = event.data["notice"]
     return {
-        "service_request_id": case["receipt_code"],
+        "service_request_id": case.receipt_code,
         "service_notice": notice,
         "account_id": None,
     }

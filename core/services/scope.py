@@ -73,7 +73,7 @@ class Scope:
         await switch_tenant(self.tenant_id)
 
     # The tenant-scoped queries (core.db.scoped) bound to this scope's tenant.
-    def select(self, table: type[Table], *columns: Any) -> Select:
+    def select(self, table: type[Table], *columns: Any) -> Select[Any]:
         return scoped.select(self.tenant_id, table, *columns)
 
     def objects(self, table: type[T]) -> Objects[T]:
@@ -82,10 +82,10 @@ class Scope:
     def count(self, table: type[Table]) -> Count:
         return scoped.count(self.tenant_id, table)
 
-    def exists(self, table: type[Table]) -> Exists:
+    def exists(self, table: type[Table]) -> Exists[Any]:
         return scoped.exists(self.tenant_id, table)
 
-    def update(self, table: type[Table], values: dict[Any, Any]) -> Update:
+    def update(self, table: type[Table], values: dict[Any, Any]) -> Update[Any]:
         return scoped.update(self.tenant_id, table, values)
 
     def delete(self, table: type[Table]) -> Delete:

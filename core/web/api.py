@@ -36,6 +36,9 @@ from core.services import (
     visitors,
 )
 from core.services.calendar import calendar_year
+from core.services.cases import CaseDetail, CasePage
+from core.services.deadlines import ClockOut, Explained
+from core.services.lifecycle import ArchiveVolumeOut
 from core.web.auth import (
     CallerScope,
     requires_admin,
@@ -200,7 +203,7 @@ class VisitorController(Controller):
         return await visitors.get_visitor(sc, visitor_id)
 
     @get("/{visitor_id:int}/archive")
-    async def visitor_archive(self, sc: CallerScope, visitor_id: Id) -> list[dict[str, Any]]:
+    async def visitor_archive(self, sc: CallerScope, visitor_id: Id) -> list[ArchiveVolumeOut]:
         """立卷归档: the petitioner's volumes by year, matters in chronological order."""
         return await lifecycle.archive_of(sc, visitor_id)
 
@@ -216,34 +219,32 @@ class CaseController(Controller):
         limit: Limit = 50,
         after: After = None,
         status: Annotated[str | None, Parameter(max_length=31)] = None,
-    ) -> dict[str, Any]:
+    ) -> CasePage:
         return await cases.list_cases(sc, after=after, limit=limit, status=status)
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
-    async def register_case(self, sc: CallerScope, data: JSONBody[CaseIn]) -> dict[str, Any]:
+    async def register_case(self, sc: CallerScope, data: JSONBody[CaseIn]) -> CaseDetail:
         return await cases.register_case(sc, data)
 
     @get("/{case_id:int}")
-    async def get_case(self, sc: CallerScope, case_id: Id) -> dict[str, Any]:
+    async def get_case(self, sc: CallerScope, case_id: Id) -> CaseDetail:
         return await cases.get_case(sc, case_id)
 
     @post("/{case_id:int}/actions/{action:str}", status_code=HTTP_200_OK)
     async def act(
         self, sc: CallerScope, case_id: Id, action: FromPath[str], data: JSONBody[ActionIn]
-    ) -> dict[str, Any]:
+    ) -> CaseDetail:
         """One handling step (受理、转送、交办、延期、回告、办结、复查、复核、归档…)."""
         return await lifecycle.perform(sc, case_id, action, data)
 
     @post("/{case_id:int}/actions/notify", status_code=HTTP_200_OK)
-    async def notify(
-        self, sc: CallerScope, case_id: Id, data: JSONBody[NoticeIn]
-    ) -> dict[str, Any]:
+    async def notify(self, sc: CallerScope, case_id: Id, data: JSONBody[NoticeIn]) -> CaseDetail:
         """书面告知: record the notice as given (channel, date); meets the 15-day clock."""
         notice = lifecycle.Notice(data.channel, data.given_on, data.note)
         return await lifecycle.record_notice(sc, case_id, notice, version=data.version)
 
     @get("/{case_id:int}/deadlines")
-    async def case_deadlines(self, sc: CallerScope, case_id: Id) -> list[dict[str, Any]]:
+    async def case_deadlines(self, sc: CallerScope, case_id: Id) -> list[ClockOut]:
         """Every clock of the case (running, met, superseded) with how it was counted."""
         await cases.get_case(sc, case_id)  # 404 when not visible
         return await deadlines.clocks_of_case(sc, case_id)
@@ -262,12 +263,12 @@ class DeadlineController(Controller):
         pack: Annotated[str | None, Parameter(max_length=63)] = None,
         paused: Annotated[list[str] | None, Parameter(description="YYYY-MM-DD:YYYY-MM-DD")] = None,
         days: Annotated[int | None, Parameter(ge=1, le=3650)] = None,
-    ) -> dict[str, Any]:
+    ) -> Explained:
         """Compute a deadline and explain each step (the tenant's pack by default)."""
         if pack is None:
             pack = (await tenants.get_tenant(sc)).rule_pack
         pauses = [parse_pause(x) for x in paused or []]
-        return (await deadlines.explain(sc, pack, clock, start, pauses, days)).as_dict()
+        return deadlines.explained(await deadlines.explain(sc, pack, clock, start, pauses, days))
 
 
 class CalendarController(Controller):

@@ -27,6 +27,7 @@ from core.web.auth import (
     provide_scope,
     runtime_of,
 )
+from core.web.case_actions import CASE_ACTION_PAGES
 from core.web.desk import DESK
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
@@ -110,6 +111,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             open311_router(),
             *PAGES,
             *DESK,
+            *CASE_ACTION_PAGES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],

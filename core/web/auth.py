@@ -55,7 +55,8 @@ def _session_ids(session: Any) -> tuple[str, int, int] | None:
 
 
 def runtime_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Runtime:
-    return connection.app.state.rt
+    rt: Runtime = connection.app.state.rt
+    return rt
 
 
 _LOADED = "xinfang.session"  # scope key: (id, data) of the session the request arrived with

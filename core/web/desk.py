@@ -24,6 +24,7 @@ from core.plugins import TenantInfo
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import CHANNEL_ZH, LEGAL_CATEGORY_ZH, PURPOSE_ZH, CaseIn
 from core.services import cases, sector, tenants, visitors
+from core.services.cases import CaseDetail
 from core.services.scope import Scope
 from core.validation import convert
 from core.web.auth import CallerScope, requires_registrar
@@ -74,7 +75,7 @@ async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dic
     ]
 
 
-async def _register(sc: Scope, data: CaseIn) -> dict[str, Any]:
+async def _register(sc: Scope, data: CaseIn) -> CaseDetail:
     return await cases.register_case(sc, data)
 
 
@@ -229,7 +230,7 @@ async def register_case(request: Req, sc: CallerScope) -> Template | Redirect:
     except (InvalidInput, Conflict) as exc:
         values = flatten(body) if body else {k: v for k, v in pairs if not k.startswith("_")}
         return await _page(sc, tenant, values, exc, status=exc.status)
-    return Redirect(f"/cases/{int(case['id'])}?registered=1", status_code=303)
+    return Redirect(f"/cases/{case.id}?registered=1", status_code=303)
 
 
 @get(f"{NEW}/fields", include_in_schema=False, guards=[requires_registrar])

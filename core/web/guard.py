@@ -104,9 +104,19 @@ def _options(request: Request[Any, Any, Any]) -> Response[None]:
     return Response(None, status_code=204, headers={"Allow": ", ".join(sorted(methods))})
 
 
-async def check_request(request: Request[Any, Any, Any]) -> Response[None] | None:
-    if request.method == "OPTIONS":
-        return _options(request)
+def _check_pairs(text: bytes, where: str) -> None:
+    """Every key and value of a URL-encoded query or form is well-formed text."""
+    try:
+        decoded = text.decode("utf-8")
+    except UnicodeDecodeError:
+        raise _invalid_utf8(where) from None
+    for key, value in _pairs(decoded, where):
+        check_text(key, where)
+        check_text(value, key)
+
+
+def _check_address(request: Request[Any, Any, Any]) -> None:
+    """The path (raw and its parameters) and the query string."""
     raw_path = request.scope.get("raw_path")
     if raw_path:
         try:
@@ -118,13 +128,24 @@ async def check_request(request: Request[Any, Any, Any]) -> Response[None] | Non
             check_text(value, name)
     query = request.scope.get("query_string", b"")
     if query:
-        try:
-            text = query.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _invalid_utf8("query") from None
-        for key, value in _pairs(text, "query"):
-            check_text(key, "query")
+        _check_pairs(query, "query")
+
+
+async def _check_multipart(request: Request[Any, Any, Any]) -> None:
+    try:
+        form = await request.form()
+    except UnicodeDecodeError:
+        raise _invalid_utf8("body") from None
+    for key, value in form.multi_items():
+        check_text(key, "body")
+        if isinstance(value, str):
             check_text(value, key)
+
+
+async def check_request(request: Request[Any, Any, Any]) -> Response[None] | None:
+    if request.method == "OPTIONS":
+        return _options(request)
+    _check_address(request)
     if request.method in ("GET", "HEAD"):
         return None
     body = await request.body()
@@ -132,23 +153,10 @@ async def check_request(request: Request[Any, Any, Any]) -> Response[None] | Non
         return None
     content_type = request.content_type[0]
     if content_type == RequestEncodingType.URL_ENCODED.value:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _invalid_utf8("body") from None
-        for key, value in _pairs(text, "body"):
-            check_text(key, "body")
-            check_text(value, key)
+        _check_pairs(body, "body")
         return None
     if content_type == RequestEncodingType.MULTI_PART.value:
-        try:
-            form = await request.form()
-        except UnicodeDecodeError:
-            raise _invalid_utf8("body") from None
-        for key, value in form.multi_items():
-            check_text(key, "body")
-            if isinstance(value, str):
-                check_text(value, key)
+        await _check_multipart(request)
         return None
     data_field = request.route_handler.parsed_data_field
     if content_type != RequestEncodingType.JSON.value and data_field is None:

@@ -72,7 +72,7 @@ class ConcurrencyLimit:
         self.limiter = limiter
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["path"] in EXEMPT:
+        if str(scope["type"]) != "http" or scope["path"] in EXEMPT:
             await self.app(scope, receive, send)
             return
         if not await self.limiter.acquire():

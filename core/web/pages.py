@@ -22,9 +22,17 @@ from core.domain.lifecycle import ACTIONS, status_zh
 from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH
-from core.schemas import LEGAL_CATEGORY_ZH, OPINION_ZH, PURPOSE_ZH, Id
+from core.schemas import (
+    LEGAL_CATEGORY_ZH,
+    NOTICE_CHANNEL_ZH,
+    OPINION_ZH,
+    PURPOSE_ZH,
+    REDIRECT_CHANNEL_ZH,
+    Id,
+)
 from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
 from core.services.scope import Scope
+from core.settings import TIMEZONE
 from core.timefmt import FILTERS
 from core.web.api import After
 from core.web.auth import CallerScope, requires_staff, runtime_of
@@ -155,34 +163,55 @@ async def home(sc: CallerScope, after: After = None) -> Template:
 
 
 @get("/cases/{case_id:int}", include_in_schema=False, guards=[requires_staff])
-async def case_page(sc: CallerScope, case_id: Id) -> Template:
-    """One case, read-only: the same detail, clocks and events as the JSON API."""
+async def case_page(sc: CallerScope, case_id: Id, done: FromQuery[str | None] = None) -> Template:
+    """One case: the same detail, clocks and events as the JSON API, and the forms of the
+    actions allowed now (``core.web.case_actions``); ``done`` names the step just taken."""
+    context = await case_context(sc, case_id)
+    if done in ACTIONS:
+        context["done_zh"] = ACTIONS[done].title_zh
+    return Template("case.html", context=context)
+
+
+async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
+    """What case.html shows; the action pages re-render it with the refusal added."""
     chrome = await _chrome(sc)
     tenant = chrome["tenant"]
     case = await cases.get_case(sc, case_id)  # 404: other tenant, excluded, missing
     clocks = await deadlines.clocks_of_case(sc, case_id)
     pack = deadlines.pack_for(sc, tenant)
     category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, tenant)}
-    department_zh = {d["id"]: d["name"] for d in await departments.list_departments(sc)}
-    return Template(
-        "case.html",
-        context={
-            **chrome,
-            "case": case,
-            "clocks": clocks,
-            "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
-            "clock_state_zh": CLOCK_STATE_ZH,
-            "category_zh": category_zh,
-            "department_zh": department_zh,
-            "visit_kind_zh": VISIT_KIND_ZH,
-            "urgency_zh": URGENCY_ZH,
-            "purpose_zh": PURPOSE_ZH,
-            "legal_category_zh": LEGAL_CATEGORY_ZH,
-            "opinion_zh": OPINION_ZH,
-            "event_zh": event_zh,
-            "event_fields_zh": EVENT_FIELDS_ZH,
-        },
-    )
+    department_list = await departments.list_departments(sc)
+    staff = [u for u in await users.list_users(sc) if u["active"]] if case.allowed_actions else []
+    return {
+        **chrome,
+        "case": case,
+        "clocks": clocks,
+        "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
+        "clock_state_zh": CLOCK_STATE_ZH,
+        "category_zh": category_zh,
+        "department_zh": {d["id"]: d["name"] for d in department_list},
+        "visit_kind_zh": VISIT_KIND_ZH,
+        "urgency_zh": URGENCY_ZH,
+        "purpose_zh": PURPOSE_ZH,
+        "legal_category_zh": LEGAL_CATEGORY_ZH,
+        "opinion_zh": OPINION_ZH,
+        "event_zh": event_zh,
+        "event_fields_zh": EVENT_FIELDS_ZH,
+        # The action forms (case/actions.html): titles, choices, the people and offices.
+        "actions_zh": {name: a.title_zh for name, a in ACTIONS.items()},
+        "departments": department_list,
+        "staff": staff,
+        "handlers": [u for u in staff if "handler" in u["roles"]],
+        "redirect_channel_zh": REDIRECT_CHANNEL_ZH,
+        "notice_channel_zh": NOTICE_CHANNEL_ZH,
+        "today": sc.rt.clock.now().astimezone(TIMEZONE).date().isoformat(),
+        "failed": None,
+        "error": None,
+        "error_field": None,
+        "stale": None,
+        "done_zh": None,
+        "form": {},
+    }
 
 
 @get(links.INBOX, include_in_schema=False, guards=[requires_staff])

@@ -129,6 +129,7 @@ NOT_IDS = {
     "start_date": "a date",
     "end_date": "a date",
     "next": "a local path",
+    "done": "the step just taken (the case page's notice)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",

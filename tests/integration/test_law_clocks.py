@@ -443,7 +443,7 @@ async def test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient
 async def test_demo_gives_the_notice_after_each_decision(
     rt: Any, client: Any, make_tenant: Any, clock: FixedClock
 ) -> None:
-    from core import demo_lifecycle
+    from core.demo import lifecycle as demo_lifecycle
 
     t = await make_tenant()
     for cause in ("路灯不亮", "垃圾清运不及时", "小区道路破损"):

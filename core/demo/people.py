@@ -1,21 +1,14 @@
-"""Demo data: four organizations, one per sector, with staff and cases.
+"""The invented world of the demo: four organizations, one per sector, their
+departments and staff, five petitioners and the matters each organization receives.
 
 Every person here is invented; ID numbers are generated with valid checksums.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from stdnum.cn import ric
-
-from core import demo_lifecycle
-from core.principal import Principal
-from core.runtime import Runtime
-from core.schemas import AccusedIn, CaseIn, DepartmentIn, PersonIn, VisitorIn
-from core.services import cases, departments, open311, rota, tenants, users
-from core.services.scope import Scope
 
 DEMO_PASSWORD = "xinfang-demo-2026"
 
@@ -179,98 +172,3 @@ CAUSES: dict[str, list[dict[str, Any]]] = {
 def demo_id_number(region: str, birth: str, seq: int) -> str:
     body = f"{region}{birth}{seq:03d}"
     return body + ric.calc_check_digit(body + "0")  # stdnum wants a placeholder digit
-
-
-async def load_demo(rt: Runtime, *, if_empty: bool = False) -> str:
-    existing = {t["slug"] for t in await tenants.list_tenants(rt)}
-    if if_empty and existing:
-        return "已有数据，跳过演示数据加载。"
-    lines = [f"演示机构与登录账号（密码均为 {DEMO_PASSWORD}）："]
-    for spec in TENANTS:
-        if spec["slug"] in existing:
-            lines.append(f"  {spec['slug']}: 已存在，跳过")
-            continue
-        plugins = [p for p in spec["plugins"] if rt.plugins is None or rt.plugins.is_installed(p)]
-        tenant = await tenants.create_tenant(
-            rt, slug=spec["slug"], name=spec["name"], plugins=plugins
-        )
-        sc = Scope.system(rt, tenant.id, tenant.slug)
-        dept_ids = {}
-        for code, name, kind in spec["departments"]:
-            dept = await departments.create_department(
-                sc, DepartmentIn(code=code, name=name, kind=kind)
-            )
-            dept_ids[code] = dept["id"]
-        staff: dict[str, dict[str, Any]] = {}
-        first_dept = next(iter(dept_ids.values()))
-        for username, display, roles, dept_code in STAFF:
-            staff[username] = await users.create_user(
-                sc,
-                username=username,
-                display_name=display,
-                password=DEMO_PASSWORD,
-                roles=roles,
-                department_id=dept_ids.get(dept_code or "", first_dept),
-            )
-        clerk = Principal(
-            tenant_id=tenant.id,
-            tenant_slug=tenant.slug,
-            user_id=staff["clerk"]["id"],
-            username="clerk",
-            display_name="王接待",
-            roles=frozenset({"clerk"}),
-            department_id=None,
-        )
-        for i, item in enumerate(CAUSES[spec["slug"]]):
-            name, birth, phone = PEOPLE[i % len(PEOPLE)]
-            headcount = item.get("headcount", 1)
-            reps = [
-                PersonIn(name=f"代表{j + 1}", phone=f"1390000{i:02d}{j:02d}")
-                for j in range(item.get("reps", 0))
-            ]
-            await cases.register_case(
-                Scope.of(rt, clerk),
-                CaseIn(
-                    channel=["visit", "letter", "phone", "online"][i % 4],  # type: ignore[arg-type]
-                    visitor=VisitorIn(
-                        name=name,
-                        id_number=demo_id_number(spec["region"], birth, 11 + i),
-                        phone=phone,
-                        address=f"{item['locality']} {i + 1} 单元 {i + 1}01 室",
-                    ),
-                    received_at=rt.clock.now() - timedelta(days=3 * i + 1),
-                    headcount=headcount,
-                    representatives=reps,
-                    category=item["category"],
-                    purpose=item.get("purpose", "personal"),
-                    legal_category=item.get("legal_category", "claim"),
-                    locality=item["locality"],
-                    cause=item["cause"],
-                    demand=item["demand"],
-                    form=item.get("form", {}),
-                    accused=(
-                        AccusedIn(
-                            department_ids=[dept_ids[item["accused_department"]]],
-                            description=item.get("accused_description", ""),
-                        )
-                        if item.get("accused_department")
-                        else None
-                    ),
-                ),
-            )
-        await demo_lifecycle.advance(sc)  # cases in several states
-        await rota.install_demo_rota(  # reception-day rota, published (core/services/rota/)
-            sc,
-            staff["admin"]["id"],
-            [staff["leader1"]["id"], staff["leader2"]["id"]],
-        )
-        lines.append(
-            f"  {spec['slug']}（{spec['name']}）："
-            + "、".join(f"{u}（{'/'.join(r)}）" for u, _, r, _ in STAFF)
-        )
-        key = await open311.create_key(sc)
-        lines.append(
-            f"    Open311：{rt.settings.base_url.rstrip('/')}/open311/{tenant.slug}/v2/"
-            f"services.json  API key：{key}"
-        )
-    return "\n".join(lines)

@@ -61,9 +61,9 @@ async def _people(sc: Scope) -> dict[str, Scope]:
 async def advance(sc: Scope) -> None:
     rt, slug = sc.rt, sc.tenant_slug
     people = await _people(sc)
-    items = (await cases.list_cases(people["clerk"], limit=50))["items"]
+    items = (await cases.list_cases(people["clerk"], limit=50)).items
     for index, case in enumerate(reversed(items)):  # oldest first
-        if case["status"] != "registered":
+        if case.status != "registered":
             continue
         steps = list(PLANS[index % len(PLANS)])
         if index == 1 and slug in TRANSFERS:
@@ -78,12 +78,12 @@ async def advance(sc: Scope) -> None:
             try:
                 if action == "notify":
                     notice = lifecycle.Notice(
-                        NOTICE_BY_CHANNEL[case["channel"]], rt.clock.today(), data["note"]
+                        NOTICE_BY_CHANNEL[case.channel], rt.clock.today(), data["note"]
                     )
-                    await lifecycle.record_notice(people[role], case["id"], notice)
+                    await lifecycle.record_notice(people[role], case.id, notice)
                     continue
-                await lifecycle.perform(people[role], case["id"], action, ActionIn(**data))
+                await lifecycle.perform(people[role], case.id, action, ActionIn(**data))
             except DomainError as exc:
                 # A sector rule may require a step the demo does not take; keep the state.
-                log.info("demo case %s stops before %s: %s", case["id"], action, exc.code)
+                log.info("demo case %s stops before %s: %s", case.id, action, exc.code)
                 break
