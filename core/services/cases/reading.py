@@ -6,10 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from core.db.tables import CaseParticipant, PetitionCase, Visitor
-from core.domain.lifecycle import STATUS_ZH, allowed_actions
+from core.domain.lifecycle import allowed_actions, status_zh
 from core.errors import NotFound
-from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH
 from core.services import deadlines, events, sector
 from core.services.cases.answers import (
@@ -168,7 +166,7 @@ async def get_case(scope: Scope, case_id: int) -> CaseDetail:
         transfer_contact=ContactCopyOut(**contact_copy) if contact_copy else None,
         earlier_matters=[MatterBrief(**m) for m in earlier],
         deadlines=[deadlines.clock_out(c) for c in clocks],
-        status_zh=STATUS_ZH.get(row["status"], row["status"]),
+        status_zh=status_zh(row["status"]),
         allowed_actions=allowed_actions(
             row["status"], actor.roles, actor=actor_of(actor), case=facts
         ),
