@@ -64,11 +64,11 @@ async def migrate(settings: Settings, *, quiet: bool = True) -> list[str]:
         done += await ensure_app_role(engine, settings)
         done += await ensure_owner_policies(engine)
     from core.security import Keys
-    from core.services import audit
     from core.services.calendar import seed_calendar
 
-    audit.bind_keys(Keys.from_secret(settings.secret_key))  # seeding is audited
-    years = await seed_calendar()
+    # Seeding is audited: a runtime of the keys alone (no plugins are needed for it).
+    keys = Keys.from_secrets(settings.secret_key, settings.previous_secret_keys)
+    years = await seed_calendar(Runtime(settings=settings, keys=keys))
     if years:
         done.append(f"work calendar seeded for {min(years)}–{max(years)}")
     await close_engine(engine)

@@ -26,11 +26,6 @@ class Runtime:
 
     _packs: dict[str, Any] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        from core.services import audit
-
-        audit.bind_keys(self.keys)  # case events are audited where no runtime is passed
-
     def rule_pack(self, name: str) -> Any:
         """The tenant's rule pack, parsed once per process."""
         pack = self._packs.get(name)

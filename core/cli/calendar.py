@@ -78,7 +78,7 @@ def calendar_import(file: str, fmt: str | None) -> None:
         from core.services import calendar as cal_service
         from core.services import deadlines, rota
 
-        await cal_service.import_year(year, entries, source=f"import:{path.name}")
+        await cal_service.import_year(rt, year, entries, source=f"import:{path.name}")
         recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
         slots = await rota.reevaluate_provisional(rt, year)
         return year, len(entries), recounted, slots

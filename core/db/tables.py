@@ -331,7 +331,7 @@ class ArchiveVolume(Table, tablename="archive_volume"):
 
 
 class AuditLog(Table, tablename="audit_log"):
-    """Append-only, hash-chained record of who did what (``core/services/audit.py``).
+    """Append-only, hash-chained record of who did what (``core/services/audit/``).
 
     One chain per tenant; ``tenant_id`` 0 is the deployment's own chain (events without a
     tenant: a login for an unknown organization, tenant creation, calendar import), so

@@ -8,6 +8,7 @@ from datetime import datetime
 from core.db.engine import global_tx
 from core.db.tables import WorkCalendarDay, WorkCalendarYear
 from core.domain.workcalendar import CalendarEntry, WorkCalendar, entries_from_chinese_calendar
+from core.runtime import Runtime
 from core.services import audit
 from core.services.answers import CalendarDay, CalendarYear
 from core.settings import TIMEZONE
@@ -15,16 +16,16 @@ from core.settings import TIMEZONE
 SEED_YEARS = range(2004, 2027)
 
 
-async def seed_calendar() -> list[int]:
+async def seed_calendar(rt: Runtime) -> list[int]:
     """Insert the years chinese-calendar knows and the table does not. Idempotent."""
     known = {r["year"] for r in await WorkCalendarYear.select(WorkCalendarYear.year)}
     missing = [y for y in SEED_YEARS if y not in known]
     for year in missing:
-        await import_year(year, entries_from_chinese_calendar(year), source="chinese-calendar")
+        await import_year(rt, year, entries_from_chinese_calendar(year), source="chinese-calendar")
     return missing
 
 
-async def import_year(year: int, entries: list[CalendarEntry], *, source: str) -> None:
+async def import_year(rt: Runtime, year: int, entries: list[CalendarEntry], *, source: str) -> None:
     """Replace one year's overrides and mark it known (no longer provisional)."""
     now = datetime.now(TIMEZONE)
     async with global_tx():
@@ -41,7 +42,7 @@ async def import_year(year: int, entries: list[CalendarEntry], *, source: str) -
             WorkCalendarYear(year=year, source=source[:200], imported_at=now)
         )
         await audit.append(
-            None,
+            rt,
             audit.DEPLOYMENT,
             "calendar.imported",
             target=f"calendar:{year}",

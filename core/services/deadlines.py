@@ -149,10 +149,6 @@ async def start_clock(
     user_id: int | None = None,
 ) -> Deadline:
     """Start ``clock`` for a case (call inside the scope's transaction)."""
-    if isinstance(scope, Runtime):
-        # TODO(#12): the court plugin's old (rt, tenant, …) call, until the plugin door
-        # gives plugins a scope.
-        scope = Scope.system(scope, tenant.id, tenant.slug)
     d = compute_deadline(pack_for(scope, tenant), clock, start, await work_calendar(), pauses, days)
     await _store(scope, case_id, d, now=now, department_id=department_id, user_id=user_id)
     return d
@@ -316,7 +312,7 @@ async def recompute_provisional(rt: Runtime, year: int, *, now: datetime) -> int
                 new = await recompute(scope, tenant, row, now=now)
                 recounted += 1
                 await events.record_event(
-                    scope.tenant_id,
+                    scope,
                     row["case_id"],
                     "deadline_recomputed",
                     at=now,

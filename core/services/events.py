@@ -1,7 +1,7 @@
 """Case events and the notification outbox — always written in the caller's transaction.
 
-``record_event`` and ``enqueue`` take the tenant id, not a scope: they are the row
-writers the sector plugins call too (TODO(#12): a scope once those do)."""
+``record_event`` and ``enqueue`` take the caller's scope and write for its tenant (the
+rota, the lifecycle, registration and the plugins' facades each hold one)."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from core.services.scope import Scope
 
 
 async def record_event(
-    tenant_id: int,
+    scope: Scope,
     case_id: int,
     kind: str,
     *,
@@ -26,7 +26,7 @@ async def record_event(
 ) -> None:
     rows = await CaseEvent.insert(
         CaseEvent(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             case_id=case_id,
             kind=kind,
             actor_id=actor_id,
@@ -38,8 +38,8 @@ async def record_event(
     ).returning(CaseEvent.id)
     # Every case write is audited with its event; the event's data (free text) is not.
     await audit.append(
-        None,
-        tenant_id,
+        scope.rt,
+        scope.tenant_id,
         audit.case_action(kind),
         actor_id=actor_id,
         target=f"case:{case_id}",
@@ -49,7 +49,7 @@ async def record_event(
 
 
 async def enqueue(
-    tenant_id: int,
+    scope: Scope,
     kind: str,
     *,
     dedupe_key: str,
@@ -62,7 +62,7 @@ async def enqueue(
     """Queue a notification once: the same (tenant, dedupe_key) is never queued twice."""
     await Outbox.insert(
         Outbox(
-            tenant_id=tenant_id,
+            tenant_id=scope.tenant_id,
             kind=kind,
             dedupe_key=dedupe_key,
             recipient_id=recipient_id,

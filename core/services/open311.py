@@ -356,7 +356,7 @@ async def submit(scope: Scope, tenant: TenantInfo, fields: RequestIn) -> dict[st
                 Visitor, {Visitor.email_enc: rt.keys.encrypt(email, context="visitor.email")}
             ).where(Visitor.id == case.visitor_id)
         await events.record_event(
-            scope.tenant_id,
+            scope,
             case.id,
             "open311_submitted",
             at=rt.clock.now(),

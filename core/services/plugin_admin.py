@@ -26,9 +26,9 @@ async def list_plugins(scope: Scope) -> list[dict[str, Any]]:
         out.append(
             {
                 "name": name,
-                "title_zh": info.get("title_zh", name),
-                "version": info.get("version", ""),
-                "description": info.get("description", ""),
+                "title_zh": host.title(name),
+                "version": info.version,
+                "description": info.description,
                 "enabled": name in tenant.plugins,
                 "config": host.config_for(tenant, name),
             }
@@ -52,12 +52,8 @@ def _validate_config(rt: Runtime, name: str, config: dict[str, Any]) -> dict[str
                 field=key,
                 plugin=name,
             )
-    for plugin, fn in host.impls("xinfang_validate_config"):
-        if plugin == name:
-            result = fn(config=config)
-            if result is not None:
-                config = result
-    return config
+    validated: dict[str, Any] = host.validate_config(name, config)
+    return validated
 
 
 async def configure(

@@ -11,11 +11,9 @@ from typing import Any
 
 from rapidfuzz import fuzz
 
-from core.db import scoped
 from core.db.tables import CaseExclusion, PetitionCase, Visitor
 from core.domain.rulepacks import RulePack
 from core.errors import Conflict
-from core.principal import Principal
 from core.services.scope import Scope
 from core.services.visibility import hidden_among
 
@@ -73,9 +71,8 @@ class Similar:
     """Other people's similar matters about the same place (同一事项), best first."""
 
 
-async def _shields(tenant_id: int, case_ids: list[int]) -> dict[int, Shield]:
-    rows = await scoped.select(
-        tenant_id,
+async def _shields(scope: Scope, case_ids: list[int]) -> dict[int, Shield]:
+    rows = await scope.select(
         CaseExclusion,
         CaseExclusion.case_id,
         CaseExclusion.user_id,
@@ -91,9 +88,8 @@ async def _shields(tenant_id: int, case_ids: list[int]) -> dict[int, Shield]:
 
 
 async def find_similar(
-    tenant_id: int,
+    scope: Scope,
     *,
-    actor: Principal,
     visitor_id: int,
     category: str,
     cause: str,
@@ -106,18 +102,15 @@ async def find_similar(
     address (locality), other people's (related only — finality binds the petitioner,
     not the neighbour). ``shield`` is who may not see the new matter: an earlier matter
     is named on it only if the registrar may see it and everyone who will see the new
-    matter may see it too, so a hidden matter is never named to the accused.
-
-    Takes the tenant id and the registrar, not a scope: the police plugin calls it too
-    (TODO(#12): a scope once plugins get one through the plugin door)."""
+    matter may see it too, so a hidden matter is never named to the accused. The
+    registrar is the scope's actor."""
     same_place = (PetitionCase.locality == locality) if locality.strip() else None
     who = PetitionCase.visitor_id == visitor_id
     where = (PetitionCase.category == category) & (
         (who | same_place) if same_place is not None else who
     )
     rows = (
-        await scoped.select(
-            tenant_id,
+        await scope.select(
             PetitionCase,
             PetitionCase.id,
             PetitionCase.visitor_id,
@@ -134,8 +127,8 @@ async def find_similar(
     scored = [(score, row) for score, row in scored if score >= pack.similarity_threshold]
     scored.sort(key=lambda x: x[0], reverse=True)
     ids = [row["id"] for _, row in scored]
-    hidden = await hidden_among(actor, ids)
-    shields = await _shields(tenant_id, ids)
+    hidden = await hidden_among(scope.actor, ids)
+    shields = await _shields(scope, ids)
     out = Similar()
     for score, row in scored:
         m = Match(

@@ -10,25 +10,19 @@ read once by the operation that calls them.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Any
 
+import msgspec
+
+from core.builtin_plugins import categories as builtin_categories
 from core.errors import InvalidInput
-from core.plugins import TenantInfo
-from core.runtime import Runtime
+from core.plugin_api import URGENCY_ORDER, FormField, Route, TenantInfo, clean_form
 from core.schemas import CaseIn
 from core.services import audit
 from core.services.scope import Scope
 
-CORE_CATEGORIES: list[dict[str, Any]] = [
-    {"code": "general", "title_zh": "综合", "group": "综合", "description": "一般信访事项"},
-]
-URGENCY_ORDER = ("normal", "high", "urgent")
-"""Lowest to highest; when several plugins speak, the highest wins."""
-DATATYPES = ("string", "text", "number", "datetime", "singlevaluelist", "multivaluelist", "boolean")
-_MAX_FIELD_TEXT = 2000
+__all__ = ["URGENCY_ORDER", "Prepared", "validate_by_schema"]
 
 
 @dataclass
@@ -51,24 +45,54 @@ class Prepared:
     plugin: str | None = None
     """The plugin owning the case's category (None: a core category)."""
 
+    def merge(self, route: Route) -> None:
+        """Take in one plugin's routing: the first department and redirect win, the
+        highest urgency wins, flags and accused lists are merged."""
+        if route.department_code and self.department_code is None:
+            self.department_code = route.department_code
+        if route.urgency and URGENCY_ORDER.index(route.urgency) > URGENCY_ORDER.index(self.urgency):
+            self.urgency = route.urgency
+        self.flags.update(route.flags)
+        if route.accused is not None:
+            for key, values in msgspec.to_builtins(route.accused).items():  # keys given only
+                merged = self.accused.setdefault(key, [])
+                merged.extend(v for v in values if v not in merged)
+        if route.redirect is not None and self.redirect is None:
+            self.redirect = msgspec.to_builtins(route.redirect)
 
-def _host(rt: Runtime) -> Any:
-    return rt.plugins
+
+async def _call(
+    scope: Scope, tenant: TenantInfo, hook: str, **kwargs: Any
+) -> list[tuple[str, Any]]:
+    """Call a tenant hook with its facades (``ctx``); no plugins host: no answers. The
+    facades act as the system for the tenant, not as the caller (only a plugin route's
+    facades act as its caller)."""
+    from core.services import hookctx
+
+    rt = scope.rt
+    if rt.plugins is None:
+        return []
+    facades = hookctx.facades(Scope.system(rt, tenant.id, tenant.slug), tenant)
+    return await rt.plugins.call(rt, tenant, hook, facades=facades, **kwargs)
 
 
 async def categories(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
-    """Every case category available to the tenant: core's plus its plugins'."""
-    out = [{**c, "plugin": None} for c in CORE_CATEGORIES]
-    rt = scope.rt
-    host = _host(rt)
+    """Every case category available to the tenant: core's first, then its plugins'
+    (a code already taken is skipped)."""
+    host = scope.rt.plugins
     if host is None:
-        return out
-    seen = {c["code"] for c in out}
-    for name, items in await host.call(rt, tenant, "xinfang_categories"):
+        results = [("core", builtin_categories.xinfang_categories())]
+    else:  # core's built-in list is called last (the fallback) but listed first
+        called = await _call(scope, tenant, "xinfang_categories")
+        results = sorted(called, key=lambda r: not host.is_builtin(r[0]))
+    out: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    for name, items in results:
+        plugin = None if host is None or host.is_builtin(name) else name
         for item in items:
-            if item["code"] not in seen:
-                seen.add(item["code"])
-                out.append({**item, "plugin": name})
+            if item.code not in seen:
+                seen.add(item.code)
+                out.append({**msgspec.to_builtins(item), "plugin": plugin})
     return out
 
 
@@ -85,94 +109,34 @@ async def category(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any
     )
 
 
+async def _fields(scope: Scope, tenant: TenantInfo, item: dict[str, Any]) -> list[FormField]:
+    """The form fields the plugin owning the category gives it."""
+    if item["plugin"] is None:
+        return []
+    return [
+        f
+        for name, result in await _call(scope, tenant, "xinfang_form_schema", category=item["code"])
+        if name == item["plugin"]
+        for f in result
+    ]
+
+
 async def form_schema(scope: Scope, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
     """The category's form fields (Open311-attribute shaped), in order."""
-    item = await category(scope, tenant, code)
-    rt = scope.rt
-    host = _host(rt)
-    if host is None or item["plugin"] is None:
-        return []
-    fields: list[dict[str, Any]] = []
-    for name, result in await host.call(rt, tenant, "xinfang_form_schema", category=code):
-        if name == item["plugin"]:
-            fields.extend(dict(f) for f in result)  # never mutate the plugin's own dicts
-    pii = await pii_fields(scope, tenant)
+    fields = await _fields(scope, tenant, await category(scope, tenant, code))
+    pii = await pii_fields(scope, tenant) if fields else set()
+    out = []
     for order, f in enumerate(fields, start=1):
-        f.setdefault("order", order)
-        f.setdefault("required", False)
-        f.setdefault("datatype", "string")
-        f["pii"] = f["code"] in pii
-    return fields
-
-
-def _fail(code: str, message: str, name: str) -> InvalidInput:
-    return InvalidInput(code, message, field=f"form.{name}")
-
-
-def validate_by_schema(schema: list[dict[str, Any]], form: dict[str, Any]) -> dict[str, Any]:
-    """Generic check of form data against its schema: unknown fields, required fields,
-    types, choices, number ranges and patterns. Returns the normalised form."""
-    known = {f["code"]: f for f in schema}
-    for key in form:
-        if key not in known:
-            raise _fail("unknown_form_field", f"表单中没有“{key}”这一项。", key)
-    out: dict[str, Any] = {}
-    for f in schema:
-        name, label = f["code"], f.get("description", f["code"])
-        value = form.get(name)
-        if isinstance(value, str):
-            value = value.strip()
-        if value in (None, "", []):
-            if f.get("required"):
-                raise _fail("form_field_required", f"请填写“{label}”。", name)
-            continue
-        kind = f.get("datatype", "string")
-        if kind == "number":
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                raise _fail("form_field_number", f"“{label}”应为数字。", name) from None
-            if "min" in f and number < f["min"]:
-                raise _fail("form_field_range", f"“{label}”不能小于 {f['min']}。", name)
-            if "max" in f and number > f["max"]:
-                raise _fail("form_field_range", f"“{label}”不能大于 {f['max']}。", name)
-            value = int(number) if number.is_integer() and f.get("integer") else number
-        elif kind == "boolean":
-            if isinstance(value, str):
-                value = value.lower() in ("1", "true", "yes", "on", "是")
-            value = bool(value)
-        elif kind == "datetime":
-            try:
-                date.fromisoformat(str(value)[:10])
-            except ValueError:
-                raise _fail(
-                    "form_field_date", f"“{label}”应为日期，例如 2026-11-23。", name
-                ) from None
-            value = str(value)
-        elif kind in ("singlevaluelist", "multivaluelist"):
-            keys = {str(v["key"]) for v in f.get("values", [])}
-            items = value if isinstance(value, list) else [value]
-            if kind == "singlevaluelist" and len(items) != 1:
-                raise _fail("form_field_choice", f"“{label}”只能选择一项。", name)
-            for item in items:
-                if str(item) not in keys:
-                    raise _fail(
-                        "form_field_choice",
-                        f"“{label}”的取值不在可选范围内（{'、'.join(sorted(keys))}）。",
-                        name,
-                    )
-            value = str(items[0]) if kind == "singlevaluelist" else [str(i) for i in items]
-        else:
-            if not isinstance(value, str | int | float):
-                raise _fail("form_field_text", f"“{label}”应为文字。", name)
-            value = str(value)
-            if len(value) > f.get("max_length", _MAX_FIELD_TEXT):
-                raise _fail("form_field_too_long", f"“{label}”过长。", name)
-            if "pattern" in f and not re.fullmatch(f["pattern"], value):
-                hint = f.get("datatype_description", "")
-                raise _fail("form_field_format", f"“{label}”格式不正确。{hint}", name)
-        out[name] = value
+        shown: dict[str, Any] = msgspec.to_builtins(f)  # keys the plugin left out stay out
+        shown.setdefault("order", order)
+        shown["pii"] = f.code in pii
+        out.append(shown)
     return out
+
+
+def validate_by_schema(schema: list[FormField], form: dict[str, Any]) -> dict[str, Any]:
+    """Generic check of form data against its fields (:func:`core.plugin_api.clean_form`)."""
+    return clean_form(schema, form)
 
 
 async def validate_form(
@@ -182,17 +146,15 @@ async def validate_form(
     Returns the normalised form and the owning plugin."""
     item = await category(scope, tenant, code)
     owner = item["plugin"]
-    rt = scope.rt
-    host = _host(rt)
-    if owner is None or host is None:
+    if owner is None or scope.rt.plugins is None:
         if form:
             raise InvalidInput(
                 "form_not_expected", f"类别“{item['title_zh']}”没有附加表单。", field="form"
             )
         return {}, None
-    clean = validate_by_schema(await form_schema(scope, tenant, code), form)
-    for name, result in await host.call(
-        rt, tenant, "xinfang_validate_form", category=code, form=clean
+    clean = clean_form(await _fields(scope, tenant, item), form)
+    for name, result in await _call(
+        scope, tenant, "xinfang_validate_form", category=code, form=clean
     ):
         if name == owner:
             clean = result
@@ -204,26 +166,10 @@ async def prepare_case(scope: Scope, tenant: TenantInfo, data: CaseIn) -> Prepar
     transaction, before anything is written."""
     form, owner = await validate_form(scope, tenant, data.category, dict(data.form))
     prepared = Prepared(form=form, plugin=owner)
-    rt = scope.rt
-    host = _host(rt)
-    if host is None:
-        return prepared
-    for _, route in await host.call(
-        rt, tenant, "xinfang_route_case", data=data, form=form, actor=scope.actor
+    for _, route in await _call(
+        scope, tenant, "xinfang_route_case", data=data, form=form, actor=scope.actor
     ):
-        if route.get("department_code") and prepared.department_code is None:
-            prepared.department_code = route["department_code"]
-        urgency = route.get("urgency")
-        if urgency in URGENCY_ORDER and URGENCY_ORDER.index(urgency) > URGENCY_ORDER.index(
-            prepared.urgency
-        ):
-            prepared.urgency = urgency
-        prepared.flags.update(route.get("flags") or {})
-        for key, values in (route.get("accused") or {}).items():
-            merged = prepared.accused.setdefault(key, [])
-            merged.extend(v for v in values if v not in merged)
-        if route.get("redirect") and prepared.redirect is None:
-            prepared.redirect = route["redirect"]
+        prepared.merge(route)
     return prepared
 
 
@@ -231,10 +177,8 @@ async def case_event(
     scope: Scope, tenant: TenantInfo, case: dict[str, Any], kind: str, data: dict[str, Any]
 ) -> None:
     """Let plugins react to a recorded case event (inside the same transaction)."""
-    rt = scope.rt
-    host = _host(rt)
-    if host is not None and tenant.plugins:
-        await host.call(rt, tenant, "xinfang_case_event", case=case, kind=kind, data=data)
+    if tenant.plugins:
+        await _call(scope, tenant, "xinfang_case_event", case=case, kind=kind, data=data)
 
 
 async def before_transition(
@@ -242,11 +186,9 @@ async def before_transition(
 ) -> None:
     """Let plugins refuse a lifecycle step (raise a DomainError), e.g. police: the
     result must be told to the complainant before closing."""
-    rt = scope.rt
-    host = _host(rt)
-    if host is not None and tenant.plugins:
-        await host.call(
-            rt, tenant, "xinfang_before_transition", case=case, action=action, payload=payload
+    if tenant.plugins:
+        await _call(
+            scope, tenant, "xinfang_before_transition", case=case, action=action, payload=payload
         )
 
 
@@ -254,7 +196,7 @@ def extra_clocks(scope: Scope, tenant: TenantInfo) -> dict[str, Any]:
     """Sector clocks (``core.domain.rulepacks.ClockRule`` by name) added to the tenant's
     rule pack, e.g. court: retrial petition, execution objection."""
     rt = scope.rt
-    host = _host(rt)
+    host = rt.plugins
     clocks: dict[str, Any] = {}
     if host is None or not tenant.plugins:
         return clocks
@@ -266,24 +208,20 @@ def extra_clocks(scope: Scope, tenant: TenantInfo) -> dict[str, Any]:
 async def collect(scope: Scope, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
     """The concatenated list results of a list-valued hook (rota templates, documents,
     report sections, notification channels), each tagged with its plugin."""
-    rt = scope.rt
-    host = _host(rt)
-    if host is None or not tenant.plugins:
+    if not tenant.plugins:
         return []
     return [
-        {**item, "plugin": name}
-        for name, items in await host.call(rt, tenant, hook)
+        {**msgspec.to_builtins(item), "plugin": name}
+        for name, items in await _call(scope, tenant, hook)
         for item in items
     ]
 
 
 async def pii_fields(scope: Scope, tenant: TenantInfo) -> set[str]:
     """Form fields holding personal data (never shown publicly, e.g. via Open311)."""
-    rt = scope.rt
-    host = _host(rt)
-    if host is None or not tenant.plugins:
+    if not tenant.plugins:
         return set()
-    return {f for _, fields in await host.call(rt, tenant, "xinfang_pii_fields") for f in fields}
+    return {f for _, fields in await _call(scope, tenant, "xinfang_pii_fields") for f in fields}
 
 
 def mask_value(value: Any) -> str:

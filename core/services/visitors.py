@@ -11,7 +11,6 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
-from core.db import scoped
 from core.db.tables import CaseTransfer, Visitor
 from core.domain import identity
 from core.errors import InvalidInput, NotFound
@@ -115,12 +114,9 @@ class SealedPerson:
         )
 
 
-async def find_existing(tenant_id: int, person: SealedPerson) -> dict[str, Any] | None:
-    """Same person: same ID number, else same name and phone (only when no ID is given).
-
-    Takes the tenant id, not a scope: the police plugin calls it too (TODO(#12): a scope
-    once plugins get one through the plugin door)."""
-    query = scoped.select(tenant_id, Visitor, *LIST_COLUMNS)
+async def find_existing(scope: Scope, person: SealedPerson) -> dict[str, Any] | None:
+    """Same person: same ID number, else same name and phone (only when no ID is given)."""
+    query = scope.select(Visitor, *LIST_COLUMNS)
     if person.id_number_lookup:
         return (
             await query.where(Visitor.id_number_hash.is_in(list(person.id_number_lookup)))
@@ -219,7 +215,7 @@ async def upsert_visitor(scope: Scope, data: VisitorIn) -> tuple[dict[str, Any],
     Only for the tenant's own staff registering a person: what they type is the
     tenant's own decision. Data from another tenant goes through ``link_visitor``."""
     person = SealedPerson(scope.rt, data, prefix="visitor.")
-    existing = await find_existing(scope.tenant_id, person)
+    existing = await find_existing(scope, person)
     if existing is not None:
         # Fill in what was missing; a new phone or address replaces the old one.
         return await _update_contact(scope, existing["id"], person, CONTACT_FIELDS), False
@@ -251,7 +247,7 @@ async def link_visitor(
     the receiver's scope."""
     rt = scope.rt
     person = SealedPerson(rt, data, prefix="visitor.")
-    existing = await find_existing(scope.tenant_id, person)
+    existing = await find_existing(scope, person)
     if existing is None:
         return await _insert(scope, person), True, None
     mine = (

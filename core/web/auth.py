@@ -8,7 +8,6 @@ replayed cross-site against the JSON API.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +15,6 @@ from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.datastructures import Cookie, MutableScopeHeaders
 from litestar.di import NamedDependency
-from litestar.handlers.base import BaseRouteHandler
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 from litestar.middleware.session.server_side import (
     ServerSideSessionBackend,
@@ -26,8 +24,9 @@ from litestar.params import SkipValidation
 from litestar.stores.base import Store
 from litestar.types import Message, ScopeSession
 
-from core.errors import NotAuthenticated, PermissionDenied
-from core.principal import ROLE_NAMES_ZH, Principal
+from core.errors import NotAuthenticated
+from core.plugin_api.web import requires as requires  # one role guard, core's and plugins'
+from core.principal import Principal
 from core.runtime import Runtime
 from core.services import audit, logins, users
 from core.services.scope import Scope
@@ -219,23 +218,6 @@ CallerScope = NamedDependency[SkipValidation[Scope]]
 """How a handler declares the caller's scope: ``sc: CallerScope``. The type is
 :class:`Scope`; Litestar wants an injected dependency marked as one, and the value
 (built by ``provide_scope``, never from the request) needs no validation."""
-
-
-def requires(*roles: str) -> Callable[[ASGIConnection[Any, Any, Any, Any], BaseRouteHandler], None]:
-    """Guard: the caller must hold one of ``roles``."""
-
-    def guard(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-        principal = principal_of(connection)
-        if principal is None:
-            return  # OPTIONS: Litestar answers it (204 + Allow); nothing is read or done
-        if not principal.has_any(*roles):
-            names = "、".join(ROLE_NAMES_ZH[r] for r in roles)
-            raise PermissionDenied(
-                "role_required", f"此操作需要以下角色之一：{names}。", required=list(roles)
-            )
-
-    guard.__name__ = f"requires_{'_or_'.join(roles)}"
-    return guard
 
 
 STAFF = ("admin", "clerk", "leader", "handler", "supervisor")

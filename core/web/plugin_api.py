@@ -2,7 +2,9 @@
 
 Plugin routes (``xinfang_routes``) are mounted once at start-up under
 ``/api/v1/plugins/<name>/`` with a guard that answers 404 “此功能未启用” for a tenant
-that has not enabled the plugin — checked at call time, in one place.
+that has not enabled the plugin — checked at call time, in one place — and the
+dependency ``ctx``: the plugin's ``HookContext`` for the caller's tenant, its facades
+acting as the caller (``core.services.hookctx``).
 """
 
 from __future__ import annotations
@@ -11,13 +13,15 @@ from typing import Annotated, Any
 
 from litestar import Controller, Router, get, put
 from litestar.connection import ASGIConnection
+from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, JSONBody, Parameter
 from msgspec import Struct
 
 from core.errors import NotFound
+from core.plugin_api import HookContext
 from core.runtime import Runtime
-from core.services import plugin_admin, sector, tenants
+from core.services import hookctx, plugin_admin, sector, tenants
 from core.services.scope import Scope
 from core.web.auth import CallerScope, principal_of, requires_admin, requires_staff, runtime_of
 
@@ -90,6 +94,19 @@ def plugin_enabled(name: str) -> Any:
     return guard
 
 
+def plugin_context(name: str) -> Any:
+    """The dependency ``ctx`` of plugin ``name``'s routes: its facades act as the caller."""
+
+    async def provide(sc: CallerScope) -> HookContext:
+        assert sc.rt.plugins is not None  # routes are mounted only from a plugin host
+        tenant = await tenants.get_tenant(sc)
+        return sc.rt.plugins.context(
+            sc.rt, tenant, name, facades=hookctx.facades(sc, tenant), actor=sc.actor
+        )
+
+    return Provide(provide)
+
+
 def plugin_routers(rt: Runtime) -> list[Router]:
     """One router per installed plugin that declares routes."""
     if rt.plugins is None:
@@ -99,6 +116,7 @@ def plugin_routers(rt: Runtime) -> list[Router]:
             path=f"/api/v1/plugins/{name}",
             route_handlers=list(handlers),
             guards=[requires_staff, plugin_enabled(name)],
+            dependencies={"ctx": plugin_context(name)},
             tags=[f"plugin:{name}"],
         )
         for name, handlers in rt.plugins.call_global("xinfang_routes")

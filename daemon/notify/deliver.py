@@ -304,14 +304,8 @@ async def send_email(
 async def _plugin_send(rt: Runtime, tenant: Any, row: dict[str, Any], msg: dict[str, Any]) -> bool:
     if rt.plugins is None:
         return False
-    hook = rt.plugins.hook("xinfang_notify", tenant.plugins)
     recipient = {"id": row["user_id"], "display_name": row["display_name"], "email": row["email"]}
-    results = hook(tenant=tenant, channel=row["channel"], recipient=recipient, message=msg)
-    if not isinstance(results, list):
-        results = [results]
-    handled = False
-    for res in results:
-        if asyncio.iscoroutine(res):
-            res = await res
-        handled = handled or res is True
-    return handled
+    results = await rt.plugins.call(
+        rt, tenant, "xinfang_notify", channel=row["channel"], recipient=recipient, message=msg
+    )
+    return any(res is True for _, res in results)

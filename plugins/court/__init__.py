@@ -15,11 +15,25 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
-from core.domain.rulepacks import ClockRule
-from core.errors import InvalidInput
-from core.hookspecs import hookimpl
+from core.plugin_api import (
+    CaseDraft,
+    Category,
+    Choice,
+    ClockRule,
+    Document,
+    FormField,
+    HookContext,
+    InvalidInput,
+    PluginInfo,
+    Redirect,
+    ReportSection,
+    RotaTemplate,
+    Route,
+    hookimpl,
+)
 from plugins.court.case_number import CaseNumber, parse_case_number, route_division
 
 NAME = "court"
@@ -38,38 +52,38 @@ DEFAULT_DEPARTMENTS = {
     "conduct": "discipline",
 }
 
-_SEEKS = {
-    "code": "seeks",
-    "description": "诉求性质",
-    "datatype": "singlevaluelist",
-    "required": True,
-    "values": [
-        {"key": "complaint", "name": "反映问题（拖延、作风、执行不力等）"},
-        {"key": "change_judgment", "name": "要求改变裁判结果或执行行为"},
+_SEEKS = FormField(
+    code="seeks",
+    description="诉求性质",
+    datatype="singlevaluelist",
+    required=True,
+    values=[
+        Choice(key="complaint", name="反映问题（拖延、作风、执行不力等）"),
+        Choice(key="change_judgment", name="要求改变裁判结果或执行行为"),
     ],
-    "datatype_description": "要求改变裁判结果属于诉讼事项，依法通过诉讼程序解决（诉访分离）。",
-}
+    datatype_description="要求改变裁判结果属于诉讼事项，依法通过诉讼程序解决（诉访分离）。",
+)
 
 
-def _case_number(required: bool) -> dict[str, Any]:
-    return {
-        "code": "case_number",
-        "description": "案号",
-        "datatype": "string",
-        "required": required,
-        "max_length": 60,
-        "datatype_description": "如 (2024)京0105民初12345号。",
-    }
+def _case_number(required: bool) -> FormField:
+    return FormField(
+        code="case_number",
+        description="案号",
+        datatype="string",
+        required=required,
+        max_length=60,
+        datatype_description="如 (2024)京0105民初12345号。",
+    )
 
 
 @hookimpl
-def xinfang_plugin_info() -> dict[str, Any]:
-    return {
-        "name": NAME,
-        "title_zh": "人民法院",
-        "version": "1.0",
-        "description": "案号校验、诉访分离、按案件类型分流至立案庭/执行局/审判庭、四接访。",
-    }
+def xinfang_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name=NAME,
+        title_zh="人民法院",
+        version="1.0",
+        description="案号校验、诉访分离、按案件类型分流至立案庭/执行局/审判庭、四接访。",
+    )
 
 
 @hookimpl
@@ -90,34 +104,32 @@ def xinfang_validate_config(config: dict[str, Any]) -> dict[str, Any] | None:
 
 
 @hookimpl
-def xinfang_categories() -> list[dict[str, Any]]:
-    return [
-        {"code": c, "title_zh": t, "group": "诉讼服务", "description": d} for c, t, d in CATEGORIES
-    ]
+def xinfang_categories() -> list[Category]:
+    return [Category(code=c, title_zh=t, group="诉讼服务", description=d) for c, t, d in CATEGORIES]
 
 
 @hookimpl
-def xinfang_form_schema(category: str) -> list[dict[str, Any]] | None:
+def xinfang_form_schema(category: str) -> list[FormField] | None:
     if category not in CODES:
         return None
     if category == "conduct":
         return [
             _case_number(False),
-            {"code": "officer_name", "description": "被反映人员", "datatype": "string"},
+            FormField(code="officer_name", description="被反映人员", datatype="string"),
         ]
     return [
         _case_number(True),
         _SEEKS,
-        {
-            "code": "effective_date",
-            "description": "裁判生效日期",
-            "datatype": "datetime",
-            "datatype_description": "申请再审时填写，用于计算六个月期限。",
-        },
+        FormField(
+            code="effective_date",
+            description="裁判生效日期",
+            datatype="datetime",
+            datatype_description="申请再审时填写，用于计算六个月期限。",
+        ),
     ]
 
 
-def _parse(ctx: Any, form: dict[str, Any]) -> CaseNumber | None:
+def _parse(ctx: HookContext, form: dict[str, Any]) -> CaseNumber | None:
     text = form.get("case_number")
     if not text:
         return None
@@ -125,7 +137,9 @@ def _parse(ctx: Any, form: dict[str, Any]) -> CaseNumber | None:
 
 
 @hookimpl
-def xinfang_validate_form(ctx: Any, category: str, form: dict[str, Any]) -> dict[str, Any] | None:
+def xinfang_validate_form(
+    ctx: HookContext, category: str, form: dict[str, Any]
+) -> dict[str, Any] | None:
     if category not in CODES:
         return None
     out = dict(form)
@@ -156,35 +170,35 @@ def xinfang_validate_form(ctx: Any, category: str, form: dict[str, Any]) -> dict
     return out
 
 
-def redirect_for(category: str, form: dict[str, Any]) -> dict[str, Any] | None:
+def redirect_for(category: str, form: dict[str, Any]) -> Redirect | None:
     """诉访分离: where a litigation request belongs instead."""
     if category == "conduct" or form.get("seeks") != "change_judgment":
         return None
     stage = form.get("case_stage")
     if category == "execution" or form.get("division") == "execution":
-        return {
-            "channel": "执行异议/复议",
-            "reason": "对执行行为有异议属于诉讼（执行）程序事项。",
-            "notice": "请向执行法院提交书面执行异议，法院自收到之日起十五日内审查；"
+        return Redirect(
+            channel="执行异议/复议",
+            reason="对执行行为有异议属于诉讼（执行）程序事项。",
+            notice="请向执行法院提交书面执行异议，法院自收到之日起十五日内审查；"
             "对裁定不服的，可向上一级法院申请复议。",
-        }
+        )
     if stage == "first_instance":
-        return {
-            "channel": "上诉",
-            "reason": "对一审裁判不服属于诉讼事项。",
-            "notice": "请在法定上诉期内（判决书送达之日起十五日、裁定书送达之日起十日）"
+        return Redirect(
+            channel="上诉",
+            reason="对一审裁判不服属于诉讼事项。",
+            notice="请在法定上诉期内（判决书送达之日起十五日、裁定书送达之日起十日）"
             "通过原审法院或直接向上一级法院提交上诉状。",
-        }
-    return {
-        "channel": "申请再审",
-        "reason": "要求改变生效裁判属于诉讼事项。",
-        "notice": "请在裁判发生法律效力后六个月内，向上一级法院或原审法院立案庭"
+        )
+    return Redirect(
+        channel="申请再审",
+        reason="要求改变生效裁判属于诉讼事项。",
+        notice="请在裁判发生法律效力后六个月内，向上一级法院或原审法院立案庭"
         "（诉讼服务中心）提交再审申请书及证据材料。",
-    }
+    )
 
 
 @hookimpl
-def xinfang_route_case(ctx: Any, data: Any, form: dict[str, Any]) -> dict[str, Any] | None:
+def xinfang_route_case(ctx: HookContext, data: CaseDraft, form: dict[str, Any]) -> Route | None:
     if data.category not in CODES:
         return None
     departments = {**DEFAULT_DEPARTMENTS, **(ctx.config.get("departments") or {})}
@@ -194,18 +208,15 @@ def xinfang_route_case(ctx: Any, data: Any, form: dict[str, Any]) -> dict[str, A
         division = form.get("division") or (
             "execution" if data.category == "execution" else "filing"
         )
-    route: dict[str, Any] = {
-        "department_code": departments[division],
-        "flags": {"court_division": division},
-    }
-    redirect = redirect_for(data.category, form)
-    if redirect is not None:
-        route["redirect"] = redirect
-    return route
+    return Route(
+        department_code=departments[division],
+        flags={"court_division": division},
+        redirect=redirect_for(data.category, form),
+    )
 
 
 @hookimpl
-def xinfang_extra_clocks() -> dict[str, Any]:
+def xinfang_extra_clocks() -> dict[str, ClockRule]:
     return {
         "retrial_petition": ClockRule(
             name="retrial_petition",
@@ -219,87 +230,62 @@ def xinfang_extra_clocks() -> dict[str, Any]:
 
 
 @hookimpl
-async def xinfang_case_event(
-    tenant: Any, ctx: Any, case: dict[str, Any], kind: str, data: dict[str, Any]
-) -> None:
+async def xinfang_case_event(ctx: HookContext, case: dict[str, Any], kind: str) -> None:
     """A retrial matter with the judgment's effective date shows the petitioner's
     six-month window (redirected or not: it is theirs, never a staff clock)."""
     if kind != "registered" or case.get("category") != "retrial":
         return
-    from datetime import date
-
-    from core.db.engine import tenant_tx
-    from core.db.tables import PetitionCase
-    from core.services import deadlines
-
-    async with tenant_tx(tenant.id):
-        row = (
-            await PetitionCase.select(PetitionCase.form)
-            .where((PetitionCase.tenant_id == tenant.id) & (PetitionCase.id == int(case["id"])))
-            .output(load_json=True)
-            .first()
-        )
-        effective = ((row or {}).get("form") or {}).get("effective_date")
-        if effective:
-            await deadlines.start_clock(
-                ctx.rt,
-                tenant,
-                int(case["id"]),
-                "retrial_petition",
-                date.fromisoformat(effective[:10]),
-                now=ctx.now(),
-            )
+    case_id = int(case["id"])
+    stored = await ctx.cases.get(case_id)
+    effective = stored.form.get("effective_date") if stored else None
+    if effective:
+        await ctx.deadlines.start(case_id, "retrial_petition", date.fromisoformat(effective[:10]))
 
 
 @hookimpl
-def xinfang_rota_templates() -> list[dict[str, Any]]:
+def xinfang_rota_templates() -> list[RotaTemplate]:
+    """The four reception forms (四接访); :mod:`plugins.court.rota` builds the rotas."""
     return [
-        {
-            "code": "leader_regular",
-            "title_zh": "领导定期接访",
-            "kind": "leader_day",
-            "cadence": "weekly",
-        },
-        {
-            "code": "leader_appointment",
-            "title_zh": "领导预约接访（约访）",
-            "kind": "leader_appointment",
-            "cadence": "on_demand",
-        },
-        {
-            "code": "leader_onsite",
-            "title_zh": "领导带案下访",
-            "kind": "leader_onsite",
-            "cadence": "monthly",
-        },
-        {
-            "code": "leader_case",
-            "title_zh": "领导包案接访",
-            "kind": "leader_case",
-            "cadence": "per_case",
-        },
+        RotaTemplate(
+            code="leader_regular", title_zh="领导定期接访", kind="leader_day", cadence="weekly"
+        ),
+        RotaTemplate(
+            code="leader_appointment",
+            title_zh="领导预约接访（约访）",
+            kind="leader_appointment",
+            cadence="on_demand",
+        ),
+        RotaTemplate(
+            code="leader_onsite",
+            title_zh="领导带案下访",
+            kind="leader_onsite",
+            cadence="monthly",
+        ),
+        RotaTemplate(
+            code="leader_case", title_zh="领导包案接访", kind="leader_case", cadence="per_case"
+        ),
     ]
 
 
 @hookimpl
-def xinfang_documents() -> list[dict[str, Any]]:
+def xinfang_documents() -> list[Document]:
     return [
-        {
-            "code": "litigation_redirect_notice",
-            "title_zh": "诉访分离告知书",
-            "template": "您反映的事项（回执号 {receipt_code}）属于诉讼事项，"
+        Document(
+            code="litigation_redirect_notice",
+            title_zh="诉访分离告知书",
+            template="您反映的事项（回执号 {receipt_code}）属于诉讼事项，"
             "依法应通过{channel}程序解决。{notice}",
-        }
+        )
     ]
 
 
 @hookimpl
-def xinfang_report_sections() -> list[dict[str, Any]]:
+def xinfang_report_sections() -> list[ReportSection]:
     return [
-        {
-            "code": "litigation_redirects",
-            "title_zh": "诉访分离导入诉讼程序",
-            "categories": sorted(CODES),
-        },
-        {"code": "execution_complaints", "title_zh": "执行类信访", "categories": ["execution"]},
+        ReportSection(
+            code="litigation_redirects",
+            title_zh="诉访分离导入诉讼程序",
+            categories=sorted(CODES),
+        ),
+        ReportSection(code="execution_complaints", title_zh="执行类信访", categories=["execution"]),
     ]

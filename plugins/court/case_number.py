@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from core.errors import InvalidInput
+from core.plugin_api import InvalidInput
 
 __all__ = [
     "CASE_TYPES",

@@ -13,15 +13,25 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
-from core.db.engine import tenant_tx
-from core.db.tables import PetitionCase, StaffUser
-from core.errors import InvalidInput
-from core.hookspecs import hookimpl
-from core.links import case_url
-from core.services import events
+import msgspec
+
+from core.plugin_api import (
+    CaseDraft,
+    Category,
+    Choice,
+    Document,
+    FormField,
+    HookContext,
+    InvalidInput,
+    PluginInfo,
+    ReportSection,
+    Route,
+    case_url,
+    hookimpl,
+)
 
 NAME = "enterprise_logistics"
 
@@ -42,84 +52,85 @@ DEFAULT_DEPARTMENTS = {
     "fees": "billing",
 }
 
-_ADDRESS = [
-    {"code": "estate", "description": "小区/片区", "datatype": "string", "max_length": 100},
-    {"code": "building", "description": "楼号", "datatype": "string", "max_length": 30},
-    {"code": "unit", "description": "单元", "datatype": "string", "max_length": 30},
-    {"code": "room", "description": "房号", "datatype": "string", "max_length": 30},
-]
-_ACCOUNT = {
-    "code": "account_number",
-    "description": "户号",
-    "datatype": "string",
-    "pattern": r"[A-Za-z0-9-]{4,30}",
-    "datatype_description": "缴费户号，4–30 位字母或数字。",
-}
-_METER = {
-    "code": "meter_number",
-    "description": "表号",
-    "datatype": "string",
-    "pattern": r"[A-Za-z0-9-]{4,30}",
-    "datatype_description": "水表/电表/热表表号。",
-}
-_TEMP = {
-    "code": "indoor_temp",
-    "description": "实测室温（°C）",
-    "datatype": "number",
-    "min": -30,
-    "max": 40,
-    "datatype_description": "在室内中央、距地面 1.4 米处测得的温度。",
-}
-_AMOUNT = {
-    "code": "disputed_amount",
-    "description": "争议金额（元）",
-    "datatype": "number",
-    "required": True,
-    "min": 0,
-    "max": 10_000_000,
-}
-_PERIOD = {
-    "code": "billing_period",
-    "description": "计费期间",
-    "datatype": "string",
-    "required": True,
-    "pattern": r"\d{4}-\d{2}(~\d{4}-\d{2})?",
-    "datatype_description": "如 2026-10 或 2025-11~2026-03。",
-}
-_UTILITY = {
-    "code": "utility",
-    "description": "收费项目",
-    "datatype": "singlevaluelist",
-    "required": True,
-    "values": [
-        {"key": "heating", "name": "供暖费"},
-        {"key": "water", "name": "水费"},
-        {"key": "power", "name": "电费"},
-        {"key": "property", "name": "物业费"},
+_ADDRESS = (
+    FormField(code="estate", description="小区/片区", datatype="string", max_length=100),
+    FormField(code="building", description="楼号", datatype="string", max_length=30),
+    FormField(code="unit", description="单元", datatype="string", max_length=30),
+    FormField(code="room", description="房号", datatype="string", max_length=30),
+)
+_ACCOUNT = FormField(
+    code="account_number",
+    description="户号",
+    datatype="string",
+    pattern=r"[A-Za-z0-9-]{4,30}",
+    datatype_description="缴费户号，4–30 位字母或数字。",
+)
+_METER = FormField(
+    code="meter_number",
+    description="表号",
+    datatype="string",
+    pattern=r"[A-Za-z0-9-]{4,30}",
+    datatype_description="水表/电表/热表表号。",
+)
+_TEMP = FormField(
+    code="indoor_temp",
+    description="实测室温（°C）",
+    datatype="number",
+    min=-30,
+    max=40,
+    datatype_description="在室内中央、距地面 1.4 米处测得的温度。",
+)
+_AMOUNT = FormField(
+    code="disputed_amount",
+    description="争议金额（元）",
+    datatype="number",
+    required=True,
+    min=0,
+    max=10_000_000,
+)
+_PERIOD = FormField(
+    code="billing_period",
+    description="计费期间",
+    datatype="string",
+    required=True,
+    pattern=r"\d{4}-\d{2}(~\d{4}-\d{2})?",
+    datatype_description="如 2026-10 或 2025-11~2026-03。",
+)
+_UTILITY = FormField(
+    code="utility",
+    description="收费项目",
+    datatype="singlevaluelist",
+    required=True,
+    values=[
+        Choice(key="heating", name="供暖费"),
+        Choice(key="water", name="水费"),
+        Choice(key="power", name="电费"),
+        Choice(key="property", name="物业费"),
     ],
-}
+)
 
 
-def _schema(category: str) -> list[dict[str, Any]]:
-    address = [dict(f) for f in _ADDRESS]
+def _schema(category: str) -> list[FormField]:
+    estate, building, unit, room = _ADDRESS
     if category == "heating":
-        address[1]["required"] = True
-        return [*address, dict(_ACCOUNT), dict(_TEMP)]
+        required = msgspec.structs.replace(building, required=True)
+        return [estate, required, unit, room, _ACCOUNT, _TEMP]
     if category in ("water", "power"):
-        return [*address, dict(_ACCOUNT), dict(_METER)]
+        return [*_ADDRESS, _ACCOUNT, _METER]
     if category == "fees":
-        return [*address, {**_ACCOUNT, "required": True}, dict(_UTILITY), _AMOUNT, _PERIOD]
-    return address
+        account = msgspec.structs.replace(_ACCOUNT, required=True)
+        return [*_ADDRESS, account, _UTILITY, _AMOUNT, _PERIOD]
+    return list(_ADDRESS)
 
 
 @hookimpl
-def xinfang_plugin_info() -> dict[str, Any]:
-    return {
-        "name": NAME,
-        "title_zh": "企业后勤（供热/供水/供电/物业）",
-        "version": "1.0",
-        "description": "公用事业与物业企业：分类表单、低温快速派单、楼栋集中投诉合并为事件。",
-    }
+def xinfang_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name=NAME,
+        title_zh="企业后勤（供热/供水/供电/物业）",
+        version="1.0",
+        description="公用事业与物业企业：分类表单、低温快速派单、楼栋集中投诉合并为事件。",
+    )
 
 
 @hookimpl
@@ -181,15 +192,15 @@ def in_heating_season(day: date, season: dict[str, str]) -> bool:
 
 
 @hookimpl
-def xinfang_categories(tenant: Any) -> list[dict[str, Any]]:
+def xinfang_categories() -> list[Category]:
     return [
-        {"code": code, "title_zh": title, "group": "公用事业", "description": desc}
+        Category(code=code, title_zh=title, group="公用事业", description=desc)
         for code, title, desc in CATEGORIES
     ]
 
 
 @hookimpl
-def xinfang_form_schema(category: str) -> list[dict[str, Any]] | None:
+def xinfang_form_schema(category: str) -> list[FormField] | None:
     if category not in DEFAULT_DEPARTMENTS:
         return None
     return _schema(category)
@@ -231,23 +242,23 @@ def cluster_key(form: dict[str, Any]) -> str | None:
 
 
 @hookimpl
-def xinfang_route_case(ctx: Any, data: Any, form: dict[str, Any]) -> dict[str, Any] | None:
+def xinfang_route_case(ctx: HookContext, data: CaseDraft, form: dict[str, Any]) -> Route | None:
     category = data.category
     if category not in DEFAULT_DEPARTMENTS:
         return None
     config = ctx.config
     departments = {**DEFAULT_DEPARTMENTS, **(config.get("departments") or {})}
-    route: dict[str, Any] = {"department_code": departments[category], "flags": {}}
+    route = Route(department_code=departments[category])
     temp = form.get("indoor_temp")
     if category == "heating" and temp is not None:
         day = data.received_at.date() if data.received_at else ctx.today()
         standard = float(config["temp_standard"])
         if in_heating_season(day, config["heating_season"]) and float(temp) < standard:
-            route["urgency"] = "urgent"
-            route["department_code"] = departments["heating"]
-            route["flags"]["below_standard_temp"] = {"measured": temp, "standard": standard}
+            route.urgency = "urgent"
+            route.department_code = departments["heating"]
+            route.flags["below_standard_temp"] = {"measured": temp, "standard": standard}
     if category == "fees":
-        route["flags"]["billing_dispute"] = {
+        route.flags["billing_dispute"] = {
             "amount": form.get("disputed_amount"),
             "period": form.get("billing_period"),
         }
@@ -255,83 +266,51 @@ def xinfang_route_case(ctx: Any, data: Any, form: dict[str, Any]) -> dict[str, A
 
 
 @hookimpl
-async def xinfang_case_event(
-    tenant: Any, ctx: Any, case: dict[str, Any], kind: str, data: dict[str, Any]
-) -> None:
+async def xinfang_case_event(ctx: HookContext, case: dict[str, Any], kind: str) -> None:
     if kind != "registered":
         return
-    await link_incident(tenant, ctx, int(case["id"]))
+    await link_incident(ctx, int(case["id"]))
 
 
-async def link_incident(tenant: Any, ctx: Any, case_id: int) -> dict[str, Any] | None:
+async def link_incident(ctx: HookContext, case_id: int) -> dict[str, Any] | None:
     """Link this case with the recent complaints about the same building cluster; at
     the threshold they become one incident and the leaders are alerted (once)."""
     config = ctx.config
-    async with tenant_tx(tenant.id):
-        row = (
-            await PetitionCase.select(
-                PetitionCase.id, PetitionCase.category, PetitionCase.form, PetitionCase.received_at
-            )
-            .where((PetitionCase.tenant_id == tenant.id) & (PetitionCase.id == case_id))
-            .output(load_json=True)
-            .first()
-        )
-        if row is None or row["category"] not in DEFAULT_DEPARTMENTS:
+    async with ctx.transaction():
+        case = await ctx.cases.get(case_id)
+        if case is None or case.category not in DEFAULT_DEPARTMENTS:
             return None
-        key = cluster_key(row["form"] or {})
+        key = cluster_key(case.form)
         if key is None:
             return None
-        received: datetime = row["received_at"]
-        since = received - timedelta(hours=int(config["cluster_window_hours"]))
-        nearby = (
-            await PetitionCase.select(PetitionCase.id, PetitionCase.form, PetitionCase.flags)
-            .where(
-                (PetitionCase.tenant_id == tenant.id)
-                & (PetitionCase.category == row["category"])
-                & (PetitionCase.received_at >= since)
-                & (PetitionCase.received_at <= received)
-            )
-            .order_by(PetitionCase.id)
-            .output(load_json=True)
-        )
-        members = [r for r in nearby if cluster_key(r["form"] or {}) == key]
+        since = case.received_at - timedelta(hours=int(config["cluster_window_hours"]))
+        nearby = await ctx.cases.received_between(case.category, since, case.received_at)
+        members = [c for c in nearby if cluster_key(c.form) == key]
         if len(members) < int(config["cluster_threshold"]):
             return None
-        existing = [r["flags"]["incident"] for r in members if (r["flags"] or {}).get("incident")]
-        lead = existing[0]["lead_case_id"] if existing else members[0]["id"]
-        incident = {"key": key, "lead_case_id": lead, "category": row["category"]}
-        for r in members:
-            flags = dict(r["flags"] or {})
-            flags["incident"] = {**incident, "size": len(members)}
-            await PetitionCase.update({PetitionCase.flags: flags}).where(
-                (PetitionCase.tenant_id == tenant.id) & (PetitionCase.id == r["id"])
-            )
-        leaders = (
-            await StaffUser.select(StaffUser.id, StaffUser.roles)
-            .where((StaffUser.tenant_id == tenant.id) & (StaffUser.active.eq(True)))
-            .output(load_json=True)
-        )
+        existing = [c.flags["incident"] for c in members if c.flags.get("incident")]
+        lead = existing[0]["lead_case_id"] if existing else members[0].id
+        incident = {"key": key, "lead_case_id": lead, "category": case.category}
+        for c in members:
+            await ctx.cases.merge_flags(c.id, {"incident": {**incident, "size": len(members)}})
+        leaders = await ctx.staff.with_role("leader")
         now = ctx.now()
         if not existing:
-            await events.record_event(
-                tenant.id,
+            await ctx.events.record(
                 lead,
                 "incident_linked",
+                {"case_ids": [c.id for c in members], "key": key},
                 at=now,
-                data={"case_ids": [r["id"] for r in members], "key": key},
             )
         for leader in leaders:
-            if "leader" not in (leader["roles"] or []):
-                continue
-            await events.enqueue(
-                tenant.id,
+            await ctx.events.notify(
                 "incident.detected",
-                dedupe_key=f"incident:{lead}:{leader['id']}",
+                recipient_id=leader.id,
+                dedupe_key=f"incident:{lead}:{leader.id}",
                 at=now,
-                recipient_id=leader["id"],
                 payload={
                     "lead_case_id": lead,
-                    "category": row["category"],
+                    "category": case.category,
                     "size": len(members),
                     "title": "【集中投诉】同一楼栋多件投诉已合并为一个事件",
                     "body": f"同一楼栋 {int(config['cluster_window_hours'])} 小时内"
@@ -348,20 +327,22 @@ def xinfang_pii_fields() -> list[str]:
 
 
 @hookimpl
-def xinfang_documents() -> list[dict[str, Any]]:
+def xinfang_documents() -> list[Document]:
     return [
-        {
-            "code": "heating_repair_notice",
-            "title_zh": "供热维修告知单",
-            "template": "您反映的{address}室温不达标问题已登记（回执号 {receipt_code}），"
+        Document(
+            code="heating_repair_notice",
+            title_zh="供热维修告知单",
+            template="您反映的{address}室温不达标问题已登记（回执号 {receipt_code}），"
             "供热服务部将在 24 小时内上门处理。",
-        }
+        )
     ]
 
 
 @hookimpl
-def xinfang_report_sections() -> list[dict[str, Any]]:
+def xinfang_report_sections() -> list[ReportSection]:
     return [
-        {"code": "heating_below_standard", "title_zh": "室温不达标投诉", "categories": ["heating"]},
-        {"code": "billing_disputes", "title_zh": "收费争议", "categories": ["fees"]},
+        ReportSection(
+            code="heating_below_standard", title_zh="室温不达标投诉", categories=["heating"]
+        ),
+        ReportSection(code="billing_disputes", title_zh="收费争议", categories=["fees"]),
     ]

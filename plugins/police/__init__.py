@@ -3,8 +3,8 @@
 - A complaint against an officer (警号, unit) goes to 督察 and is hidden from the
   accused officer (staff account whose username or title is the 警号) and their unit.
 - First visits stay with the station (所队) named in the form or configured; repeat
-  visits (the same petitioner's same matter, ``core.services.repeats``) go to the
-  branch (分局) petition office.
+  visits (the same petitioner's same matter, as core repeat detection finds it:
+  ``ctx.repeats``) go to the branch (分局) petition office.
 - The result must be told to the complainant before a case can be closed: staff record
   it with ``POST /api/v1/plugins/police/cases/{id}/result-told``.
 - Disruptive behaviour / emergency handover is recorded with time and receiving officer
@@ -15,12 +15,21 @@ from __future__ import annotations
 
 from typing import Any
 
-from core.db.engine import tenant_tx
-from core.db.tables import CaseEvent, Department, StaffUser
-from core.errors import Conflict, InvalidInput
-from core.hookspecs import hookimpl
-from core.services import repeats
-from core.services.visitors import SealedPerson, find_existing
+from core.plugin_api import (
+    Accused,
+    Actor,
+    CaseDraft,
+    Category,
+    Conflict,
+    Document,
+    FormField,
+    HookContext,
+    InvalidInput,
+    PluginInfo,
+    ReportSection,
+    Route,
+    hookimpl,
+)
 
 NAME = "police"
 RESULT_TOLD = "result_told"
@@ -35,24 +44,24 @@ CATEGORIES = [
     ("public_order", "治安管理", "治安案件、噪音、纠纷"),
 ]
 CODES = {c for c, _, _ in CATEGORIES}
-BADGE = {
-    "code": "officer_badge",
-    "description": "警号",
-    "datatype": "string",
-    "required": True,
-    "pattern": r"\d{6}",
-    "datatype_description": "6 位数字警号。",
-}
+BADGE = FormField(
+    code="officer_badge",
+    description="警号",
+    datatype="string",
+    required=True,
+    pattern=r"\d{6}",
+    datatype_description="6 位数字警号。",
+)
 
 
 @hookimpl
-def xinfang_plugin_info() -> dict[str, Any]:
-    return {
-        "name": NAME,
-        "title_zh": "公安机关",
-        "version": "1.0",
-        "description": "投诉民警转督察并对被投诉人回避、初访/重访分级、结果告知、移交记录。",
-    }
+def xinfang_plugin_info() -> PluginInfo:
+    return PluginInfo(
+        name=NAME,
+        title_zh="公安机关",
+        version="1.0",
+        description="投诉民警转督察并对被投诉人回避、初访/重访分级、结果告知、移交记录。",
+    )
 
 
 @hookimpl
@@ -61,37 +70,35 @@ def xinfang_default_config() -> dict[str, Any]:
 
 
 @hookimpl
-def xinfang_categories() -> list[dict[str, Any]]:
-    return [
-        {"code": c, "title_zh": t, "group": "公安业务", "description": d} for c, t, d in CATEGORIES
-    ]
+def xinfang_categories() -> list[Category]:
+    return [Category(code=c, title_zh=t, group="公安业务", description=d) for c, t, d in CATEGORIES]
 
 
 @hookimpl
-def xinfang_form_schema(category: str) -> list[dict[str, Any]] | None:
+def xinfang_form_schema(category: str) -> list[FormField] | None:
     if category not in CODES:
         return None
     if category == "officer_conduct":
         return [
             BADGE,
-            {
-                "code": "officer_unit",
-                "description": "民警所在单位（部门代码）",
-                "datatype": "string",
-                "required": True,
-                "max_length": 63,
-            },
-            {"code": "officer_name", "description": "民警姓名", "datatype": "string"},
-            {"code": "incident_at", "description": "事发日期", "datatype": "datetime"},
+            FormField(
+                code="officer_unit",
+                description="民警所在单位（部门代码）",
+                datatype="string",
+                required=True,
+                max_length=63,
+            ),
+            FormField(code="officer_name", description="民警姓名", datatype="string"),
+            FormField(code="incident_at", description="事发日期", datatype="datetime"),
         ]
     return [
-        {
-            "code": "station",
-            "description": "辖区所队（部门代码）",
-            "datatype": "string",
-            "max_length": 63,
-            "datatype_description": "初次来访由辖区派出所/大队办理。",
-        }
+        FormField(
+            code="station",
+            description="辖区所队（部门代码）",
+            datatype="string",
+            max_length=63,
+            datatype_description="初次来访由辖区派出所/大队办理。",
+        )
     ]
 
 
@@ -100,78 +107,61 @@ def xinfang_pii_fields() -> list[str]:
     return ["officer_badge", "officer_name"]
 
 
-async def _is_repeat(ctx: Any, tenant: Any, data: Any, actor: Any) -> bool:
+async def _is_repeat(ctx: HookContext, data: CaseDraft, actor: Actor) -> bool:
     """The same matter again: this person's earlier matter in the category with similar
     facts, as core repeat detection sees it (never one hidden from the registrar)."""
     visitor_id = data.visitor_id
     if visitor_id is None and data.visitor is not None:
-        found = await find_existing(tenant.id, SealedPerson(ctx.rt, data.visitor, "visitor."))
-        visitor_id = found["id"] if found else None
+        visitor_id = await ctx.visitors.find(data.visitor)
     if visitor_id is None:
         return False
     accused = data.accused
-    shield = repeats.shield_of(accused.user_ids, accused.department_ids) if accused else None
-    similar = await repeats.find_similar(
-        tenant.id,
-        actor=actor,
+    earlier = await ctx.repeats.earlier_matter(
         visitor_id=visitor_id,
         category=data.category,
         cause=data.cause,
-        pack=ctx.rt.rule_pack(tenant.rule_pack),
-        shield=shield or frozenset(),
+        actor=actor,
+        accused_user_ids=accused.user_ids if accused else (),
+        accused_department_ids=accused.department_ids if accused else (),
     )
-    return similar.repeat is not None
+    return earlier is not None
 
 
 @hookimpl
 async def xinfang_route_case(
-    tenant: Any, ctx: Any, data: Any, form: dict[str, Any], actor: Any
-) -> dict[str, Any] | None:
+    ctx: HookContext, data: CaseDraft, form: dict[str, Any], actor: Actor
+) -> Route | None:
     if data.category not in CODES:
         return None
     config = ctx.config
-    async with tenant_tx(tenant.id):
+    async with ctx.transaction():
         if data.category == "officer_conduct":
             badge, unit = form["officer_badge"], form["officer_unit"]
-            if not await Department.exists().where(
-                (Department.tenant_id == tenant.id) & (Department.code == unit)
-            ):
+            if not await ctx.staff.department_exists(unit):
                 raise InvalidInput(
                     "unknown_unit", f"单位代码 {unit} 不存在。", field="form.officer_unit"
                 )
-            officers = await StaffUser.select(StaffUser.id).where(
-                (StaffUser.tenant_id == tenant.id)
-                & ((StaffUser.username == badge) | (StaffUser.title == badge))
+            return Route(
+                department_code=config["inspection_code"],
+                urgency="high",
+                flags={"against_officer": True},
+                accused=Accused(
+                    user_ids=await ctx.staff.named(badge),
+                    department_codes=[unit],
+                    staff_names=[badge],  # accounts given this badge later, too
+                ),
             )
-            return {
-                "department_code": config["inspection_code"],
-                "urgency": "high",
-                "flags": {"against_officer": True},
-                "accused": {
-                    "user_ids": [o["id"] for o in officers],
-                    "department_codes": [unit],
-                    "staff_names": [badge],  # accounts given this badge later, too
-                },
-            }
-        if await _is_repeat(ctx, tenant, data, actor):
-            return {"department_code": config["branch_code"], "flags": {"visit_level": "branch"}}
+        if await _is_repeat(ctx, data, actor):
+            return Route(department_code=config["branch_code"], flags={"visit_level": "branch"})
     station = form.get("station") or config.get("default_station")
-    return {"department_code": station, "flags": {"visit_level": "station"}}
+    return Route(department_code=station, flags={"visit_level": "station"})
 
 
 @hookimpl
-async def xinfang_before_transition(
-    tenant: Any, case: dict[str, Any], action: str, payload: dict[str, Any]
-) -> None:
+async def xinfang_before_transition(ctx: HookContext, case: dict[str, Any], action: str) -> None:
     if action not in CLOSING_ACTIONS:
         return
-    async with tenant_tx(tenant.id, write=False):
-        told = await CaseEvent.exists().where(
-            (CaseEvent.tenant_id == tenant.id)
-            & (CaseEvent.case_id == int(case["id"]))
-            & (CaseEvent.kind == RESULT_TOLD)
-        )
-    if not told:
+    if not await ctx.events.exists(int(case["id"]), RESULT_TOLD):
         raise Conflict(
             "result_not_told",
             "办结前须将处理结果告知信访人：请先登记“结果告知”（告知方式与时间）。",
@@ -188,18 +178,20 @@ def xinfang_routes() -> list[Any]:
 
 
 @hookimpl
-def xinfang_documents() -> list[dict[str, Any]]:
+def xinfang_documents() -> list[Document]:
     return [
-        {
-            "code": "result_notice",
-            "title_zh": "信访事项处理结果告知书",
-            "template": "您反映的事项（回执号 {receipt_code}）已办理完毕，处理结果如下：{result}",
-        }
+        Document(
+            code="result_notice",
+            title_zh="信访事项处理结果告知书",
+            template="您反映的事项（回执号 {receipt_code}）已办理完毕，处理结果如下：{result}",
+        )
     ]
 
 
 @hookimpl
-def xinfang_report_sections() -> list[dict[str, Any]]:
+def xinfang_report_sections() -> list[ReportSection]:
     return [
-        {"code": "officer_complaints", "title_zh": "投诉民警", "categories": ["officer_conduct"]}
+        ReportSection(
+            code="officer_complaints", title_zh="投诉民警", categories=["officer_conduct"]
+        )
     ]

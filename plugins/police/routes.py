@@ -1,23 +1,21 @@
-"""Police plugin routes, mounted at /api/v1/plugins/police/ (404 where not enabled)."""
+"""Police plugin routes, mounted at /api/v1/plugins/police/ (404 where not enabled).
+
+Handlers declare ``ctx: RouteContext`` (the plugin's context for the caller's tenant, acting as the
+caller): cases hidden from the caller are 404, events are recorded as theirs.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from litestar import Request, post
+from litestar import post
 from litestar.params import JSONBody
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import Meta, Struct
 
-from core.db.engine import tenant_tx
-from core.errors import InvalidInput
-from core.principal import Principal
-from core.schemas import Id
-from core.services import cases, events
-from core.web.auth import requires, runtime_of
+from core.plugin_api import HookContext, Id, InvalidInput, RouteContext, requires
 
-Req = Request[Principal, Any, Any]
 Text = Annotated[str, Meta(max_length=2000)]
 OfficerName = Annotated[str, Meta(min_length=1, max_length=100)]
 
@@ -35,8 +33,8 @@ class HandoverIn(Struct, forbid_unknown_fields=True):
     note: Text = ""
 
 
-def _when(rt: Any, value: datetime | None, field: str) -> datetime:
-    now: datetime = rt.clock.now()
+def _when(ctx: HookContext, value: datetime | None, field: str) -> datetime:
+    now = ctx.now()
     if value is None:
         return now
     if value.tzinfo is None:
@@ -48,13 +46,11 @@ def _when(rt: Any, value: datetime | None, field: str) -> datetime:
     return value
 
 
-async def _record(request: Req, case_id: int, kind: str, data: dict[str, Any]) -> dict[str, Any]:
-    rt, p = runtime_of(request), request.user
-    case = await cases.get_case(rt, p, case_id)  # 404 for unknown or hidden cases
-    async with tenant_tx(p.tenant_id):
-        await events.record_event(
-            p.tenant_id, case_id, kind, at=rt.clock.now(), actor_id=p.user_id, data=data
-        )
+async def _record(
+    ctx: HookContext, case_id: int, kind: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    case = await ctx.cases.require(case_id)  # 404 for unknown or hidden cases
+    await ctx.events.record(case_id, kind, data)
     return {"case_id": case_id, "receipt_code": case.receipt_code, "kind": kind, **data}
 
 
@@ -63,11 +59,13 @@ async def _record(request: Req, case_id: int, kind: str, data: dict[str, Any]) -
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def result_told(request: Req, case_id: Id, data: JSONBody[ResultToldIn]) -> dict[str, Any]:
+async def result_told(
+    ctx: RouteContext, case_id: Id, data: JSONBody[ResultToldIn]
+) -> dict[str, Any]:
     """登记处理结果已告知信访人（办结前的必经步骤）。"""
-    at = _when(runtime_of(request), data.told_at, "told_at")
+    at = _when(ctx, data.told_at, "told_at")
     return await _record(
-        request,
+        ctx,
         case_id,
         "result_told",
         {"method": data.method, "told_at": at.isoformat(), "note": data.note},
@@ -79,11 +77,11 @@ async def result_told(request: Req, case_id: Id, data: JSONBody[ResultToldIn]) -
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def handover(request: Req, case_id: Id, data: JSONBody[HandoverIn]) -> dict[str, Any]:
+async def handover(ctx: RouteContext, case_id: Id, data: JSONBody[HandoverIn]) -> dict[str, Any]:
     """登记现场过激行为/紧急情况的移交：时间与接收民警。"""
-    at = _when(runtime_of(request), data.at, "at")
+    at = _when(ctx, data.at, "at")
     return await _record(
-        request,
+        ctx,
         case_id,
         "handover",
         {

@@ -24,6 +24,8 @@ from pathlib import Path
 from core.domain import rota as dr
 from core.domain.rota import presets
 from core.domain.workcalendar import WorkCalendar
+from core.plugins import domain_rota_template
+from plugins.court import rota as court_rota
 
 YEAR = 2026
 PG_ADMIN = os.environ.get("XINFANG_TEST_PG_ADMIN", "postgresql://postgres@127.0.0.1:5432")
@@ -38,10 +40,12 @@ def tenant_templates(i: int) -> list[dr.RotaTemplate]:
             presets.monday_leader_day([base + k for k in range(5)], "接待大厅", standby=[base + 9])
         ]
     if kind == 1:
-        return [presets.court_leader_rotation([base + k for k in range(5)], "诉讼服务中心")]
-    return list(
-        presets.court_daily_duty([base + 1, base + 2, base + 3], [base + 4, base + 5], "立案大厅")
+        leaders = [base + k for k in range(5)]
+        return [domain_rota_template(court_rota.court_leader_rotation(leaders, "诉讼服务中心"))]
+    duty = court_rota.court_daily_duty(
+        [base + 1, base + 2, base + 3], [base + 4, base + 5], "立案大厅"
     )
+    return [domain_rota_template(t) for t in duty]
 
 
 def leave_of(i: int) -> dict[int, list[tuple[date, date]]]:

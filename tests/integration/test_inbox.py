@@ -18,9 +18,9 @@ async def test_inbox_lists_counts_and_marks_read_only_the_callers_messages(
 ) -> None:
     t = await make_tenant()
     other = await make_tenant()
-    await queue(t, 3, t.users["handler"]["id"])
-    await queue(t, 1, t.users["clerk"]["id"], prefix="c")
-    await queue(other, 1, other.users["handler"]["id"])
+    await queue(rt, t, 3, t.users["handler"]["id"])
+    await queue(rt, t, 1, t.users["clerk"]["id"], prefix="c")
+    await queue(rt, other, 1, other.users["handler"]["id"])
     for x in (t, other):
         await run_deliver(rt, tenants=[x.id], now=at("2026-09-16", 10))
     h = t.headers("handler")

@@ -83,7 +83,7 @@ async def complaint_with_messages(
             ("other", {"title": "与本案无关", "body": "月度排查表", "link": None}),
         ):
             await enqueue(
-                t.id, key, dedupe_key=key, at=START, payload=payload, recipient_id=li["id"]
+                t.scope(rt), key, dedupe_key=key, at=START, payload=payload, recipient_id=li["id"]
             )
     await run_deliver(rt, tenants=[t.id], now=START + timedelta(hours=1))
     return t, li, as_li, case, deps["station-hx"]

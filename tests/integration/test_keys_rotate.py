@@ -338,7 +338,7 @@ async def test_an_open311_email_left_in_the_event_log_moves_to_the_visitor(
     legacy = rt.keys.encrypt("old@example.cn", context="visitor.email")
     async with tenant_tx(t.id):
         await events.record_event(
-            t.id, case_id, "open311_submitted", at=rt.clock.now(), data={"email_enc": legacy}
+            t.scope(rt), case_id, "open311_submitted", at=rt.clock.now(), data={"email_enc": legacy}
         )
     # Even without a new key, the email has to move before a key could ever be dropped.
     status = await _xinfang(backend, "keys", "status", "--tenant", t.slug, current=KEY_A)

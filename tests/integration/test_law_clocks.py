@@ -425,7 +425,7 @@ async def test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient
         for i, payload in enumerate(payloads):
             for uid in (officer.id, t.users["supervisor"]["id"]):
                 await enqueue(
-                    t.id,
+                    t.scope(rt),
                     "test",
                     dedupe_key=f"m{i}:{uid}",
                     at=START,

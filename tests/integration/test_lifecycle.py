@@ -424,7 +424,7 @@ async def test_calendar_import_recomputes_provisional_deadlines(
     assert handle["provisional"] and handle["due"] == "2027-01-19"
     year, entries = parse_calendar_import(notice_2027_csv("2027-01-19,holiday,假想假日"), "csv")
     try:
-        await calendar.import_year(year, entries, source="test")
+        await calendar.import_year(rt, year, entries, source="test")
         n = await deadlines.recompute_provisional(rt, 2027, now=clock.now())
         assert n >= 1
         case = (await client.get(f"/api/v1/cases/{case['id']}", headers=t.headers())).json()

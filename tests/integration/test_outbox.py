@@ -60,11 +60,11 @@ def smtp(rt: Any) -> Iterator[Mailbox]:
         controller.stop()
 
 
-async def queue(t: Any, n: int, recipient: int, prefix: str = "k") -> None:
+async def queue(rt: Any, t: Any, n: int, recipient: int, prefix: str = "k") -> None:
     async with tenant_tx(t.id):
         for i in range(n):
             await enqueue(
-                t.id,
+                t.scope(rt),
                 "test",
                 dedupe_key=f"{prefix}{i}",
                 at=at("2026-09-16"),
@@ -86,8 +86,8 @@ async def test_outbox_rows_become_inbox_messages_and_emails_once(
     t = await make_tenant()
     handler = t.users["handler"]["id"]
     await set_email(t, handler, "handler@example.org")
-    await queue(t, 3, handler)
-    await queue(t, 2, t.users["clerk"]["id"], prefix="c")  # clerk has no email
+    await queue(rt, t, 3, handler)
+    await queue(rt, t, 2, t.users["clerk"]["id"], prefix="c")  # clerk has no email
     for _ in range(3):
         await run_deliver(rt, tenants=[t.id], now=at("2026-09-16", 10))
     assert len(await inbox(t.id, handler)) == 3
@@ -107,7 +107,7 @@ async def test_smtp_failure_is_retried_later_and_never_blocks_the_inbox(
     old = rt.settings
     rt.settings = dataclasses.replace(old, mail=MailSettings(host="127.0.0.1", port=free_port()))
     try:
-        await queue(t, 1, handler)
+        await queue(rt, t, 1, handler)
         await run_deliver(rt, tenants=[t.id], now=at("2026-09-16", 10))
     finally:
         rt.settings = old
@@ -145,7 +145,7 @@ async def test_plugin_channel_gets_the_message_only_for_tenants_that_enabled_it(
                 await Tenant.update({Tenant.settings: {"notify": {"channels": ["sms"]}}}).where(
                     Tenant.id == t.id
                 )
-            await queue(t, 2, t.users["leader"]["id"])
+            await queue(rt, t, 2, t.users["leader"]["id"])
             await run_deliver(rt, tenants=[t.id], now=at("2026-09-16", 10))
         assert sorted(plugin.sent) == [
             (on.slug, on.users["leader"]["id"], "标题0"),
@@ -157,9 +157,7 @@ async def test_plugin_channel_gets_the_message_only_for_tenants_that_enabled_it(
             )
         assert [s["state"] for s in states] == ["skipped", "skipped"]
     finally:
-        rt.plugins.pm.unregister(name="test_sms")
-        rt.plugins.modules.pop("test_sms", None)
-        rt.plugins._subset_cache.clear()
+        rt.plugins.unregister("test_sms")
 
 
 async def test_concurrent_deliverers_never_double_send(
@@ -168,7 +166,7 @@ async def test_concurrent_deliverers_never_double_send(
     t = await make_tenant()
     handler = t.users["handler"]["id"]
     await set_email(t, handler, "handler@example.org")
-    await queue(t, 120, handler)
+    await queue(rt, t, 120, handler)
     now = at("2026-09-16", 10)
     await asyncio.gather(*(deliver_tenant(t.scope(rt), {}, now) for _ in range(4)))
     async with tenant_tx(t.id, write=False):

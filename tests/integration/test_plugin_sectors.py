@@ -301,6 +301,12 @@ async def test_complaint_against_an_officer_goes_to_inspection_hidden_from_them(
         assert (await client.get(f"/api/v1/cases/{case['id']}", headers=who)).status_code == 404
         listed = (await client.get("/api/v1/cases", headers=who)).json()["items"]
         assert case["id"] not in [c["id"] for c in listed]
+        told = await client.post(  # a plugin route acts as its caller: hidden is unknown
+            f"/api/v1/plugins/police/cases/{case['id']}/result-told",
+            json={"method": "phone"},
+            headers=who,
+        )
+        assert told.status_code == 404 and told.json()["error"]["code"] == "case_not_found"
     r = await client.get(f"/api/v1/cases/{case['id']}", headers=t.headers("supervisor"))
     assert r.status_code == 200
     bad = {"officer_badge": "31234", "officer_unit": "station-hx"}

@@ -305,7 +305,7 @@ async def test_outbox_row_of_a_deactivated_user_is_closed_without_a_message(
     t = await make_tenant()
     async with tenant_tx(t.id):
         await enqueue(
-            t.id,
+            t.scope(rt),
             "test",
             dedupe_key="x1",
             at=at("2026-09-16"),

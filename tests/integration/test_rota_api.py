@@ -555,7 +555,7 @@ async def test_provisional_slots_are_reevaluated_when_the_calendar_is_imported(
             CalendarEntry(date(2027, 1, 4), "holiday", "测试假日"),
             CalendarEntry(date(2027, 1, 11), "holiday", "测试假日"),
         ]
-        await calendar.import_year(2027, entries, source="test")
+        await calendar.import_year(rt, 2027, entries, source="test")
         changed = await reevaluate_provisional(rt, 2027)
         assert changed >= 4
         again = await reevaluate_provisional(rt, 2027)

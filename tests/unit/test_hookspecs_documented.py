@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from core import hookspecs
+from core.plugin_api import hookspecs
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = ROOT / "docs" / "plugins.md"

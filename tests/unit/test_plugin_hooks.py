@@ -7,13 +7,14 @@ from datetime import date
 from types import SimpleNamespace
 from typing import Any
 
+import msgspec
 import pytest
 from piccolo.columns import Varchar
 from piccolo.table import Table
 
 from core.clock import Clock
 from core.errors import InvalidInput, PluginFailure
-from core.hookspecs import hookimpl
+from core.plugin_api import FormField, hookimpl
 from core.plugins import PluginHost, TenantInfo
 from core.services import sector
 from core.services.scope import Scope
@@ -95,7 +96,7 @@ async def test_plugin_info_describes_every_builtin_plugin() -> None:
     host = host_with(court=court, police=police, enterprise_logistics=enterprise_logistics)
     for name in host.names:
         info = host.info(name)  # xinfang_plugin_info
-        assert info["name"] == name and info["title_zh"] and info["version"]
+        assert info.name == name and info.title_zh and info.version
 
 
 def test_plugin_tables_are_bound_to_the_core_engine() -> None:
@@ -123,16 +124,19 @@ async def test_pii_fields_are_masked_in_forms() -> None:
 
 
 def test_generic_validator_checks_types_choices_and_unknown_fields() -> None:
-    schema = [
-        {"code": "n", "description": "数量", "datatype": "number", "min": 0, "required": True},
-        {
-            "code": "c",
-            "description": "选项",
-            "datatype": "singlevaluelist",
-            "values": [{"key": "a", "name": "A"}],
-        },
-        {"code": "s", "description": "编号", "datatype": "string", "pattern": r"\d{3}"},
-    ]
+    schema = msgspec.convert(
+        [
+            {"code": "n", "description": "数量", "datatype": "number", "min": 0, "required": True},
+            {
+                "code": "c",
+                "description": "选项",
+                "datatype": "singlevaluelist",
+                "values": [{"key": "a", "name": "A"}],
+            },
+            {"code": "s", "description": "编号", "datatype": "string", "pattern": r"\d{3}"},
+        ],
+        list[FormField],
+    )
     assert sector.validate_by_schema(schema, {"n": "2.5", "c": "a", "s": "123"}) == {
         "n": 2.5,
         "c": "a",
@@ -173,17 +177,107 @@ def test_building_cluster_key_folds_spelling() -> None:
 
 def test_court_redirect_names_the_proper_channel() -> None:
     first = {"seeks": "change_judgment", "case_stage": "first_instance", "division": "trial"}
-    assert court.redirect_for("appeal", first)["channel"] == "上诉"  # type: ignore[index]
+    assert court.redirect_for("appeal", first).channel == "上诉"  # type: ignore[union-attr]
     execution = {"seeks": "change_judgment", "division": "execution"}
-    assert court.redirect_for("execution", execution)["channel"] == "执行异议/复议"  # type: ignore[index]
+    assert court.redirect_for("execution", execution).channel == "执行异议/复议"  # type: ignore[union-attr]
     assert court.redirect_for("retrial", {"seeks": "complaint"}) is None
     assert court.redirect_for("conduct", {"seeks": "change_judgment"}) is None
 
 
 def test_court_rota_templates_are_the_four_reception_forms() -> None:
-    titles = [t["title_zh"] for t in court.xinfang_rota_templates()]
+    titles = [t.title_zh for t in court.xinfang_rota_templates()]
     assert len(titles) == 4 and all("接访" in t or "下访" in t for t in titles)
 
 
 def test_documents_include_the_police_result_notice() -> None:
-    assert "result_notice" in {d["code"] for d in police.xinfang_documents()}
+    assert "result_notice" in {d.code for d in police.xinfang_documents()}
+
+
+class Malformed:
+    """Returns shapes its hookspecs do not allow."""
+
+    @hookimpl
+    def xinfang_categories(self) -> list[dict[str, Any]]:
+        return [{"code": "ok_code", "title_zh": "类别", "colour": "red"}]  # unknown key
+
+    @hookimpl
+    def xinfang_report_sections(self) -> list[Any]:
+        return [court.ReportSection(code="x", title_zh=7, categories=[])]  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("call", "hook"),
+    [
+        (lambda sc, t: sector.categories(sc, t), "xinfang_categories"),
+        (lambda sc, t: sector.collect(sc, t, "xinfang_report_sections"), "xinfang_report_sections"),
+    ],
+)
+async def test_a_malformed_return_is_a_plugin_failure_naming_the_plugin(
+    call: Any, hook: str
+) -> None:
+    sc = scope_of(host_with(malformed=Malformed()))
+    with pytest.raises(PluginFailure) as caught:
+        await call(sc, tenant("malformed"))
+    assert caught.value.details == {"plugin": "malformed", "hook": hook}
+
+
+def test_a_broken_form_schema_is_refused_at_the_door() -> None:
+    from core.plugins import check_return
+
+    for field in (
+        {"code": "kind", "datatype": "singlevaluelist"},  # no values
+        {"code": "n", "datatype": "number", "min": 5, "max": 1},
+        {"code": "s", "pattern": "(unclosed"},
+        {"code": "s", "datatype": "colour"},
+        {"code": "has space"},
+    ):
+        with pytest.raises(msgspec.ValidationError):
+            check_return("xinfang_form_schema", [field])
+    # A Struct built by hand is checked too (its constructor checks no types).
+    built = FormField(code="x", required="yes")  # type: ignore[arg-type]
+    with pytest.raises(msgspec.ValidationError):
+        check_return("xinfang_form_schema", [built])
+
+
+async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenant() -> None:
+    host = host_with(court=court)
+    assert host.names == ["court"]  # never listed, enabled or configured as a plugin
+    sc = scope_of(host)
+    assert await sector.categories(sc, tenant()) == [
+        {
+            "code": "general",
+            "title_zh": "综合",
+            "group": "综合",
+            "description": "一般信访事项",
+            "plugin": None,
+        }
+    ]
+    codes = [(c["code"], c["plugin"]) for c in await sector.categories(sc, tenant("court"))]
+    assert codes[0] == ("general", None) and ("appeal", "court") in codes
+
+
+async def test_hook_context_carries_clock_config_and_tenant_not_the_runtime() -> None:
+    seen: list[Any] = []
+
+    class Probe:
+        @hookimpl
+        def xinfang_documents(self, ctx: Any) -> list[Any]:
+            seen.append(ctx)
+            return []
+
+        @hookimpl
+        def xinfang_default_config(self) -> dict[str, Any]:
+            return {"a": 1, "b": 2}
+
+    sc = scope_of(host_with(probe=Probe()))
+    rt = sc.rt
+    t = tenant("probe", config={"probe": {"b": 3}})
+    assert await sector.collect(sc, t, "xinfang_documents") == []
+    (ctx,) = seen
+    assert ctx.plugin == "probe" and ctx.tenant == t and ctx.config == {"a": 1, "b": 3}
+    assert ctx.clock is rt.clock and ctx.today() == rt.clock.today()
+    assert not hasattr(ctx, "rt")
+    host = rt.plugins
+    bare = host.context(rt, t, "probe")  # outside the case services: no facades
+    with pytest.raises(RuntimeError):
+        await bare.cases.get(1)

@@ -21,13 +21,12 @@ from core.domain.rota import (
     expand,
     slot_key,
 )
-from core.domain.rota.presets import court_daily_duty, court_leader_rotation, monday_leader_day
+from core.domain.rota.presets import monday_leader_day
 from core.domain.workcalendar import WorkCalendar
 from core.errors import InvalidInput
 
 LEADERS = (11, 12, 13, 14, 15)
 Y2026 = (date(2026, 1, 1), date(2026, 12, 31))
-MAKEUP_SATURDAYS_2026 = (date(2026, 2, 14), date(2026, 2, 28), date(2026, 5, 9), date(2026, 10, 10))
 HOLIDAY_MONDAYS_2026 = (
     date(2026, 2, 16),
     date(2026, 2, 23),
@@ -120,18 +119,8 @@ def test_invalid_template_is_rejected_with_code_and_field(changes, code, field):
     assert err.value.message  # zh-CN sentence for the clerk
 
 
-def test_every_workday_rota_rejects_weekdays():
-    filing, _ = court_daily_duty((1,), (2,), "立案大厅")
-    with pytest.raises(InvalidInput) as err:
-        replace(filing, weekdays=frozenset({0})).validate()
-    assert err.value.code == "rota_weekdays_not_applicable"
-
-
 def test_presets_are_valid_templates():
-    court_leader_rotation(LEADERS, "院机关").validate()
     monday_leader_day(LEADERS, "信访接待室").validate()
-    for t in court_daily_duty((1, 2), (3, 4), "立案大厅"):
-        t.validate()
 
 
 def test_expand_rejects_reversed_range():
@@ -279,48 +268,6 @@ def test_monday_rota_yearly_counts_are_balanced_within_one(policy):
     assert max(report.values()) - min(report.values()) <= 1
     assert report == dict(result.state.counts)
     assert sum(report.values()) == len(days_of(result))
-
-
-# --- court 四接访 --------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("makeup", [True, False])
-def test_daily_duty_carries_makeup_saturdays_only_when_enabled(makeup):
-    filing, execution = court_daily_duty((1, 2, 3), (4, 5), "立案大厅", makeup_workdays=makeup)
-    for template in (filing, execution):
-        result = run(template, *Y2026)
-        days = set(days_of(result))
-        assert all(CAL.is_workday(d) for d in days)
-        assert all((d in days) == makeup for d in MAKEUP_SATURDAYS_2026)
-        assert not {date(2026, 10, 1), date(2026, 10, 7), date(2026, 2, 16)} & days
-        expected = {
-            d
-            for d in (date(2026, 1, 1) + timedelta(n) for n in range(365))
-            if CAL.is_workday(d) and (makeup or d.weekday() < 5)
-        }
-        assert days == expected
-        assert len(result.slots) == 2 * len(expected)  # am + pm each day
-
-
-def test_daily_duty_assigns_filing_and_execution_leaders_from_their_own_lists():
-    filing, execution = court_daily_duty((1, 2, 3), (4, 5), "立案大厅")
-    f = run(filing, date(2026, 3, 2), date(2026, 3, 6))
-    e = run(execution, date(2026, 3, 2), date(2026, 3, 6))
-    assert [leader_on(f, d) for d in days_of(f)] == [1, 2, 3, 1, 2]
-    assert [leader_on(e, d) for d in days_of(e)] == [4, 5, 4, 5, 4]
-    assert {s.template_key for s in f.slots} == {"filing_duty"}
-
-
-def test_court_leader_rotation_runs_monday_to_friday_and_skips_holidays():
-    result = run(court_leader_rotation(LEADERS, "院机关"), date(2026, 9, 28), date(2026, 10, 11))
-    assert days_of(result) == [
-        date(2026, 9, 28),
-        date(2026, 9, 29),
-        date(2026, 9, 30),
-        date(2026, 10, 8),
-        date(2026, 10, 9),
-    ]
-    assert [leader_on(result, d) for d in days_of(result)] == list(LEADERS)
 
 
 def test_two_leaders_per_slot_are_different_people():

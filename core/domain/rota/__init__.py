@@ -33,7 +33,7 @@ from core.domain.rota.model import (
     UnfilledSlot,
     slot_key,
 )
-from core.domain.rota.presets import court_daily_duty, court_leader_rotation, monday_leader_day
+from core.domain.rota.presets import monday_leader_day
 
 __all__ = [
     "AM_SLOT_DEFAULT_END",
@@ -58,8 +58,6 @@ __all__ = [
     "SlotSpec",
     "UnfilledSlot",
     "balance_report",
-    "court_daily_duty",
-    "court_leader_rotation",
     "expand",
     "monday_leader_day",
     "slot_key",

@@ -17,8 +17,6 @@ from core.db import scoped
 from core.db.engine import get_engine, tenant_tx
 from core.db.tables import AuditHead, AuditLog
 from core.domain.lifecycle import ACTIONS as CASE_ACTIONS
-from core.security import Keys
-from core.settings import TIMEZONE
 
 if TYPE_CHECKING:
     from core.principal import Principal
@@ -69,25 +67,6 @@ def acting(actor: Actor) -> Iterator[None]:
         yield
     finally:
         _actor.reset(token)
-
-
-# --- keys ------------------------------------------------------------------------------
-
-_bound: list[Keys] = []
-
-
-def bind_keys(keys: Keys) -> None:
-    """The process's keys, for appends made where no runtime is at hand (case events).
-    Called by ``Runtime`` on construction: one application secret per process."""
-    _bound[:] = [keys]
-
-
-def _keys(rt: Runtime | None) -> Keys:
-    if rt is not None:
-        return rt.keys
-    if not _bound:
-        raise RuntimeError("audit keys not bound; build a Runtime first")
-    return _bound[0]
 
 
 # --- hashing ---------------------------------------------------------------------------
@@ -150,7 +129,7 @@ async def _scope(tenant_id: int) -> AsyncIterator[None]:
 
 
 async def append(
-    rt: Runtime | None,
+    rt: Runtime,
     tenant_id: int,
     action: str,
     *,
@@ -162,10 +141,9 @@ async def append(
 ) -> int:
     """Append one row to the tenant's chain inside the caller's transaction (or a new
     one); returns its ``seq``. ``detail`` must hold no personal data, passwords or
-    tokens: ids, codes, field names, counts. ``rt=None`` uses the process's keys and
-    the wall clock (callers without a runtime pass ``at``)."""
-    keys = _keys(rt)
-    now = at or (rt.clock.now() if rt is not None else datetime.now(TIMEZONE))
+    tokens: ids, codes, field names, counts."""
+    keys = rt.keys
+    now = at or rt.clock.now()
     who = _actor.get()
     local = who.tenant_id is None or who.tenant_id == tenant_id
     row: dict[str, Any] = {

@@ -13,7 +13,7 @@ from core.db import scoped
 from core.db.engine import tenant_tx
 from core.db.tables import AuditHead, AuditLog, Tenant
 from core.security import Keys
-from core.services.audit.chain import DEPLOYMENT, GENESIS, _keys, _message
+from core.services.audit.chain import DEPLOYMENT, GENESIS, _message
 
 if TYPE_CHECKING:
     from core.runtime import Runtime
@@ -135,7 +135,7 @@ async def verify_chain(
     * ``reordered``: a valid row links to a row that exists elsewhere in the chain;
     * ``rewritten``: a head exported earlier (``exported``) is not in the chain.
     """
-    keys = _keys(rt)
+    keys = rt.keys
     report = ChainReport(tenant_id)
     head = await head_of(tenant_id)
     if head is not None:

@@ -3,13 +3,11 @@ person may see them."""
 
 from __future__ import annotations
 
-from typing import Any, overload
+from typing import Any
 
 from core.db.tables import CaseParticipant, PetitionCase, Visitor
-from core.domain.lifecycle import STATUS_ZH, allowed_actions
+from core.domain.lifecycle import allowed_actions, status_zh
 from core.errors import NotFound
-from core.principal import Principal
-from core.runtime import Runtime
 from core.schemas import CHANNEL_ZH
 from core.services import deadlines, events, sector
 from core.services.cases.answers import (
@@ -120,20 +118,8 @@ def _list_item(row: dict[str, Any]) -> CaseListItem:
     )
 
 
-@overload
-async def get_case(scope: Scope, case_id: int, /) -> CaseDetail: ...
-
-
-@overload
-async def get_case(scope: Runtime, case_id: Principal, legacy_case_id: int, /) -> CaseDetail:
-    """TODO(#12): the police plugin's routes still call ``get_case(rt, principal,
-    case_id)``; this shape goes when the plugin door gives plugins a scope."""
-
-
-async def get_case(scope: Any, case_id: Any, *legacy: int) -> CaseDetail:
+async def get_case(scope: Scope, case_id: int) -> CaseDetail:
     """The case as the acting person may see it (404 when hidden from them)."""
-    if not isinstance(scope, Scope):
-        scope, case_id = Scope.of(scope, case_id), legacy[0]
     actor = scope.actor
     async with scope.tx(write=False):
         row = (
@@ -180,7 +166,7 @@ async def get_case(scope: Any, case_id: Any, *legacy: int) -> CaseDetail:
         transfer_contact=ContactCopyOut(**contact_copy) if contact_copy else None,
         earlier_matters=[MatterBrief(**m) for m in earlier],
         deadlines=[deadlines.clock_out(c) for c in clocks],
-        status_zh=STATUS_ZH.get(row["status"], row["status"]),
+        status_zh=status_zh(row["status"]),
         allowed_actions=allowed_actions(
             row["status"], actor.roles, actor=actor_of(actor), case=facts
         ),

@@ -100,8 +100,7 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
         visitor_id = await _visitor_of(scope, data)
         shield = await _shield(scope, data, prepared)
         similar = await repeats.find_similar(
-            tenant_id,
-            actor=actor,
+            scope,
             visitor_id=visitor_id,
             locality=data.locality,
             category=data.category,
@@ -184,7 +183,7 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
         for m in similar.unnamed:
             # The new matter may not name it; those who may see it learn of the new one.
             await events.record_event(
-                tenant_id,
+                scope,
                 m.case_id,
                 "similar_registered",
                 at=now,
@@ -205,7 +204,7 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
                     PetitionCase.id == case_id
                 )
         await events.record_event(
-            tenant_id,
+            scope,
             case_id,
             "registered",
             at=now,
@@ -221,7 +220,7 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
         if new.outcome is not None:
             kind, outcome = new.outcome
             await events.record_event(
-                tenant_id,
+                scope,
                 case_id,
                 kind,
                 at=now,
@@ -231,7 +230,7 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
                 data=outcome,
             )
         await events.enqueue(
-            tenant_id,
+            scope,
             "case.registered",
             dedupe_key=f"case.registered:{case_id}",
             at=now,

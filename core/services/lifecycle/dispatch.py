@@ -102,7 +102,7 @@ async def perform(
         event_data = await STEPS[action](ctx)
         await ctx.save()
         await events.record_event(
-            scope.tenant_id,
+            scope,
             case_id,
             action,
             at=now,

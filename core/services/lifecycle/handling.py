@@ -211,7 +211,7 @@ async def _chase(c: Ctx) -> dict[str, Any]:
     note = required(c.data.note, "note", "催办内容")
     if c.case["assignee_id"]:
         await events.enqueue(
-            c.tid,
+            c.scope,
             "case.chased",
             dedupe_key=f"case.chased:{c.cid}:{c.now.isoformat()}",
             at=c.now,

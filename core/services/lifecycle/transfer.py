@@ -137,7 +137,7 @@ async def _transfer_to_tenant(c: Ctx, slug: str) -> dict[str, Any]:
             )
         )
         await events.record_event(
-            receiver.id,
+            theirs,
             their_case,
             "transfer_received",
             at=c.now,
@@ -361,7 +361,7 @@ async def _tell_sender(
             },
         ).where((CaseTransfer.case_id == sender_case) & (CaseTransfer.status == "pending"))
         await events.record_event(
-            sender_id,
+            theirs,
             sender_case,
             f"transfer_{outcome}",
             at=c.now,

@@ -107,7 +107,7 @@ async def _notify(
     recipients = {old.leader_id, new.leader_id} - {None}
     for user in sorted(r for r in recipients if r is not None):
         await enqueue(
-            scope.tenant_id,
+            scope,
             "rota.changed",
             dedupe_key=f"rota.changed:{old.uid_key}:{new.sequence}:{user}",
             at=now,

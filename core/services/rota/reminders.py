@@ -47,7 +47,7 @@ async def write_reminders(scope: Scope) -> int:
             if s.topics:
                 body += f"，主题：{'、'.join(s.topics)}"
             await enqueue(
-                scope.tenant_id,
+                scope,
                 "rota.reminder",
                 dedupe_key=f"rota.remind:{s.uid_key}:{s.sequence}:{kind}",
                 at=now,

@@ -108,7 +108,7 @@ async def publish(scope: Scope, data: PublishIn) -> PublishResult:
             if any(s.provisional for s in slots):
                 lines.append("标注“临时”的日期所在年度工作日历尚未导入，日期可能调整。")
             await enqueue(
-                tid,
+                scope,
                 "rota.published",
                 dedupe_key=f"rota.published:{leader}:{_digest(_uid_seq(s) for s in slots)}",
                 at=now,

@@ -1,14 +1,14 @@
 """Example third-party Xinfang plugin: housing management (住房保障/物业维修).
 
 Found by the entry point ``housing = "xinfang_housing"`` in the ``xinfang.plugins``
-group; uses only the public hook markers from ``core.hookspecs``.
+group; uses only the public plugin API, ``core.plugin_api``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from core.hookspecs import hookimpl
+from core.plugin_api import hookimpl
 
 CATEGORY = "housing_repair"
 
