@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from core.console import run_async, system_scope, with_db
 from core.settings import load_settings
+
+if TYPE_CHECKING:
+    from core.services.answers import PluginOut
 
 
 @click.group()
@@ -21,12 +24,12 @@ def plugin_list(tenant: str) -> None:
     """List installed plugins and whether the tenant enabled them."""
     from core.services import plugin_admin
 
-    async def go(rt: Any) -> list[dict[str, Any]]:
+    async def go(rt: Any) -> list[PluginOut]:
         return await plugin_admin.list_plugins(await system_scope(rt, tenant))
 
     for row in run_async(lambda: with_db(load_settings(), go)):
-        state = "启用" if row["enabled"] else "未启用"
-        click.echo(f"{row['name']:<24} {state:<4} {row['title_zh']}  {row['version']}")
+        state = "启用" if row.enabled else "未启用"
+        click.echo(f"{row.name:<24} {state:<4} {row.title_zh}  {row.version}")
 
 
 def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None) -> None:
@@ -34,13 +37,13 @@ def _plugin_set(tenant: str, name: str, enabled: bool | None, config: Any = None
 
     from core.services import plugin_admin
 
-    async def go(rt: Any) -> dict[str, Any]:
+    async def go(rt: Any) -> PluginOut:
         sc = await system_scope(rt, tenant)
         return await plugin_admin.configure(sc, name, enabled=enabled, config=config)
 
     row = run_async(lambda: with_db(load_settings(), go))
-    state = "启用" if row["enabled"] else "未启用"
-    click.echo(f"{tenant}: {name} {state}；设置 {json.dumps(row['config'], ensure_ascii=False)}")
+    state = "启用" if row.enabled else "未启用"
+    click.echo(f"{tenant}: {name} {state}；设置 {json.dumps(row.config, ensure_ascii=False)}")
 
 
 @plugin.command("enable")

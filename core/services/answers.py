@@ -1,5 +1,5 @@
-"""What the account, tenant, department, reception-session, calendar, petitioner and
-inbox services answer (msgspec Structs; the API sends them as they are).
+"""What the account, tenant, department, reception-session, calendar, petitioner,
+inbox, plugin-admin and sector services answer (msgspec Structs; the API sends them as they are).
 
 Field order follows the rows they come from, so the JSON is what the dict answers
 were, key for key. (The rota's and the cases' answers live in their packages.)
@@ -11,6 +11,15 @@ from datetime import date, datetime, time
 from typing import Any, Literal
 
 from msgspec import Struct
+
+from core.plugin_api import (
+    Category,
+    Document,
+    FormField,
+    NotificationChannel,
+    ReportSection,
+    RotaTemplate,
+)
 
 # --- Accounts and tokens (core.services.users) ---------------------------------------
 
@@ -223,3 +232,54 @@ class UnreadCount(Struct):
 
 class MarkedRead(Struct):
     marked: int
+
+
+# --- Plugins and their sector data (core.services.plugin_admin, core.services.sector) --
+
+
+class PluginOut(Struct):
+    """An installed plugin with the tenant's state and effective settings."""
+
+    name: str
+    title_zh: str
+    version: str
+    description: str
+    enabled: bool
+    config: dict[str, Any]
+
+
+class CategoryOut(Category, kw_only=True):
+    """A case category the tenant may use; ``plugin`` owns it (None: a core category)."""
+
+    plugin: str | None
+
+
+class FormFieldOut(FormField, kw_only=True):
+    """A category's form field as shown: ``order`` always set, ``pii`` marks personal data
+    (never shown publicly)."""
+
+    pii: bool
+
+
+class CategoryForm(CategoryOut, kw_only=True):
+    """A category with its form fields, in order."""
+
+    fields: list[FormFieldOut]
+
+
+class RotaTemplateOut(RotaTemplate, kw_only=True):
+    """A plugin's rota template (defaults left out, as the plugin's own answer)."""
+
+    plugin: str
+
+
+class DocumentOut(Document, kw_only=True):
+    plugin: str
+
+
+class ReportSectionOut(ReportSection, kw_only=True):
+    plugin: str
+
+
+class NotificationChannelOut(NotificationChannel, kw_only=True):
+    plugin: str

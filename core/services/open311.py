@@ -13,7 +13,7 @@ import secrets
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct
 
 from core import security
 from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
@@ -24,6 +24,7 @@ from core.plugins import TenantInfo
 from core.principal import Principal
 from core.schemas import CaseIn, VisitorIn
 from core.services import audit, cases, events, sector, users
+from core.services.answers import FormFieldOut
 from core.services.scope import Scope
 from core.validation import has_visible
 
@@ -145,44 +146,47 @@ async def check_key(scope: Scope, key: str | None) -> None:
 async def services(scope: Scope, tenant: TenantInfo) -> list[Service]:
     out = []
     for item in await sector.categories(scope, tenant):
-        fields = await sector.form_schema(scope, tenant, item["code"])
+        fields = await sector.form_schema(scope, tenant, item.code)
         out.append(
             Service(
-                service_code=item["code"],
-                service_name=item["title_zh"],
-                description=item.get("description", ""),
+                service_code=item.code,
+                service_name=item.title_zh,
+                description=_given(item.description, ""),
                 metadata=bool(fields),
                 type="batch",
-                keywords=item.get("plugin") or "core",
-                group=item.get("group", ""),
+                keywords=item.plugin or "core",
+                group=_given(item.group, ""),
             )
         )
     return out
 
 
-def _attribute(f: dict[str, Any]) -> Attribute:
-    kind = f.get("datatype", "string")
-    values = f.get("values", [])
+def _given(value: Any, default: Any) -> Any:
+    """An optional key of a plugin's answer, or ``default`` when it was left out."""
+    return default if value is UNSET else value
+
+
+def _attribute(f: FormFieldOut) -> Attribute:
+    kind: str = f.datatype
+    values = [AttributeValue(key=str(v.key), name=v.name) for v in _given(f.values, [])]
     if kind == "boolean":
-        kind, values = (
-            "singlevaluelist",
-            [{"key": "true", "name": "是"}, {"key": "false", "name": "否"}],
-        )
+        kind = "singlevaluelist"
+        values = [AttributeValue(key="true", name="是"), AttributeValue(key="false", name="否")]
     return Attribute(
         variable=True,
-        code=f["code"],
+        code=f.code,
         datatype=kind,
-        required=bool(f.get("required")),
-        datatype_description=f.get("datatype_description", ""),
-        order=f.get("order", 0),
-        description=f.get("description", f["code"]),
-        values=[AttributeValue(key=str(v["key"]), name=v["name"]) for v in values],
+        required=f.required,
+        datatype_description=_given(f.datatype_description, ""),
+        order=_given(f.order, 0),
+        description=_given(f.description, f.code),
+        values=values,
     )
 
 
 async def definition(scope: Scope, tenant: TenantInfo, code: str) -> ServiceDefinition:
     """A service's definition; an unknown service is 404, like an unknown request."""
-    if code not in {c["code"] for c in await sector.categories(scope, tenant)}:
+    if code not in {c.code for c in await sector.categories(scope, tenant)}:
         raise NotFound("service_not_found", "没有该服务（service_code）。", field="service_code")
     fields = await sector.form_schema(scope, tenant, code)
     return ServiceDefinition(service_code=code, attributes=[_attribute(f) for f in fields])
@@ -202,7 +206,7 @@ def _request_out(tenant: TenantInfo, row: dict[str, Any], titles: dict[str, str]
 
 
 async def _titles(scope: Scope, tenant: TenantInfo) -> dict[str, str]:
-    return {c["code"]: c["title_zh"] for c in await sector.categories(scope, tenant)}
+    return {c.code: c.title_zh for c in await sector.categories(scope, tenant)}
 
 
 _COLUMNS = (

@@ -7,6 +7,7 @@ from typing import Any
 from core.errors import InvalidInput, NotFound
 from core.runtime import Runtime
 from core.services import tenants
+from core.services.answers import PluginOut
 from core.services.scope import Scope
 
 
@@ -16,7 +17,7 @@ def _host(rt: Runtime) -> Any:
     return rt.plugins
 
 
-async def list_plugins(scope: Scope) -> list[dict[str, Any]]:
+async def list_plugins(scope: Scope) -> list[PluginOut]:
     """Every installed plugin with this tenant's state and effective settings."""
     host = _host(scope.rt)
     tenant = await tenants.get_tenant(scope)
@@ -24,14 +25,14 @@ async def list_plugins(scope: Scope) -> list[dict[str, Any]]:
     for name in host.names:
         info = host.info(name)
         out.append(
-            {
-                "name": name,
-                "title_zh": host.title(name),
-                "version": info.version,
-                "description": info.description,
-                "enabled": name in tenant.plugins,
-                "config": host.config_for(tenant, name),
-            }
+            PluginOut(
+                name=name,
+                title_zh=host.title(name),
+                version=info.version,
+                description=info.description,
+                enabled=name in tenant.plugins,
+                config=host.config_for(tenant, name),
+            )
         )
     return out
 
@@ -62,7 +63,7 @@ async def configure(
     *,
     enabled: bool | None = None,
     config: dict[str, Any] | None = None,
-) -> dict[str, Any]:
+) -> PluginOut:
     """Enable/disable a plugin for the tenant and/or replace its tenant settings (merged
     over the plugin's defaults when read)."""
     host = _host(scope.rt)
@@ -73,4 +74,4 @@ async def configure(
         config = _validate_config(scope.rt, name, config)
     state = name in tenant.plugins if enabled is None else enabled
     await tenants.set_plugin(scope, name, enabled=state, config=config)
-    return next(p for p in await list_plugins(scope) if p["name"] == name)
+    return next(p for p in await list_plugins(scope) if p.name == name)

@@ -11,18 +11,29 @@ read once by the operation that calls them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import msgspec
+from msgspec import UNSET, Struct, structs
 
 from core.builtin_plugins import categories as builtin_categories
 from core.errors import InvalidInput
 from core.plugin_api import URGENCY_ORDER, FormField, Route, TenantInfo, clean_form
 from core.schemas import CaseIn
 from core.services import audit
+from core.services.answers import (
+    CategoryOut,
+    DocumentOut,
+    FormFieldOut,
+    NotificationChannelOut,
+    ReportSectionOut,
+    RotaTemplateOut,
+)
 from core.services.scope import Scope
 
 __all__ = ["URGENCY_ORDER", "Prepared", "validate_by_schema"]
+
+Tagged = TypeVar("Tagged", bound=Struct)
 
 
 @dataclass
@@ -76,7 +87,7 @@ async def _call(
     return await rt.plugins.call(rt, tenant, hook, facades=facades, **kwargs)
 
 
-async def categories(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
+async def categories(scope: Scope, tenant: TenantInfo) -> list[CategoryOut]:
     """Every case category available to the tenant: core's first, then its plugins'
     (a code already taken is skipped)."""
     host = scope.rt.plugins
@@ -85,21 +96,21 @@ async def categories(scope: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
     else:  # core's built-in list is called last (the fallback) but listed first
         called = await _call(scope, tenant, "xinfang_categories")
         results = sorted(called, key=lambda r: not host.is_builtin(r[0]))
-    out: list[dict[str, Any]] = []
+    out: list[CategoryOut] = []
     seen: set[str] = set()
     for name, items in results:
         plugin = None if host is None or host.is_builtin(name) else name
         for item in items:
             if item.code not in seen:
                 seen.add(item.code)
-                out.append({**msgspec.to_builtins(item), "plugin": plugin})
+                out.append(CategoryOut(**structs.asdict(item), plugin=plugin))
     return out
 
 
-async def category(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any]:
+async def category(scope: Scope, tenant: TenantInfo, code: str) -> CategoryOut:
     """One of the tenant's categories, or ``unknown_category``."""
     for item in await categories(scope, tenant):
-        if item["code"] == code:
+        if item.code == code:
             return item
     raise InvalidInput(
         "unknown_category",
@@ -109,28 +120,29 @@ async def category(scope: Scope, tenant: TenantInfo, code: str) -> dict[str, Any
     )
 
 
-async def _fields(scope: Scope, tenant: TenantInfo, item: dict[str, Any]) -> list[FormField]:
+async def _fields(scope: Scope, tenant: TenantInfo, item: CategoryOut) -> list[FormField]:
     """The form fields the plugin owning the category gives it."""
-    if item["plugin"] is None:
+    if item.plugin is None:
         return []
     return [
         f
-        for name, result in await _call(scope, tenant, "xinfang_form_schema", category=item["code"])
-        if name == item["plugin"]
+        for name, result in await _call(scope, tenant, "xinfang_form_schema", category=item.code)
+        if name == item.plugin
         for f in result
     ]
 
 
-async def form_schema(scope: Scope, tenant: TenantInfo, code: str) -> list[dict[str, Any]]:
-    """The category's form fields (Open311-attribute shaped), in order."""
+async def form_schema(scope: Scope, tenant: TenantInfo, code: str) -> list[FormFieldOut]:
+    """The category's form fields (Open311-attribute shaped), in order; keys the plugin
+    left out stay out, but for ``order`` (its place when not given)."""
     fields = await _fields(scope, tenant, await category(scope, tenant, code))
     pii = await pii_fields(scope, tenant) if fields else set()
     out = []
     for order, f in enumerate(fields, start=1):
-        shown: dict[str, Any] = msgspec.to_builtins(f)  # keys the plugin left out stay out
-        shown.setdefault("order", order)
-        shown["pii"] = f.code in pii
-        out.append(shown)
+        shown = structs.asdict(f)
+        if shown["order"] is UNSET:
+            shown["order"] = order
+        out.append(FormFieldOut(**shown, pii=f.code in pii))
     return out
 
 
@@ -145,11 +157,11 @@ async def validate_form(
     """Check the form of a category: the schema first, then the owning plugin's rules.
     Returns the normalised form and the owning plugin."""
     item = await category(scope, tenant, code)
-    owner = item["plugin"]
+    owner = item.plugin
     if owner is None or scope.rt.plugins is None:
         if form:
             raise InvalidInput(
-                "form_not_expected", f"类别“{item['title_zh']}”没有附加表单。", field="form"
+                "form_not_expected", f"类别“{item.title_zh}”没有附加表单。", field="form"
             )
         return {}, None
     clean = clean_form(await _fields(scope, tenant, item), form)
@@ -205,16 +217,35 @@ def extra_clocks(scope: Scope, tenant: TenantInfo) -> dict[str, Any]:
     return clocks
 
 
-async def collect(scope: Scope, tenant: TenantInfo, hook: str) -> list[dict[str, Any]]:
+async def collect(
+    scope: Scope, tenant: TenantInfo, hook: str, tagged: type[Tagged]
+) -> list[Tagged]:
     """The concatenated list results of a list-valued hook (rota templates, documents,
-    report sections, notification channels), each tagged with its plugin."""
+    report sections, notification channels), each tagged with its plugin as ``tagged``
+    (the hook's Struct plus ``plugin``)."""
     if not tenant.plugins:
         return []
     return [
-        {**msgspec.to_builtins(item), "plugin": name}
+        tagged(**structs.asdict(item), plugin=name)
         for name, items in await _call(scope, tenant, hook)
         for item in items
     ]
+
+
+async def rota_templates(scope: Scope, tenant: TenantInfo) -> list[RotaTemplateOut]:
+    return await collect(scope, tenant, "xinfang_rota_templates", RotaTemplateOut)
+
+
+async def documents(scope: Scope, tenant: TenantInfo) -> list[DocumentOut]:
+    return await collect(scope, tenant, "xinfang_documents", DocumentOut)
+
+
+async def report_sections(scope: Scope, tenant: TenantInfo) -> list[ReportSectionOut]:
+    return await collect(scope, tenant, "xinfang_report_sections", ReportSectionOut)
+
+
+async def notification_channels(scope: Scope, tenant: TenantInfo) -> list[NotificationChannelOut]:
+    return await collect(scope, tenant, "xinfang_notification_channels", NotificationChannelOut)
 
 
 async def pii_fields(scope: Scope, tenant: TenantInfo) -> set[str]:

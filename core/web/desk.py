@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+import msgspec
 from litestar import Request, get, post
 from litestar.params import FromQuery
 from litestar.response import Redirect, Template
@@ -64,7 +65,7 @@ async def _tenant(sc: Scope) -> TenantInfo:
 
 
 async def _categories(sc: Scope, tenant: TenantInfo) -> list[dict[str, Any]]:
-    return await sector.categories(sc, tenant)
+    return [msgspec.to_builtins(c) for c in await sector.categories(sc, tenant)]
 
 
 async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dict[str, Any]]:
@@ -72,8 +73,9 @@ async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dic
         schema = await sector.form_schema(sc, tenant, category)
     except InvalidInput:  # an unknown category has no fields; registering names it
         return []
-    return [
-        {**f, "options": [(str(v["key"]), v["name"]) for v in f.get("values", [])]} for f in schema
+    return [  # the templates read the answer's keys, left-out ones staying out
+        {**msgspec.to_builtins(f), "options": [(str(v.key), v.name) for v in f.values or ()]}
+        for f in schema
     ]
 
 

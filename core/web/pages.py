@@ -158,7 +158,7 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
 async def home(sc: CallerScope, after: After = None) -> Template:
     chrome = await _chrome(sc)
     page = await cases.list_cases(sc, after=after, limit=50)
-    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, chrome["tenant"])}
+    category_zh = {c.code: c.title_zh for c in await sector.categories(sc, chrome["tenant"])}
     return Template("home.html", context={**chrome, "page": page, "category_zh": category_zh})
 
 
@@ -179,7 +179,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
     case = await cases.get_case(sc, case_id)  # 404: other tenant, excluded, missing
     clocks = await deadlines.clocks_of_case(sc, case_id)
     pack = deadlines.pack_for(sc, tenant)
-    category_zh = {c["code"]: c["title_zh"] for c in await sector.categories(sc, tenant)}
+    category_zh = {c.code: c.title_zh for c in await sector.categories(sc, tenant)}
     department_list = await departments.list_departments(sc)
     staff = [u for u in await users.list_users(sc) if u.active] if case.allowed_actions else []
     return {

@@ -15,13 +15,22 @@ from litestar import Controller, Router, get, put
 from litestar.connection import ASGIConnection
 from litestar.di import Provide
 from litestar.handlers.base import BaseRouteHandler
-from litestar.params import FromPath, JSONBody, Parameter
-from msgspec import Struct
+from litestar.params import JSONBody, Parameter
+from msgspec import Struct, structs
 
 from core.errors import NotFound
 from core.plugin_api import HookContext
 from core.runtime import Runtime
 from core.services import hookctx, plugin_admin, sector, tenants
+from core.services.answers import (
+    CategoryForm,
+    CategoryOut,
+    DocumentOut,
+    NotificationChannelOut,
+    PluginOut,
+    ReportSectionOut,
+    RotaTemplateOut,
+)
 from core.services.scope import Scope
 from core.web.auth import CallerScope, principal_of, requires_admin, requires_staff, runtime_of
 
@@ -38,13 +47,13 @@ class PluginController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_plugins(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_plugins(self, sc: CallerScope) -> list[PluginOut]:
         return await plugin_admin.list_plugins(sc)
 
     @put("/{name:str}", guards=[requires_admin])
     async def configure(
         self, sc: CallerScope, name: CodeParam, data: JSONBody[PluginIn]
-    ) -> dict[str, Any]:
+    ) -> PluginOut:
         return await plugin_admin.configure(sc, name, enabled=data.enabled, config=data.config)
 
 
@@ -53,31 +62,48 @@ class CategoryController(Controller):
     guards = [requires_staff]  # noqa: RUF012
 
     @get("/")
-    async def list_categories(self, sc: CallerScope) -> list[dict[str, Any]]:
+    async def list_categories(self, sc: CallerScope) -> list[CategoryOut]:
         return await sector.categories(sc, await tenants.get_tenant(sc))
 
     @get("/{code:str}/form")
-    async def form(self, sc: CallerScope, code: CodeParam) -> dict[str, Any]:
+    async def form(self, sc: CallerScope, code: CodeParam) -> CategoryForm:
         tenant = await tenants.get_tenant(sc)
         item = await sector.category(sc, tenant, code)
-        return {**item, "fields": await sector.form_schema(sc, tenant, code)}
+        fields = await sector.form_schema(sc, tenant, code)
+        return CategoryForm(**structs.asdict(item), fields=fields)
 
 
-_SECTOR_LISTS = {
-    "rota-templates": "xinfang_rota_templates",
-    "documents": "xinfang_documents",
-    "report-sections": "xinfang_report_sections",
-    "notification-channels": "xinfang_notification_channels",
-}
+# The sector lists, one route each so each documents its own body (static paths win
+# over ``/sector/{kind}``, which is left to answer 404 for any other kind).
 
 
-@get("/sector/{kind:str}", guards=[requires_staff])
-async def sector_list(sc: CallerScope, kind: FromPath[str]) -> list[dict[str, Any]]:
-    """行业插件提供的轮值模板、文书、报表栏目、通知渠道。"""
-    hook = _SECTOR_LISTS.get(kind)
-    if hook is None:
+class SectorController(Controller):
+    path = "/sector"
+    guards = [requires_staff]  # noqa: RUF012
+
+    @get("/rota-templates")
+    async def rota_templates(self, sc: CallerScope) -> list[RotaTemplateOut]:
+        """行业插件提供的轮值模板。"""
+        return await sector.rota_templates(sc, await tenants.get_tenant(sc))
+
+    @get("/documents")
+    async def documents(self, sc: CallerScope) -> list[DocumentOut]:
+        """行业插件提供的文书。"""
+        return await sector.documents(sc, await tenants.get_tenant(sc))
+
+    @get("/report-sections")
+    async def report_sections(self, sc: CallerScope) -> list[ReportSectionOut]:
+        """行业插件提供的报表栏目。"""
+        return await sector.report_sections(sc, await tenants.get_tenant(sc))
+
+    @get("/notification-channels")
+    async def notification_channels(self, sc: CallerScope) -> list[NotificationChannelOut]:
+        """行业插件提供的通知渠道。"""
+        return await sector.notification_channels(sc, await tenants.get_tenant(sc))
+
+    @get("/{kind:str}", include_in_schema=False)
+    async def unknown_kind(self) -> None:
         raise NotFound("not_found", "没有这一类插件资料。")
-    return await sector.collect(sc, await tenants.get_tenant(sc), hook)
 
 
 def plugin_enabled(name: str) -> Any:
@@ -127,6 +153,6 @@ def plugin_routers(rt: Runtime) -> list[Router]:
 def plugin_api_router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[PluginController, CategoryController, sector_list],
+        route_handlers=[PluginController, CategoryController, SectorController],
         tags=["plugins"],
     )

@@ -21,16 +21,43 @@ OfficerName = Annotated[str, Meta(min_length=1, max_length=100)]
 
 
 class ResultToldIn(Struct, forbid_unknown_fields=True):
-    method: Literal["in_person", "phone", "letter", "sms", "online"]
+    method: Method
     told_at: datetime | None = None
     note: Text = ""
 
 
 class HandoverIn(Struct, forbid_unknown_fields=True):
-    behaviour: Literal["disruptive", "emergency", "self_harm", "other"]
+    behaviour: Behaviour
     receiving_officer: OfficerName
     at: datetime | None = None
     note: Text = ""
+
+
+Method = Literal["in_person", "phone", "letter", "sms", "online"]
+Behaviour = Literal["disruptive", "emergency", "self_harm", "other"]
+
+
+class ResultTold(Struct):
+    """The ``result_told`` event recorded on the case; ``told_at`` is ISO 8601."""
+
+    case_id: int
+    receipt_code: str
+    kind: Literal["result_told"]
+    method: Method
+    told_at: str
+    note: str
+
+
+class Handover(Struct):
+    """The ``handover`` event recorded on the case; ``at`` is ISO 8601."""
+
+    case_id: int
+    receipt_code: str
+    kind: Literal["handover"]
+    behaviour: Behaviour
+    receiving_officer: str
+    at: str
+    note: str
 
 
 def _when(ctx: HookContext, value: datetime | None, field: str) -> datetime:
@@ -46,12 +73,11 @@ def _when(ctx: HookContext, value: datetime | None, field: str) -> datetime:
     return value
 
 
-async def _record(
-    ctx: HookContext, case_id: int, kind: str, data: dict[str, Any]
-) -> dict[str, Any]:
-    case = await ctx.cases.require(case_id)  # 404 for unknown or hidden cases
+async def _record(ctx: HookContext, case_id: int, kind: str, data: dict[str, Any]) -> str:
+    """Record the event; the case's receipt code (404 for unknown or hidden cases)."""
+    case = await ctx.cases.require(case_id)
     await ctx.events.record(case_id, kind, data)
-    return {"case_id": case_id, "receipt_code": case.receipt_code, "kind": kind, **data}
+    return case.receipt_code
 
 
 @post(
@@ -59,16 +85,17 @@ async def _record(
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def result_told(
-    ctx: RouteContext, case_id: Id, data: JSONBody[ResultToldIn]
-) -> dict[str, Any]:
+async def result_told(ctx: RouteContext, case_id: Id, data: JSONBody[ResultToldIn]) -> ResultTold:
     """登记处理结果已告知信访人（办结前的必经步骤）。"""
-    at = _when(ctx, data.told_at, "told_at")
-    return await _record(
-        ctx,
-        case_id,
-        "result_told",
-        {"method": data.method, "told_at": at.isoformat(), "note": data.note},
+    told_at = _when(ctx, data.told_at, "told_at").isoformat()
+    event = {"method": data.method, "told_at": told_at, "note": data.note}
+    return ResultTold(
+        case_id=case_id,
+        receipt_code=await _record(ctx, case_id, "result_told", event),
+        kind="result_told",
+        method=data.method,
+        told_at=told_at,
+        note=data.note,
     )
 
 
@@ -77,19 +104,23 @@ async def result_told(
     status_code=HTTP_201_CREATED,
     guards=[requires("clerk", "handler", "supervisor", "leader")],
 )
-async def handover(ctx: RouteContext, case_id: Id, data: JSONBody[HandoverIn]) -> dict[str, Any]:
+async def handover(ctx: RouteContext, case_id: Id, data: JSONBody[HandoverIn]) -> Handover:
     """登记现场过激行为/紧急情况的移交：时间与接收民警。"""
-    at = _when(ctx, data.at, "at")
-    return await _record(
-        ctx,
-        case_id,
-        "handover",
-        {
-            "behaviour": data.behaviour,
-            "receiving_officer": data.receiving_officer,
-            "at": at.isoformat(),
-            "note": data.note,
-        },
+    at = _when(ctx, data.at, "at").isoformat()
+    event = {
+        "behaviour": data.behaviour,
+        "receiving_officer": data.receiving_officer,
+        "at": at,
+        "note": data.note,
+    }
+    return Handover(
+        case_id=case_id,
+        receipt_code=await _record(ctx, case_id, "handover", event),
+        kind="handover",
+        behaviour=data.behaviour,
+        receiving_officer=data.receiving_officer,
+        at=at,
+        note=data.note,
     )
 
 

@@ -81,15 +81,15 @@ def host_with(**plugins: Any) -> PluginHost:
 
 async def test_list_hooks_only_reach_enabled_plugins_with_tenant_settings() -> None:
     sc = scope_of(host_with(channels=Channels(), court=court))
-    assert await sector.collect(sc, tenant(), "xinfang_notification_channels") == []
-    got = await sector.collect(sc, tenant("channels"), "xinfang_notification_channels")
-    assert got == [{"code": "sms", "title_zh": "短信", "plugin": "channels"}]
-    sections = await sector.collect(
-        sc, tenant("channels", config={"channels": {"title": "本机构"}}), "xinfang_report_sections"
+    assert await sector.notification_channels(sc, tenant()) == []
+    got = await sector.notification_channels(sc, tenant("channels"))
+    assert msgspec.to_builtins(got) == [{"code": "sms", "title_zh": "短信", "plugin": "channels"}]
+    sections = await sector.report_sections(
+        sc, tenant("channels", config={"channels": {"title": "本机构"}})
     )
-    assert sections[0]["title_zh"] == "本机构"
-    court_sections = await sector.collect(sc, tenant("court"), "xinfang_report_sections")
-    assert {s["code"] for s in court_sections} == {"litigation_redirects", "execution_complaints"}
+    assert sections[0].title_zh == "本机构"
+    court_sections = await sector.report_sections(sc, tenant("court"))
+    assert {s.code for s in court_sections} == {"litigation_redirects", "execution_complaints"}
 
 
 async def test_plugin_info_describes_every_builtin_plugin() -> None:
@@ -209,7 +209,7 @@ class Malformed:
     ("call", "hook"),
     [
         (lambda sc, t: sector.categories(sc, t), "xinfang_categories"),
-        (lambda sc, t: sector.collect(sc, t, "xinfang_report_sections"), "xinfang_report_sections"),
+        (lambda sc, t: sector.report_sections(sc, t), "xinfang_report_sections"),
     ],
 )
 async def test_a_malformed_return_is_a_plugin_failure_naming_the_plugin(
@@ -243,7 +243,7 @@ async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenan
     host = host_with(court=court)
     assert host.names == ["court"]  # never listed, enabled or configured as a plugin
     sc = scope_of(host)
-    assert await sector.categories(sc, tenant()) == [
+    assert msgspec.to_builtins(await sector.categories(sc, tenant())) == [
         {
             "code": "general",
             "title_zh": "综合",
@@ -252,7 +252,7 @@ async def test_core_categories_are_a_builtin_plugin_listed_first_for_every_tenan
             "plugin": None,
         }
     ]
-    codes = [(c["code"], c["plugin"]) for c in await sector.categories(sc, tenant("court"))]
+    codes = [(c.code, c.plugin) for c in await sector.categories(sc, tenant("court"))]
     assert codes[0] == ("general", None) and ("appeal", "court") in codes
 
 
@@ -272,7 +272,7 @@ async def test_hook_context_carries_clock_config_and_tenant_not_the_runtime() ->
     sc = scope_of(host_with(probe=Probe()))
     rt = sc.rt
     t = tenant("probe", config={"probe": {"b": 3}})
-    assert await sector.collect(sc, t, "xinfang_documents") == []
+    assert await sector.documents(sc, t) == []
     (ctx,) = seen
     assert ctx.plugin == "probe" and ctx.tenant == t and ctx.config == {"a": 1, "b": 3}
     assert ctx.clock is rt.clock and ctx.today() == rt.clock.today()
