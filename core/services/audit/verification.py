@@ -124,6 +124,84 @@ def _mac_ok(keys: Keys, row: Mapping[str, Any]) -> bool:
     return any(constant_time_equals(c, str(row["hash"])) for c in candidates)
 
 
+@dataclass
+class _Walk:
+    """One pass along a chain: what it has seen so far and the breaks it reports."""
+
+    tenant_id: int
+    keys: Keys
+    head: Mapping[str, Any] | None
+    report: ChainReport
+    prev: str = GENESIS
+    last: Mapping[str, Any] | None = None
+
+    def broken(self, kind: str, seq: int | None, message: str) -> None:
+        self.report.breaks.append(Break(kind, seq, message))
+
+    def reordered(self, seq: int) -> None:
+        # A swap breaks up to three links in a row: report the run once.
+        breaks = self.report.breaks
+        run = breaks[-1] if breaks else None
+        if run and run.kind == "reordered" and run.seq is not None and run.until == seq - 1:
+            breaks[-1] = Break(
+                "reordered", run.seq, f"从第 {run.seq} 条到第 {seq} 条，记录顺序被调换。", seq
+            )
+        else:
+            breaks.append(
+                Break("reordered", seq, f"第 {seq} 条的前一条记录不在它之前：顺序被调换。", seq)
+            )
+
+    async def step(self, row: Mapping[str, Any], nxt: Mapping[str, Any] | None) -> None:
+        """Judge one row by its MAC and its link; a forged row does not move the walk on."""
+        seq = int(row["seq"])
+        inserted = False
+        if not _mac_ok(self.keys, row):
+            linked = (nxt is not None and nxt["prev_hash"] == row["hash"]) or (
+                nxt is None and self.head is not None and self.head["hash"] == row["hash"]
+            )
+            if linked:
+                self.broken(
+                    "edited", seq, f"第 {seq} 条（{row['action']}）的内容与哈希不符：被改动。"
+                )
+            else:
+                inserted = True
+                self.broken("inserted", seq, f"第 {seq} 条哈希无效且无记录指向它：伪造的插入记录。")
+        elif row["prev_hash"] != self.prev:
+            inserted = await self._misplaced(row, seq)
+        if not inserted:
+            self.prev, self.last = str(row["hash"]), row
+
+    async def _misplaced(self, row: Mapping[str, Any], seq: int) -> bool:
+        """A valid row that does not link to the one before it; True when it is a copy."""
+        if len(await _seqs_with_hash(self.tenant_id, row["hash"])) > 1:
+            self.broken("inserted", seq, f"第 {seq} 条与另一条记录完全相同：重复插入。")
+            return True
+        if row["prev_hash"] == GENESIS or await _seqs_with_hash(self.tenant_id, row["prev_hash"]):
+            self.reordered(seq)
+        else:
+            after = f"第 {self.last['seq']} 条之后、" if self.last is not None else ""
+            self.broken("deleted", seq, f"{after}第 {seq} 条之前的记录被删除。")
+        return False
+
+    async def finish(self) -> None:
+        """The head must name the last row of the chain."""
+        report, last = self.report, self.last
+        if self.head is None:
+            if last is not None:
+                self.broken("deleted", None, "链头记录（audit_head）缺失。")
+        elif last is None:
+            if report.head_seq:
+                self.broken("deleted", None, f"链头为第 {report.head_seq} 条，但记录已全部删除。")
+        elif (report.head_hash, report.head_seq) != (last["hash"], last["seq"]):
+            at = await _seqs_with_hash(self.tenant_id, report.head_hash)
+            if not at:
+                self.broken(
+                    "deleted", None, f"链头为第 {report.head_seq} 条，但最新的记录已被删除。"
+                )
+            elif not any(b.seq is not None and b.seq >= min(at) for b in report.breaks):
+                self.broken("edited", None, "链头（audit_head）与最后一条记录不符：链头被改动。")
+
+
 async def verify_chain(
     rt: Runtime, tenant_id: int, exported: Sequence[Mapping[str, Any]] = ()
 ) -> ChainReport:
@@ -135,77 +213,26 @@ async def verify_chain(
     * ``reordered``: a valid row links to a row that exists elsewhere in the chain;
     * ``rewritten``: a head exported earlier (``exported``) is not in the chain.
     """
-    keys = rt.keys
     report = ChainReport(tenant_id)
     head = await head_of(tenant_id)
     if head is not None:
         report.head_seq, report.head_hash = int(head["seq"]), str(head["hash"])
+    walk = _Walk(tenant_id, rt.keys, head, report)
     wanted = {int(h["seq"]): str(h["hash"]) for h in exported}
     found: dict[int, str] = {}
-    prev, last = GENESIS, None
-
-    def broken(kind: str, seq: int | None, message: str) -> None:
-        report.breaks.append(Break(kind, seq, message))
-
-    def reordered(seq: int) -> None:
-        # A swap breaks up to three links in a row: report the run once.
-        run = report.breaks[-1] if report.breaks else None
-        if run and run.kind == "reordered" and run.seq is not None and run.until == seq - 1:
-            report.breaks[-1] = Break(
-                "reordered", run.seq, f"从第 {run.seq} 条到第 {seq} 条，记录顺序被调换。", seq
-            )
-        else:
-            report.breaks.append(
-                Break("reordered", seq, f"第 {seq} 条的前一条记录不在它之前：顺序被调换。", seq)
-            )
-
     rows = _stream(tenant_id)
     row = await anext(rows, None)
     while row is not None:
         nxt = await anext(rows, None)
-        seq = int(row["seq"])
         report.rows += 1
-        if seq in wanted:
-            found[seq] = str(row["hash"])
-        inserted = False
-        if not _mac_ok(keys, row):
-            linked = (nxt is not None and nxt["prev_hash"] == row["hash"]) or (
-                nxt is None and head is not None and head["hash"] == row["hash"]
-            )
-            if linked:
-                broken("edited", seq, f"第 {seq} 条（{row['action']}）的内容与哈希不符：被改动。")
-            else:
-                inserted = True
-                broken("inserted", seq, f"第 {seq} 条哈希无效且无记录指向它：伪造的插入记录。")
-        elif row["prev_hash"] != prev:
-            if len(await _seqs_with_hash(tenant_id, row["hash"])) > 1:
-                inserted = True
-                broken("inserted", seq, f"第 {seq} 条与另一条记录完全相同：重复插入。")
-            elif row["prev_hash"] == GENESIS or await _seqs_with_hash(tenant_id, row["prev_hash"]):
-                reordered(seq)
-            else:
-                after = f"第 {last['seq']} 条之后、" if last is not None else ""
-                broken("deleted", seq, f"{after}第 {seq} 条之前的记录被删除。")
-        if not inserted:
-            prev, last = str(row["hash"]), row
+        if int(row["seq"]) in wanted:
+            found[int(row["seq"])] = str(row["hash"])
+        await walk.step(row, nxt)
         row = nxt
-
-    if head is None:
-        if last is not None:
-            broken("deleted", None, "链头记录（audit_head）缺失。")
-    elif last is None:
-        if report.head_seq:
-            broken("deleted", None, f"链头为第 {report.head_seq} 条，但记录已全部删除。")
-    elif (report.head_hash, report.head_seq) != (last["hash"], last["seq"]):
-        at = await _seqs_with_hash(tenant_id, report.head_hash)
-        if not at:
-            broken("deleted", None, f"链头为第 {report.head_seq} 条，但最新的记录已被删除。")
-        elif not any(b.seq is not None and b.seq >= min(at) for b in report.breaks):
-            broken("edited", None, "链头（audit_head）与最后一条记录不符：链头被改动。")
-
+    await walk.finish()
     for seq, digest in sorted(wanted.items()):
         if found.get(seq) != digest:
-            broken("rewritten", seq, f"已导出的第 {seq} 条链头在数据库中不存在或哈希不同。")
+            walk.broken("rewritten", seq, f"已导出的第 {seq} 条链头在数据库中不存在或哈希不同。")
     return report
 
 
