@@ -127,20 +127,10 @@ async def check_request(request: Request[Any, Any, Any]) -> Response[None] | Non
             check_text(value, key)
     if request.method in ("GET", "HEAD"):
         return None
-    body = await request.body()
-    if not body:
-        return None
     content_type = request.content_type[0]
-    if content_type == RequestEncodingType.URL_ENCODED.value:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise _invalid_utf8("body") from None
-        for key, value in _pairs(text, "body"):
-            check_text(key, "body")
-            check_text(value, key)
-        return None
     if content_type == RequestEncodingType.MULTI_PART.value:
+        # Parsed from the stream, once: the CSRF check may have read it for its token
+        # already, and a stream read cannot be read again as a body (it would wait).
         try:
             form = await request.form()
         except UnicodeDecodeError:
@@ -149,6 +139,18 @@ async def check_request(request: Request[Any, Any, Any]) -> Response[None] | Non
             check_text(key, "body")
             if isinstance(value, str):
                 check_text(value, key)
+        return None
+    body = await request.body()
+    if not body:
+        return None
+    if content_type == RequestEncodingType.URL_ENCODED.value:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise _invalid_utf8("body") from None
+        for key, value in _pairs(text, "body"):
+            check_text(key, "body")
+            check_text(value, key)
         return None
     data_field = request.route_handler.parsed_data_field
     if content_type != RequestEncodingType.JSON.value and data_field is None:
