@@ -20,6 +20,7 @@ from litestar.template import TemplateConfig
 
 from core import __version__
 from core.runtime import Runtime
+from core.web.admin import ADMIN
 from core.web.api import api_router
 from core.web.auth import (
     PUBLIC_PREFIXES,
@@ -97,7 +98,8 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         httponly=True,
         samesite="lax",
         secure=rt.settings.base_url.startswith("https://"),
-        exclude=["/healthz", "/readyz", "/static", "/open311"],
+        # Anchored: Litestar searches these anywhere in the path (/admin/open311 is staff's).
+        exclude=["^/healthz", "^/readyz", "^/static", "^/open311"],
     )
     app = Litestar(
         route_handlers=[
@@ -111,6 +113,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             open311_router(),
             *PAGES,
             *DESK,
+            *ADMIN,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
