@@ -77,7 +77,6 @@ SETTINGS_LABELS = {
 }
 CHECKS = ("reminders.screening", "reminders.digest")
 DONE = {
-    "created": "已创建。",
     "saved": "已保存。",
     "deactivated": "已停用该账号，其登录会话已全部结束。",
     "activated": "已启用该账号。",

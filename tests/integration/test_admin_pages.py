@@ -85,6 +85,9 @@ async def test_the_pages_are_for_admins_and_the_nav_links_them(
         assert page.status_code == 200, (path, page.text)
         assert 'href="/admin"' in page.text and 'aria-current="page"' in page.text, path
         assert t.info.name in page.text
+        # The CSP: no inline script, style or handler; scripts and styles from /static.
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", page.text, re.I), path
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", page.text, re.I), path
     async with another(client) as clerk:
         await signed_in(clerk, t.slug, "supervisor")
         assert 'href="/admin"' not in (await clerk.get("/", headers=HTML)).text
