@@ -9,7 +9,7 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from litestar.params import Parameter
-from msgspec import Meta, Struct
+from msgspec import UNSET, Meta, Struct, UnsetType
 
 from core.validation import VISIBLE
 
@@ -63,6 +63,14 @@ class UserIn(Strict):
     department_id: OptionalId = None
     title: ShortText = ""
     email: Annotated[str, Meta(max_length=254)] = ""
+
+
+class UserUpdateIn(Strict):
+    """A change of an account: what is left out stays; ``department_id: null`` removes
+    the department."""
+
+    roles: Annotated[list[str], Meta(min_length=1, max_length=5)] | UnsetType = UNSET
+    department_id: OptionalId | UnsetType = UNSET
 
 
 class TokenIn(Strict):

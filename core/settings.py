@@ -113,6 +113,10 @@ class Settings:
     max_inflight: int = 64
     """Requests one web process works on at once (``XINFANG_MAX_INFLIGHT``); as many
     more wait briefly, the rest get 503 with ``Retry-After`` (``core/web/limits.py``)."""
+    calendar_admins: frozenset[str] = frozenset()
+    """Tenants (slugs, ``XINFANG_CALENDAR_ADMINS``) whose admins may import the work
+    calendar from the browser. The calendar is the whole deployment's: by default only
+    the operator imports it (``xinfang calendar import``)."""
 
     @property
     def audit_heads_path(self) -> Path:
@@ -201,6 +205,9 @@ def load_settings(env: dict[str, str] | None = None) -> Settings:
         else None,
         audit_syslog=env.get("XINFANG_AUDIT_SYSLOG") or None,
         max_inflight=_positive("XINFANG_MAX_INFLIGHT", env.get("XINFANG_MAX_INFLIGHT") or "64"),
+        calendar_admins=frozenset(
+            s.strip() for s in env.get("XINFANG_CALENDAR_ADMINS", "").split(",") if s.strip()
+        ),
     )
 
 

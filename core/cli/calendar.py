@@ -75,12 +75,9 @@ def calendar_import(file: str, fmt: str | None) -> None:
         raise refusal(exc) from None
 
     async def go(rt: Any) -> tuple[int, int, int, int]:
-        from core.services import calendar as cal_service
-        from core.services import deadlines, rota
+        from core.services.calendar_admin import apply_import
 
-        await cal_service.import_year(rt, year, entries, source=f"import:{path.name}")
-        recounted = await deadlines.recompute_provisional(rt, year, now=rt.clock.now())
-        slots = await rota.reevaluate_provisional(rt, year)
+        recounted, slots = await apply_import(rt, year, entries, source=f"import:{path.name}")
         return year, len(entries), recounted, slots
 
     _, n, recounted, slots = run_async(lambda: with_db(load_settings(), go))

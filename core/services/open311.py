@@ -109,6 +109,12 @@ async def create_key(scope: Scope) -> str:
     return key
 
 
+async def has_key(scope: Scope) -> bool:
+    """Whether the tenant has an Open311 API key (never which: only its hash is kept)."""
+    row = await Tenant.select(Tenant.open311_key_hash).where(Tenant.id == scope.tenant_id).first()
+    return bool(row and row["open311_key_hash"])
+
+
 async def _service_user(scope: Scope) -> Principal:
     async with scope.tx(write=False):
         row = (

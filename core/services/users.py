@@ -39,6 +39,10 @@ async def _dummy_hash() -> str:
     return _DUMMY[0]
 
 
+KEEP: Any = object()
+"""``update_user``: leave the value as it is (``None`` is a value: no department)."""
+
+
 def _check_roles(roles: list[str]) -> list[str]:
     if not roles:
         raise InvalidInput("roles_required", "至少需要一个角色。", field="roles")
@@ -379,6 +383,41 @@ async def set_active(scope: Scope, user_id: int, active: bool) -> UserOut:
             )
     if not active:
         await logins.revoke_user(scope, user_id)
+    return user_out(row)
+
+
+async def update_user(
+    scope: Scope, user_id: int, *, roles: list[str] | None = None, department_id: Any = KEEP
+) -> UserOut:
+    """Change an account's roles and/or department (``KEEP``: leave it; ``None``: no
+    department); both apply at its next request, which reloads the principal. Nobody
+    takes the admin role from themselves; the Open311 service account stays as it is."""
+    from core.services.open311 import SERVICE_USERNAME
+
+    new = {"roles": _check_roles(roles) if roles is not None else KEEP, "department": department_id}
+    if new["roles"] is not KEEP and "admin" not in new["roles"] and scope.user_id == user_id:
+        raise Conflict("cannot_demote_self", "不能取消自己的系统管理员角色。", field="roles")
+    async with scope.tx():
+        row = await _user_row(scope, user_id)
+        if row is None:
+            raise NotFound("user_not_found", "用户不存在。")
+        if row["username"] == SERVICE_USERNAME:
+            raise Conflict("service_account", "系统服务账号的角色和部门不能修改。")
+        if department_id not in (KEEP, None, row["department_id"]) and not await scope.exists(
+            Department
+        ).where(Department.id == department_id):
+            raise InvalidInput("unknown_department", "所选部门不存在。", field="department_id")
+        old = {"roles": sorted(row["roles"] or []), "department": row["department_id"]}
+        column = {"roles": StaffUser.roles, "department": StaffUser.department_id}
+        for what in ("roles", "department"):
+            if new[what] is KEEP or new[what] == old[what]:
+                continue
+            await scope.update(StaffUser, {column[what]: new[what]}).where(StaffUser.id == user_id)
+            row[column[what]._meta.name] = new[what]
+            await audit.append(
+                scope.rt, scope.tenant_id, f"user.{what}_changed", target=f"user:{user_id}",
+                detail={"from": old[what], "to": new[what]},
+            )  # fmt: skip
     return user_out(row)
 
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Router, delete, get, post
+from litestar import Controller, Request, Router, delete, get, patch, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
+from msgspec import UnsetType
 
 from core.domain.deadlines import parse_pause
 from core.principal import Principal
@@ -23,6 +24,7 @@ from core.schemas import (
     SessionIn,
     TokenIn,
     UserIn,
+    UserUpdateIn,
     VisitorIn,
 )
 from core.services import (
@@ -56,6 +58,12 @@ from core.services.calendar import calendar_year
 from core.services.cases import CaseDetail, CasePage
 from core.services.deadlines import ClockOut, Explained
 from core.services.lifecycle import ArchiveVolumeOut
+from core.services.tenant_settings import (
+    TenantSettings,
+    TenantSettingsIn,
+    get_settings,
+    update_settings,
+)
 from core.web.auth import (
     CallerScope,
     requires_admin,
@@ -118,6 +126,23 @@ class MeController(Controller):
         return PasswordChanged(changed=True, sessions_revoked=ended)
 
 
+class TenantSettingsController(Controller):
+    """The tenant's own settings (name, rule pack, token lifetime, repeat visits,
+    reminders), for admins."""
+
+    path = "/tenant/settings"
+    guards = [requires_admin]  # noqa: RUF012
+
+    @get("/")
+    async def show(self, sc: CallerScope) -> TenantSettings:
+        return await get_settings(sc)
+
+    @put("/")
+    async def replace(self, sc: CallerScope, data: JSONBody[TenantSettingsIn]) -> TenantSettings:
+        """Replace them all; an optional number left out falls back to its default."""
+        return await update_settings(sc, data)
+
+
 class TokenController(Controller):
     """Every API token of the tenant, for admins."""
 
@@ -176,6 +201,20 @@ class UserController(Controller):
     @get("/{user_id:int}")
     async def get_user(self, sc: CallerScope, user_id: Id) -> UserOut:
         return await users.get_user(sc, user_id)
+
+    @patch("/{user_id:int}")
+    async def update_user(
+        self, sc: CallerScope, user_id: Id, data: JSONBody[UserUpdateIn]
+    ) -> UserOut:
+        """Change roles and/or department (at the account's next request)."""
+        return await users.update_user(
+            sc,
+            user_id,
+            roles=None if isinstance(data.roles, UnsetType) else data.roles,
+            department_id=users.KEEP
+            if isinstance(data.department_id, UnsetType)
+            else data.department_id,
+        )
 
     @post("/{user_id:int}/unlock", status_code=HTTP_200_OK)
     async def unlock_login(self, sc: CallerScope, user_id: Id) -> UnlockedUser:
@@ -331,6 +370,7 @@ def api_router() -> Router:
             DepartmentController,
             UserController,
             TokenController,
+            TenantSettingsController,
             VisitorController,
             CaseController,
             DeadlineController,

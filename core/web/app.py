@@ -20,6 +20,7 @@ from msgspec import Struct
 
 from core import __version__, security
 from core.runtime import Runtime
+from core.web.admin import ADMIN
 from core.web.api import api_router
 from core.web.auth import (
     PUBLIC_PREFIXES,
@@ -112,7 +113,8 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
         httponly=True,
         samesite="lax",
         secure=rt.settings.base_url.startswith("https://"),
-        exclude=["/healthz", "/readyz", "/static", "/open311"],
+        # Anchored: Litestar searches these anywhere in the path (/admin/open311 is staff's).
+        exclude=["^/healthz", "^/readyz", "^/static", "^/open311"],
     )
     app = Litestar(
         route_handlers=[
@@ -127,6 +129,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *PAGES,
             *DESK,
             *CASE_ACTION_PAGES,
+            *ADMIN,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],

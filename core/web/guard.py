@@ -148,15 +148,17 @@ async def check_request(request: Request[Any, Any, Any]) -> Response[None] | Non
     _check_address(request)
     if request.method in ("GET", "HEAD"):
         return None
+    content_type = request.content_type[0]
+    if content_type == RequestEncodingType.MULTI_PART.value:
+        # Parsed from the stream, once: the CSRF check may have read it for its token
+        # already, and a stream read cannot be read again as a body (it would wait).
+        await _check_multipart(request)
+        return None
     body = await request.body()
     if not body:
         return None
-    content_type = request.content_type[0]
     if content_type == RequestEncodingType.URL_ENCODED.value:
         _check_pairs(body, "body")
-        return None
-    if content_type == RequestEncodingType.MULTI_PART.value:
-        await _check_multipart(request)
         return None
     data_field = request.route_handler.parsed_data_field
     if content_type != RequestEncodingType.JSON.value and data_field is None:

@@ -1,0 +1,204 @@
+"""A tenant's own settings as its admin reads and changes them: name, rule pack, the
+longest API-token lifetime, repeat-visit counting and reminders.
+
+They live in the ``tenant`` row (``name``, ``rule_pack``) and its ``settings`` JSON,
+which the services read where they apply: ``token_max_ttl_days`` (``users``),
+``repeat_window_days`` and ``veteran_threshold`` (``cases``, over the rule pack's
+values), ``reminders`` (``core.domain.reminders.Policy``, docs/daemon.md). A setting
+left empty is removed, so the default it falls back to keeps following the deployment
+or the rule pack."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Annotated, Any
+
+import msgspec
+from msgspec import Meta, Struct
+
+from core.db.tables import CaseDeadline, Tenant
+from core.domain.reminders import Policy
+from core.domain.rulepacks import RulePack
+from core.errors import InvalidInput, NotFound
+from core.rulepacks import available_packs
+from core.schemas import Code, Name
+from core.services import audit
+from core.services.deadlines import RUNNING, pack_for
+from core.services.scope import Scope
+from core.services.tenants import get_tenant
+
+Days = Annotated[int, Meta(ge=0, le=30)]
+"""Working days a reminder stage is moved by (the range ``Policy`` accepts)."""
+
+
+class ReminderSettings(Struct, forbid_unknown_fields=True):
+    """``tenant.settings["reminders"]``: the fields of :class:`Policy`, same defaults."""
+
+    approach_days: Days = Policy.approach_days
+    escalate_after: Days = Policy.escalate_after
+    transfer_warn_days: Days = Policy.transfer_warn_days
+    extension_escalate_after: Days = Policy.extension_escalate_after
+    screening: bool = Policy.screening
+    screening_day: Annotated[int, Meta(ge=1, le=28)] = Policy.screening_day
+    screening_lead: Days = Policy.screening_lead
+    digest: bool = Policy.digest
+    digest_hour: Annotated[int, Meta(ge=0, le=23)] = Policy.digest_hour
+
+
+class TenantSettingsIn(Struct, forbid_unknown_fields=True):
+    """The whole of the settings (PUT): an optional number left out (or null) falls back
+    to its default."""
+
+    name: Name
+    rule_pack: Code
+    token_max_ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    repeat_window_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
+    veteran_threshold: Annotated[int, Meta(ge=1, le=100)] | None = None
+    reminders: ReminderSettings = msgspec.field(default_factory=ReminderSettings)
+
+
+class RulePackChoice(Struct):
+    name: str
+    title_zh: str
+    version: str
+
+
+class SettingDefaults(Struct):
+    """What an empty setting means: the deployment's and the chosen rule pack's values."""
+
+    token_max_ttl_days: int
+    repeat_window_days: int
+    veteran_threshold: int
+
+
+class TenantSettings(Struct):
+    slug: str
+    name: str
+    rule_pack: str
+    token_max_ttl_days: int | None
+    repeat_window_days: int | None
+    veteran_threshold: int | None
+    reminders: ReminderSettings
+    defaults: SettingDefaults
+    rule_packs: list[RulePackChoice]
+
+
+OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold")
+
+
+def _number(settings: dict[str, Any], key: str) -> int | None:
+    value = settings.get(key)
+    return value if type(value) is int and value >= 1 else None
+
+
+def _reminders(settings: dict[str, Any]) -> ReminderSettings:
+    raw = settings.get("reminders") or {}
+    known = {k: raw[k] for k in ReminderSettings.__struct_fields__ if k in raw}
+    try:
+        return msgspec.convert(known, ReminderSettings)
+    except msgspec.ValidationError:  # set by hand out of range: show what applies
+        return ReminderSettings()
+
+
+def _packs(scope: Scope) -> list[RulePackChoice]:
+    out = []
+    for name in available_packs(scope.rt.settings.rulepack_dirs):
+        try:
+            pack: RulePack = scope.rt.rule_pack(name)
+        except InvalidInput:  # a broken file in an admin's directory: not a choice
+            continue
+        out.append(RulePackChoice(pack.name, pack.title_zh, pack.version))
+    return out
+
+
+async def get_settings(scope: Scope) -> TenantSettings:
+    tenant = await get_tenant(scope)
+    settings = tenant.settings or {}
+    pack: RulePack = scope.rt.rule_pack(tenant.rule_pack)  # an alias reads as its pack
+    return TenantSettings(
+        slug=tenant.slug,
+        name=tenant.name,
+        rule_pack=pack.name,
+        token_max_ttl_days=_number(settings, "token_max_ttl_days"),
+        repeat_window_days=_number(settings, "repeat_window_days"),
+        veteran_threshold=_number(settings, "veteran_threshold"),
+        reminders=_reminders(settings),
+        defaults=SettingDefaults(
+            token_max_ttl_days=scope.rt.settings.token_max_ttl_days,
+            repeat_window_days=pack.repeat_window_days,
+            veteran_threshold=pack.veteran_threshold,
+        ),
+        rule_packs=_packs(scope),
+    )
+
+
+async def _check_pack(scope: Scope, name: str) -> RulePack:
+    """The pack ``name``, if every clock still running in the tenant exists in it (a
+    recount — a pause, an extension, a calendar import — counts by the tenant's pack)."""
+    pack: RulePack = scope.rt.rule_pack(name)  # unknown: InvalidInput at rule_pack
+    tenant = await get_tenant(scope)
+    if scope.rt.rule_pack(tenant.rule_pack).name == pack.name:
+        return pack
+    clocks = set(pack_for(scope, replace(tenant, rule_pack=pack.name)).clocks)
+    async with scope.tx(write=False):
+        rows = await scope.select(CaseDeadline, CaseDeadline.clock).where(
+            CaseDeadline.state.is_in(list(RUNNING))
+        )
+    missing = sorted({r["clock"] for r in rows} - clocks)
+    if missing:
+        raise InvalidInput(
+            "rule_pack_clocks",
+            f"仍有计时中的期限使用规则包 {pack.name} 没有的期限（{'、'.join(missing)}），"
+            "待这些期限结束后再更换。",
+            field="rule_pack",
+            clocks=missing,
+        )
+    return pack
+
+
+def _flat(name: str, rule_pack: str, settings: dict[str, Any]) -> dict[str, Any]:
+    """The values an audit row names when they change."""
+    out: dict[str, Any] = {"name": name, "rule_pack": rule_pack}
+    out.update({k: settings.get(k) for k in OPTIONAL})
+    out.update({f"reminders.{k}": v for k, v in (settings.get("reminders") or {}).items()})
+    return out
+
+
+async def update_settings(scope: Scope, data: TenantSettingsIn) -> TenantSettings:
+    """Replace the settings this form holds (other keys of ``settings`` stay)."""
+    pack = await _check_pack(scope, data.rule_pack)
+    name = data.name.strip()
+    async with scope.tx():
+        row = (
+            await Tenant.select(Tenant.name, Tenant.rule_pack, Tenant.settings)
+            .where(Tenant.id == scope.tenant_id)
+            .output(load_json=True)
+            .first()
+        )
+        if row is None:
+            raise NotFound("tenant_not_found", "机构不存在。")
+        old = dict(row["settings"] or {})
+        new = dict(old)
+        for key in OPTIONAL:
+            value = getattr(data, key)
+            if value is None:
+                new.pop(key, None)
+            else:
+                new[key] = value
+        new["reminders"] = {**(old.get("reminders") or {}), **msgspec.to_builtins(data.reminders)}
+        before = _flat(row["name"], row["rule_pack"], old)
+        after = _flat(name, pack.name, new)
+        changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))
+        if changed:
+            await Tenant.update(
+                {Tenant.name: name, Tenant.rule_pack: pack.name, Tenant.settings: new}
+            ).where(Tenant.id == scope.tenant_id)
+            # Names only, like plugin settings: the values are in the row itself.
+            await audit.append(
+                scope.rt,
+                scope.tenant_id,
+                "tenant.settings_changed",
+                target=f"tenant:{scope.tenant_id}",
+                detail={"keys": changed},
+            )
+    return await get_settings(scope)
