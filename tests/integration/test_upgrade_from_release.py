@@ -61,6 +61,12 @@ def release_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with tarfile.open(fileobj=io.BytesIO(out.stdout)) as tar:
         tar.extractall(tree, filter="data")
     assert (tree / "daemon" / "tables.py").is_file(), "the release still has the old layout"
+    # The example plugin installed in this environment is built for today's plugin API;
+    # an installation of the earlier release had the plugin of its own time. The release
+    # runs without it: an empty package of that name, first on its path, hides it.
+    stub = tree / "xinfang_housing"
+    stub.mkdir()
+    (stub / "__init__.py").write_text('"""Hidden from the earlier release."""\n')
     return tree
 
 
