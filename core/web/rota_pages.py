@@ -166,13 +166,16 @@ async def _leader_options(sc: Scope) -> list[tuple[str, str]]:
 
 
 def _period(view: str, start: date | None, today: date) -> tuple[date, date, date, date]:
-    """First and last day shown, and where the previous and next links go."""
+    """First and last day shown, and where the previous and next links go: the week
+    (Monday–Sunday) or month of ``start``, else of today (on a weekend, the coming week)."""
     day = start or today
     if view == "month":
         first = day.replace(day=1)
         nxt = (first + timedelta(days=32)).replace(day=1)
         prev = (first - timedelta(days=1)).replace(day=1)
         return first, nxt - timedelta(days=1), prev, nxt
+    if start is None and day.weekday() >= 5:
+        day += timedelta(days=7)  # on a weekend "this week" is the coming one
     first = day - timedelta(days=day.weekday())
     return first, first + timedelta(days=6), first - timedelta(days=7), first + timedelta(days=7)
 
@@ -600,13 +603,12 @@ async def mine_page(sc: CallerScope, done: Notice = None, n: Count = None) -> Te
 async def reset_feed(sc: CallerScope) -> Template:
     """A new private calendar link; every earlier one stops answering. Shown once, here
     (only its hash is kept), so the answer is the page itself, not a redirect."""
-    await rota.revoke_feed_tokens(sc)
+    revoked = await rota.revoke_feed_tokens(sc)
     made = await rota.create_feed_token(sc)
-    return await _mine_page(
-        sc,
-        notice="已生成新的日历订阅链接，原有链接已失效。",
-        feed_url=made.url,
+    notice = (
+        "已生成新的日历订阅链接，原有链接已失效。" if revoked.revoked else "已生成日历订阅链接。"
     )
+    return await _mine_page(sc, notice=notice, feed_url=made.url)
 
 
 async def _swap_form(

@@ -101,14 +101,15 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     assert len(queued) == 2
     assert {q["payload"]["link"] for q in queued} == {"/rota/mine"}
     assert await page.locator("#draft-count").inner_text() == "0"
-    await page.get_by_role("link", name="下一周").click()  # today is a Sunday
-    await page.wait_for_load_state("networkidle")
+    # Today is a Sunday: the week shown is the coming one.
     assert await page.locator("table.slots .st-published").count() == 2  # Monday 21/9
-    await page.goto("/rota?view=month&start=2026-10-01")
-    assert await page.locator("table.slots .st-published").count() == 4  # 8/10, 12/10
-    await page.goto("/rota")
     assert await axe_violations(page) == []
     await screenshot(page, "rota", tmp_path)
+    await page.goto("/rota?view=month&start=2026-10-01")
+    assert await page.locator("table.slots .st-published").count() == 4  # 8/10, 12/10
+    await page.get_by_role("link", name="上一月").click()
+    await page.wait_for_load_state("networkidle")
+    assert await page.locator("table.slots .st-published").count() == 4  # 21/9, 28/9
 
     # The leader: their days, and their private calendar link.
     leader = await new_page(browser, server)
@@ -117,7 +118,11 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     await login(leader, t.slug, "leader", PASSWORD)
     await leader.goto("/rota")  # where older notices link: a leader sees their days
     assert await leader.get_by_role("heading", name="我的接访日").count() == 1
-    await leader.get_by_role("navigation", name="主导航").get_by_role("link", name="我的接访日").click()
+    await (
+        leader.get_by_role("navigation", name="主导航")
+        .get_by_role("link", name="我的接访日")
+        .click()
+    )
     await leader.wait_for_load_state("networkidle")
     assert leader.url == f"{server}/rota/mine"
     rows = leader.locator("table.list tbody tr")
@@ -197,7 +202,9 @@ async def test_another_tenants_template_and_slot_are_404(
     made = await rota.create_template(
         admin_a,
         TemplateIn(
-            key="monday", title_zh="领导信访接待日", leaders=[a.users["leader"]["id"]],
+            key="monday",
+            title_zh="领导信访接待日",
+            leaders=[a.users["leader"]["id"]],
             weekdays=[0],
         ),
     )
