@@ -476,7 +476,8 @@ async def reject_change(sc: CallerScope, change_id: Id) -> Template | Redirect:
 async def add_leave(request: Req, sc: CallerScope) -> Template | Redirect:
     """Leave: an admin or supervisor for anyone (on /rota), anyone for themselves."""
     pairs = await posted(request)
-    mine = not sc.actor.has_any("admin", "supervisor")
+    # From /rota/mine (``_back``; names starting with ``_`` are not data) or /rota.
+    mine = ("_back", "mine") in pairs or not sc.actor.has_any("admin", "supervisor")
     try:
         data = convert(form_body(pairs), LeaveIn, strict=False)
         result = await rota.add_leave(sc, data)

@@ -79,24 +79,45 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     assert page.url.startswith(f"{server}/rota?")
     assert "已创建排班模板" in await page.get_by_role("status").inner_text()
 
-    # Preview: Mondays 21/9, 28/9, 5/10 (National Day: moved to 8/10), 12/10, both halves.
+    # Both leaders away on 12/10 (the leave form; its refusal at its field first).
+    leave = page.locator("form", has=page.get_by_role("heading", name="登记请假"))
+    await leave.get_by_label("请假人员").select_option(label="leader-user")
+    await leave.get_by_label("开始日期").fill("2026-10-12")
+    await leave.get_by_label("结束日期").fill("2026-10-11")
+    async with page.expect_navigation():
+        await leave.get_by_role("button", name="登记请假").click()
+    assert "不能早于开始日期" in await page.locator("#err-f-last_day").inner_text()
+    for name in ("leader-user", "王副局长"):
+        await leave.get_by_label("请假人员").select_option(label=name)
+        await leave.get_by_label("开始日期").fill("2026-10-12")
+        await leave.get_by_label("结束日期").fill("2026-10-12")
+        async with page.expect_navigation():
+            await leave.get_by_role("button", name="登记请假").click()
+        assert "已登记请假" in await page.get_by_role("status").inner_text()
+    assert await page.locator("#leave tbody tr").count() == 2
+
+    # Preview: Mondays 21/9, 28/9, 5/10 (National Day: moved to 8/10), both halves; 12/10
+    # has nobody free.
     await page.get_by_role("link", name="预览生成").click()
     await page.wait_for_load_state("networkidle")
-    assert await page.locator("#preview-count").inner_text() == "8"
-    assert "2026-10-05" in await page.locator("main").inner_text() or "10月5日" in (
-        await page.locator("main").inner_text()
-    )
+    assert await page.locator("#preview-count").inner_text() == "6"
+    main = await page.locator("main").inner_text()
+    assert "原定 2026-10-05 为国庆节休息日" in main
+    unfilled = page.locator("section", has=page.get_by_role("heading", name="无人可排的时段"))
+    assert await unfilled.locator("tbody tr").count() == 2
+    assert "2026年10月12日" in await unfilled.inner_text()
     assert await axe_violations(page) == []
+    await screenshot(page, "rota-generate", tmp_path)
     async with page.expect_navigation():
-        await page.get_by_role("button", name="生成 8 个草稿时段").click()
-    assert "已生成 8 个排班草稿时段" in await page.get_by_role("status").inner_text()
-    assert await page.locator("#draft-count").inner_text() == "8"
+        await page.get_by_role("button", name="生成 6 个草稿时段").click()
+    assert "已生成 6 个排班草稿时段" in await page.get_by_role("status").inner_text()
+    assert await page.locator("#draft-count").inner_text() == "6"
 
     # Publish: the leaders' notices are queued for the worker.
     async with page.expect_navigation():
         await page.get_by_role("button", name="发布", exact=True).click()
     notice = await page.get_by_role("status").inner_text()
-    assert "已发布 8 个时段" in notice and "2 位值班领导排队发送" in notice, notice
+    assert "已发布 6 个时段" in notice and "2 位值班领导排队发送" in notice, notice
     queued = await outbox(rt, t, "rota.published")
     assert len(queued) == 2
     assert {q["payload"]["link"] for q in queued} == {"/rota/mine"}
@@ -106,10 +127,23 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     assert await axe_violations(page) == []
     await screenshot(page, "rota", tmp_path)
     await page.goto("/rota?view=month&start=2026-10-01")
-    assert await page.locator("table.slots .st-published").count() == 4  # 8/10, 12/10
+    assert await page.locator("table.slots .st-published").count() == 2  # 8/10
     await page.get_by_role("link", name="上一月").click()
     await page.wait_for_load_state("networkidle")
     assert await page.locator("table.slots .st-published").count() == 4  # 21/9, 28/9
+
+    # Editing a template: what is generated from now on; the key stays.
+    await page.goto("/rota")
+    await page.get_by_role("link", name="编辑 领导信访接待日").click()
+    await page.wait_for_load_state("networkidle")
+    form = page.locator("form.rota-form")
+    assert await form.get_by_label("排班标识").get_attribute("readonly") is not None
+    assert await form.get_by_label("接访主题").input_value() == "供热\n物业"
+    await form.get_by_label("接待地点").fill("二楼接待室")
+    async with page.expect_navigation():
+        await form.get_by_role("button", name="保存模板").click()
+    assert "已保存排班模板" in await page.get_by_role("status").inner_text()
+    assert "二楼接待室" in await page.locator("section").first.inner_text()  # the templates
 
     # The leader: their days, and their private calendar link.
     leader = await new_page(browser, server)
@@ -127,7 +161,7 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     assert leader.url == f"{server}/rota/mine"
     rows = leader.locator("table.list tbody tr")
     mine = await rows.count()
-    assert mine == 4  # every other Monday (two leaders, the same leader all day)
+    assert mine == 4  # 21/9 and 8/10 (two leaders in turn, the same leader all day)
     assert "一楼接待大厅" in await rows.first.inner_text()
     assert "供热、物业" in await rows.first.inner_text()
     assert await leader.get_by_text("已发布").count() >= mine
