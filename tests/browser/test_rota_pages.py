@@ -72,6 +72,7 @@ async def test_scheduler_publishes_and_leader_subscribes_swaps(
     assert "请填写排班名称" in await page.locator("#err-f-title_zh").inner_text()
     assert await page.evaluate("document.activeElement.name") == "title_zh"
     assert await axe_violations(page) == []
+    await screenshot(page, "rota-template", tmp_path)
     assert await form.get_by_label("排班标识").input_value() == "monday"  # kept as typed
     await form.get_by_label("排班名称").fill("领导信访接待日")
     async with page.expect_navigation():
