@@ -312,6 +312,13 @@ def _template_values(t: RotaTemplateOut | None) -> dict[str, Any]:
     return values
 
 
+def _chosen_first(options: list[tuple[str, str]], chosen: list[str]) -> list[tuple[str, str]]:
+    """The options with the chosen ones first, in their order (a template's leaders take
+    turns in list order, which saving the form again must keep)."""
+    rank = {value: i for i, value in enumerate(chosen)}
+    return sorted(options, key=lambda o: rank.get(o[0], len(rank)))
+
+
 def _template_body(pairs: list[tuple[str, str]]) -> dict[str, Any]:
     body = form_body(pairs, lists=TEMPLATE_LISTS, checks=TEMPLATE_CHECKS)
     topics = body.get("topics")
@@ -334,6 +341,7 @@ async def _template_form(
     refused: Refusal = NO_REFUSAL,
     status: int = 200,
 ) -> Template:
+    chosen = {name: [str(v) for v in values.get(name) or []] for name in ("leaders", "standby")}
     return _page(
         "template",
         await _chrome(sc),
@@ -341,7 +349,10 @@ async def _template_form(
         status=status,
         template=template,
         values=values,
-        leader_options=await _leader_options(sc),
+        # The rotation goes in list order: the chosen first, as they stand.
+        people_options={
+            name: _chosen_first(await _leader_options(sc), ids) for name, ids in chosen.items()
+        },
         weekdays_zh=WEEKDAYS_ZH,
         pattern_options=list(PATTERN_ZH.items()),
         policy_options=list(POLICY_ZH.items()),

@@ -5,6 +5,7 @@ scheduler's roles sees their own days on /rota."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -100,6 +101,13 @@ async def test_template_refusals_stand_at_their_fields(
     assert r.status_code == 303
     got = (await client.get(f"{API}/templates/{tid}", headers=t.headers("admin"))).json()
     assert got["place"] == "二楼" and got["key"] == "monday"
+    # The rotation order (set through the API here) is the order the form shows and sends.
+    body = monday_body(leaders[::-1], horizon_weeks=2)
+    r = await client.put(f"{API}/templates/{tid}", json=body, headers=t.headers("admin"))
+    assert r.status_code == 200, r.text
+    form = (await client.get(f"/rota/templates/{tid}", headers=HTML)).text
+    shown = re.findall(r'name="leaders" value="(\d+)"', form)
+    assert shown == [str(i) for i in leaders[::-1]]
 
 
 async def test_swap_clashes_are_told_not_saved(
