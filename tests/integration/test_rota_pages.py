@@ -160,3 +160,40 @@ async def test_swap_clashes_are_told_not_saved(
     assert (await client.get(f"{API}/changes", headers=t.headers("admin"))).json()[0][
         "status"
     ] == "approved"
+
+
+async def test_override_on_the_slot_page(
+    client: Any,
+    make_tenant: Any,
+    rt: Any,
+    clock: Any,  # noqa: F811
+) -> None:
+    t = await make_tenant()
+    other = await make_tenant()
+    leaders = await add_leaders(rt, t, 2)
+    slots = await setup_rota(client, t, monday_body(leaders, horizon_weeks=2))
+    slot = slots[0]
+    token = await signed_in(client, t.slug, "admin")
+    page = await client.get(f"/rota/slots/{slot['id']}", headers=HTML)
+    assert page.status_code == 200 and "调整该时段" in page.text
+    path = f"/rota/slots/{slot['id']}/override"
+    r = await post(client, path, token, {"reason": "临时调整"})
+    assert r.status_code == 422
+    assert at_field(r.text, "f-leader_id", "请指定新的接待领导或取消该时段")
+    r = await post(client, path, token, {"leader_id": str(leaders[1]), "reason": ""})
+    assert r.status_code == 422 and at_field(r.text, "f-reason", "调整理由")
+    unchanged = (await client.get(f"{API}/slots/{slot['id']}", headers=t.headers("admin"))).json()
+    assert unchanged == slot
+    r = await post(client, path, token, {"leader_id": str(leaders[1]), "reason": "临时调整"})
+    assert r.status_code == 303
+    got = (await client.get(f"{API}/slots/{slot['id']}", headers=t.headers("admin"))).json()
+    assert got["leader_id"] == leaders[1]
+    assert r.headers["location"] == f"/rota/slots/{slot['id']}?done=overridden"
+    page = await client.get(r.headers["location"], headers=HTML)
+    assert "已调整该时段" in page.text and "临时调整" in page.text  # the change's record
+    # Another tenant's admin: 404 on the page and on the form.
+    stranger = another(client)
+    stoken = await signed_in(stranger, other.slug, "admin")
+    assert (await stranger.get(f"/rota/slots/{slot['id']}", headers=HTML)).status_code == 404
+    r = await post(stranger, path, stoken, {"leader_id": str(leaders[1]), "reason": "x"})
+    assert r.status_code == 404
