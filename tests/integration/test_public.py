@@ -203,7 +203,9 @@ async def test_a_person_on_file_is_not_changed_by_an_online_form(
     sc = t.scope(rt)
     async with sc.tx(write=False):
         people = await sc.select(Visitor, Visitor.phone_masked)
-        contacts = await sc.select(CaseParticipant, CaseParticipant.role, CaseParticipant.phone_masked)
+        contacts = await sc.select(
+            CaseParticipant, CaseParticipant.role, CaseParticipant.phone_masked
+        )
     assert [p["phone_masked"] for p in people] == ["138****5678"]
     assert contacts == [{"role": "online_contact", "phone_masked": "139****2468"}]
     online = (await cases_of(rt, t))[-1]
@@ -234,7 +236,9 @@ async def test_bad_input_is_shown_at_its_field_and_nothing_is_written(
         assert await sc.count(Visitor) == 1
 
 
-async def test_honeypot_csrf_size_and_unknown_tenant(client: Any, make_tenant: Any, rt: Any) -> None:
+async def test_honeypot_csrf_size_and_unknown_tenant(
+    client: Any, make_tenant: Any, rt: Any
+) -> None:
     t = await make_tenant()
     r = await submit(client, t.slug, petition(homepage="http://spam.example"))
     assert r.status_code == 200 and "已收到" in r.text and "receipt-code" not in r.text
@@ -285,7 +289,9 @@ async def test_board_shows_published_slots_only(client: Any, make_tenant: Any) -
     }
     r = await client.post("/api/v1/rota/templates", json=body, headers=t.headers("admin"))
     assert r.status_code == 201, r.text
-    assert (await client.post("/api/v1/rota/generate", headers=t.headers("admin"))).status_code == 200
+    assert (
+        await client.post("/api/v1/rota/generate", headers=t.headers("admin"))
+    ).status_code == 200
     draft = await client.get(f"/t/{t.slug}/board", headers=HTML)
     assert draft.status_code == 200 and "leader-user" not in draft.text
     r = await client.post("/api/v1/rota/publish", json={}, headers=t.headers("admin"))
