@@ -32,6 +32,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
+from core import links
 from core.domain.rota.model import HALF_ZH
 from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from core.plugins import TenantInfo
@@ -123,6 +124,15 @@ def _weeks(slots: list[PublicSlot], today: date) -> tuple[Day | None, list[Week]
     return today_day, out
 
 
+LOBBY_ROWS = 10
+"""Rows of the lobby screen's table of coming slots (it must fit a screen)."""
+
+
+def _upcoming(weeks: list[Week]) -> list[tuple[Day, PublicSlot]]:
+    """The next slots after today, at most :data:`LOBBY_ROWS`."""
+    return [(d, s) for w in weeks for d in w.days for s in d.slots][:LOBBY_ROWS]
+
+
 @get("/t/{tenant:str}/board", include_in_schema=False)
 async def board(request: Req, tenant: FromPath[str], display: FromQuery[bool] = False) -> Template:
     scope, info = await _tenant(request, tenant)
@@ -139,6 +149,8 @@ async def board(request: Req, tenant: FromPath[str], display: FromQuery[bool] = 
             "refresh": DISPLAY_REFRESH,
             "now": scope.rt.clock.now(),
             "empty": not schedule.slots,
+            "upcoming": _upcoming(weeks),
+            "board_url": links.absolute(scope.rt.settings.base_url, f"/t/{info.slug}/board"),
         },
     )
 
@@ -198,7 +210,7 @@ async def lookup_submit(
         return _lookup_page(info, form, error=exc.message, status=429, retry_after=exc.retry_after)
     except (InvalidInput, NotFound) as exc:
         return _lookup_page(info, form, error=exc.message, field=exc.field, status=exc.status)
-    form.phone_last4 = ""  # not sent back with the answer
+    form.receipt_code, form.phone_last4 = result.receipt_code, ""  # digits not sent back
     return _lookup_page(info, form, result=result)
 
 

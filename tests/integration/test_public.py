@@ -303,5 +303,5 @@ async def test_board_shows_published_slots_only(client: Any, make_tenant: Any) -
     assert 'aria-label="主导航"' not in board.text  # no staff frame
     lobby = await client.get(f"/t/{t.slug}/board", params={"display": "1"}, headers=HTML)
     assert lobby.status_code == 200
-    assert re.search(r'<meta http-equiv="refresh" content="300">', lobby.text)
+    assert 'hx-trigger="every 300s, refresh"' in lobby.text
     assert "今日接访" in lobby.text and "<nav" not in lobby.text
