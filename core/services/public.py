@@ -31,7 +31,7 @@ from msgspec import Struct
 
 from core.db.tables import CaseParticipant, PetitionCase, StaffUser, Visitor
 from core.domain.lifecycle import STATUS_PUBLIC_ZH
-from core.errors import InvalidInput, NotFound
+from core.errors import Conflict, InvalidInput, NotFound
 from core.principal import Principal
 from core.schemas import NOTICE_CHANNEL_ZH, CaseIn
 from core.services import audit, cases, events, public_throttle, sector, users, visitors
@@ -46,6 +46,7 @@ SERVICE_NAME = "网上信访（系统）"
 ONLINE = audit.Actor("online")
 """The audit log's "who" of an online submission."""
 CONTACT_ROLE = "online_contact"
+FINAL = "该事项无法通过网上信访受理。如有疑问，请携带身份证件到信访接待场所或来电咨询。"
 NOT_FOUND = "没有找到与该回执号和手机号后四位相符的信访事项，请核对后重试。"
 _CODE = re.compile(r"\d{6}-[0-9A-Z]{8}")
 _CROCKFORD = str.maketrans({"O": "0", "I": "1", "L": "1", "U": "V"})
@@ -306,7 +307,12 @@ async def submit_online(scope: Scope, body: dict[str, Any]) -> SubmitReceipt:
         async with scope.tx():
             visitor, _created, copy = await visitors.link_visitor(scope, person)
             data.visitor_id = int(visitor["id"])
-            case = await cases.register_case(Scope.of(scope.rt, actor), data)
+            try:
+                case = await cases.register_case(Scope.of(scope.rt, actor), data)
+            except Conflict as exc:
+                # The desk's message names the earlier matter's receipt code: never to
+                # whoever typed an ID number into a public form.
+                raise Conflict(exc.code, FINAL, field="cause") from None
             if copy is not None and (copy.phone or copy.address):
                 # The person on file stays as it is; what was typed stays with the matter.
                 await CaseParticipant.insert(

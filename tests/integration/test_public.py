@@ -305,3 +305,48 @@ async def test_board_shows_published_slots_only(client: Any, make_tenant: Any) -
     assert lobby.status_code == 200
     assert 'hx-trigger="every 300s, refresh"' in lobby.text
     assert "今日接访" in lobby.text and "<nav" not in lobby.text
+
+
+async def test_public_pages_need_nothing_the_policy_forbids(client: Any, make_tenant: Any) -> None:
+    """No inline script or style (the CSP forbids them), assets only from /static, and
+    none of the staff frame."""
+    t = await make_tenant(plugins=("enterprise_logistics",))
+    for path in ("board", "board?display=1", "lookup", "submit", "submit/fields?category=heating"):
+        page = await client.get(f"/t/{t.slug}/{path}", headers=HTML)
+        assert page.status_code == 200, path
+        html = page.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html, re.I), path
+        assert not re.search(r"<style\b|\sstyle=|\son[a-z]+=", html, re.I), path
+        for url in re.findall(r'<(?:script|link)\b[^>]*(?:src|href)="([^"]+)"', html, re.I):
+            assert url.startswith("/static/"), (path, url)
+        assert "/logout" not in html and "/admin" not in html, path
+
+
+async def test_a_final_matter_is_not_named_to_the_public(
+    client: Any, make_tenant: Any, rt: Any
+) -> None:
+    """The desk is told the receipt code of the final matter a new one repeats; a public
+    form, where anyone may type anyone's ID number, is not."""
+    from tests.integration.test_lifecycle import body, register
+    from tests.integration.test_repeats_and_accused import drive_to_final
+
+    t = await make_tenant()
+    first = await register(client, t, locality="")
+    final = await drive_to_final(client, t, first["id"])
+    person = body()["visitor"]
+    r = await submit(
+        client,
+        t.slug,
+        petition(
+            **{
+                "visitor.name": person["name"],
+                "visitor.id_number": person["id_number"],
+                "visitor.phone": person["phone"],
+                "cause": body()["cause"],
+            }
+        ),
+    )
+    assert r.status_code == 409, r.text
+    assert "无法通过网上信访受理" in r.text
+    assert final["receipt_code"] not in r.text and "复核" not in r.text
+    assert len(await cases_of(rt, t)) == 1
