@@ -34,8 +34,8 @@ async def api(base: str, tenant: Any, method: str, path: str, **kw: Any) -> Any:
 
 
 async def publish_rota(base: str, rt: Any, t: Any) -> None:
-    """Two leaders (with their titles) receiving on Mondays, Wednesdays and today, for
-    three weeks, published."""
+    """Two leaders (with their titles) receiving on Mondays and on today's weekday, for
+    two weeks, published."""
     from core.services import users
 
     second = await users.create_user(
@@ -50,12 +50,12 @@ async def publish_rota(base: str, rt: Any, t: Any) -> None:
         "key": "reception",
         "title_zh": "领导信访接待日",
         "pattern": "weekly",
-        "weekdays": sorted({0, 2, rt.clock.today().weekday()}),
+        "weekdays": sorted({0, rt.clock.today().weekday()}),
         "place": "行政楼一楼信访接待大厅",
         "topics": ["供热温度", "物业收费", "维修服务"],
         "leaders": [second.id, t.users["leader"]["id"]],
         "holiday_policy": "keep",
-        "horizon_weeks": 3,
+        "horizon_weeks": 2,
     }
     await api(base, t, "POST", "/api/v1/rota/templates", json=body)
     await api(base, t, "POST", "/api/v1/rota/generate")
