@@ -8,6 +8,7 @@ unknown tenant is a 404 page."""
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -351,3 +352,43 @@ async def test_a_final_matter_is_not_named_to_the_public(
     assert "无法通过网上信访受理" in r.text
     assert final["receipt_code"] not in r.text and "复核" not in r.text
     assert len(await cases_of(rt, t)) == 1
+
+
+async def test_transfers_name_the_organization_never_the_department(
+    client: Any, make_tenant: Any
+) -> None:
+    from tests.integration.test_lifecycle import act
+
+    bureau, utility = await make_tenant(), await make_tenant()
+    inner = await register(client, bureau)
+    await act(client, bureau, inner["id"], "transfer", "clerk",
+              to_department_id=bureau.departments["handling"], note="内部：请处理")  # fmt: skip
+    got = (await lookup(client, bureau.slug, inner["receipt_code"], "5678")).json()
+    assert got["milestones"][-1] == {
+        "kind": "in_progress", "on": got["received_on"], "title": "已交本机构承办部门办理"
+    }  # fmt: skip
+    assert "handling" not in json.dumps(got, ensure_ascii=False)
+
+    outer = await register(client, bureau)
+    out = await act(client, bureau, outer["id"], "transfer", "clerk", to_tenant=utility.slug)
+    got = (await lookup(client, bureau.slug, outer["receipt_code"], "5678")).json()
+    theirs = out["events"][-1]["data"]["their_receipt_code"]
+    assert got["status"] == "transferring"
+    assert got["milestones"][-1]["kind"] == "transferred"
+    assert f"已转送至{utility.info.name}" in got["milestones"][-1]["title"]
+    assert theirs in got["milestones"][-1]["title"]
+    # The receiver's code works at the receiver, with the same phone.
+    there = (await lookup(client, utility.slug, theirs, "5678")).json()
+    assert [m["kind"] for m in there["milestones"]] == ["transfer_received"]
+    assert there["milestones"][0]["title"] == f"收到{bureau.info.name}转送"
+    await act(client, utility, there_id(await client.get(
+        "/api/v1/cases", headers=utility.headers())), "accept_transfer", "clerk")  # fmt: skip
+    back = (await lookup(client, bureau.slug, outer["receipt_code"], "5678")).json()
+    assert back["status"] == "transferred"
+    assert back["milestones"][-1]["title"] == f"{utility.info.name}已接收转送"
+
+
+def there_id(listing: Any) -> int:
+    items = listing.json()["items"]
+    assert len(items) == 1
+    return int(items[0]["id"])
