@@ -33,6 +33,7 @@ from litestar.params import Body, FromPath, FromQuery, JSONBody
 from litestar.response import Template
 
 from core import links
+from core.domain import identity
 from core.domain.rota.model import HALF_ZH
 from core.errors import Conflict, InvalidInput, NotFound, TooManyRequests
 from core.plugins import TenantInfo
@@ -346,6 +347,34 @@ async def submit_fields(
     )
 
 
+CHECKED = frozenset({"visitor.id_number", "visitor.phone"})
+
+
+@post("/t/{tenant:str}/submit/check", include_in_schema=False, status_code=200)
+async def submit_check(request: Req, tenant: FromPath[str], field: FromQuery[str]) -> Template:
+    """The ID number or phone checked as it is typed (htmx POST: a number never goes
+    into a URL) — its format only: unlike the desk's, it never looks anyone up."""
+    scope, _ = await _tenant(request, tenant)
+    if field not in CHECKED:
+        raise InvalidInput("invalid_field", "无法检查该字段。", field="field")
+    form = await request.form()
+    value = form.get(field)
+    result: dict[str, Any] | None = None
+    if isinstance(value, str) and value.strip():
+        try:
+            if field == "visitor.id_number":
+                number = identity.normalize_id_number(value, today=scope.rt.clock.today())
+                born = identity.birth_date_from_id(number)
+                text = f"格式正确：{born.year}年{born.month}月{born.day}日出生"
+            else:
+                identity.normalize_phone(value)
+                text = "格式正确"
+            result = {"ok": True, "text": text}
+        except InvalidInput as exc:
+            result = {"ok": False, "text": exc.message}
+    return Template("desk/check.html", context={"result": result, "own": False})
+
+
 @post(
     "/t/{tenant:str}/submit",
     include_in_schema=False,
@@ -386,5 +415,6 @@ PUBLIC = [
     lookup_json,
     submit_page,
     submit_fields,
+    submit_check,
     submit,
 ]

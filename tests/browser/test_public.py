@@ -141,6 +141,9 @@ async def test_submit_a_petition_online_then_look_it_up(
         await page.goto(f"/t/{t.slug}/submit")
         await page.get_by_label("姓名").fill("赵六")
         await page.get_by_label("身份证号码").fill(ID[:-1] + ("0" if ID[-1] != "0" else "1"))
+        # Checked as it is typed (htmx), before anything is sent.
+        check = page.locator("#check-f-visitor-id_number")
+        await check.get_by_text("校验位").wait_for()
         await page.get_by_label("联系电话").fill("13700001357")
         await page.get_by_label("住址").fill("幸福小区 7 号楼 1 单元 502")
         # Choosing the category brings its plugin fields (htmx).

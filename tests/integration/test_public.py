@@ -224,6 +224,23 @@ async def test_bad_input_is_shown_at_its_field_and_nothing_is_written(
     assert r.status_code == 422, r.text
     assert 'id="err-f-visitor-id_number"' in r.text and "校验位" in r.text
     assert 'value="王五"' in r.text and "路灯" in r.text
+    # As typed (htmx): the format only, by POST.
+    token = csrf((await client.get(f"/t/{t.slug}/submit", headers=HTML)).text)
+    check = f"/t/{t.slug}/submit/check"
+    r = await client.post(
+        check, params={"field": "visitor.id_number"},
+        data={"visitor.id_number": bad, "_csrf_token": token},
+    )  # fmt: skip
+    assert r.status_code == 200 and "校验位" in r.text and 'class="bad"' in r.text
+    r = await client.post(
+        check, params={"field": "visitor.id_number"},
+        data={"visitor.id_number": ID, "_csrf_token": token},
+    )  # fmt: skip
+    assert r.status_code == 200 and "1985年5月5日出生" in r.text
+    r = await client.post(
+        check, params={"field": "visitor.name"}, data={"visitor.name": "x", "_csrf_token": token}
+    )
+    assert r.status_code == 422
     r = await submit(client, t.slug, petition(**{"visitor.phone": ""}))
     assert r.status_code == 422 and 'id="err-f-visitor-phone"' in r.text
     r = await submit(client, t.slug, petition(cause=""))
