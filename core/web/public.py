@@ -103,7 +103,7 @@ class Week:
     days: list[Day]
 
 
-def _weeks(slots: list[PublicSlot], today: date) -> tuple[Day | None, list[Week]]:
+def _weeks(slots: list[PublicSlot], today: date) -> tuple[Day, list[Week]]:
     """Today's slots, and the coming weeks (from tomorrow) day by day."""
     by_day: dict[date, list[PublicSlot]] = {}
     for s in slots:
