@@ -261,15 +261,14 @@ async def _service_user(scope: Scope) -> Principal:
             .first()
         )
     if row is None:
-        with audit.acting(ONLINE):
-            user = await users.create_user(
-                scope,
-                username=SERVICE_USERNAME,
-                display_name=SERVICE_NAME,
-                password=secrets.token_urlsafe(32),
-                roles=["clerk"],
-                active=False,  # a service identity: registers online matters, never logs in
-            )
+        user = await users.create_user(
+            scope,
+            username=SERVICE_USERNAME,
+            display_name=SERVICE_NAME,
+            password=secrets.token_urlsafe(32),
+            roles=["clerk"],
+            active=False,  # a service identity: registers online matters, never logs in
+        )
         row = {"id": user.id}
     return Principal(
         tenant_id=scope.tenant_id,
@@ -301,10 +300,11 @@ async def submit_online(scope: Scope, body: dict[str, Any]) -> SubmitReceipt:
     person = data.visitor
     assert person is not None  # _required
     data.visitor = None  # linked below, never updated from an unverified form
-    actor = await _service_user(scope)
     sealed = SealedPerson(scope.rt, person, prefix="visitor.")  # checks before any write
     with audit.acting(ONLINE):
         async with scope.tx():
+            # Inside the transaction: a refused submission leaves no account behind either.
+            actor = await _service_user(scope)
             visitor, _created, copy = await visitors.link_visitor(scope, person)
             data.visitor_id = int(visitor["id"])
             try:

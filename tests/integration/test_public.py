@@ -224,6 +224,12 @@ async def test_bad_input_is_shown_at_its_field_and_nothing_is_written(
     assert r.status_code == 422, r.text
     assert 'id="err-f-visitor-id_number"' in r.text and "校验位" in r.text
     assert 'value="王五"' in r.text and "路灯" in r.text
+    r = await submit(client, t.slug, petition(category="no-such-category"))
+    assert r.status_code == 422 and "err-f-category" in r.text
+    sc = t.scope(rt)
+    async with sc.tx(write=False):  # refused before and inside registration: no trace
+        assert await sc.count(Visitor) == 0
+        assert await sc.count(StaffUser).where(StaffUser.username == "online-petition") == 0
     # As typed (htmx): the format only, by POST.
     token = csrf((await client.get(f"/t/{t.slug}/submit", headers=HTML)).text)
     check = f"/t/{t.slug}/submit/check"
@@ -253,6 +259,7 @@ async def test_bad_input_is_shown_at_its_field_and_nothing_is_written(
     sc = t.scope(rt)
     async with sc.tx(write=False):
         assert await sc.count(Visitor) == 1
+        assert await sc.count(StaffUser).where(StaffUser.username == "online-petition") == 1
 
 
 async def test_honeypot_csrf_size_and_unknown_tenant(
