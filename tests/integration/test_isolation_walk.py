@@ -131,6 +131,7 @@ NOT_IDS = {
     "done": "the step just taken (the case page's notice)",
     "category": "a category code",
     "actor": "a username filter (the audit log's)",
+    "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",
