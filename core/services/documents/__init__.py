@@ -29,6 +29,7 @@ from core.services.documents.catalog import (
     plugin_values,
     sample_values,
     values_for,
+    variables_of,
 )
 from core.services.documents.typeset import FontsMissing, Page, font_dir, render_pdf
 from core.services.documents.wording import DEFAULTS, from_plugin, render
@@ -272,7 +273,7 @@ async def templates(scope: Scope) -> list[DocumentTemplate]:
             d.title_zh,
             d.default,
             own.get(d.code),
-            sorted(sample_values(d.code)),
+            variables_of(d.code),
             d.plugin,
         )
         for d in (await _kinds(scope, tenant)).values()
@@ -316,5 +317,5 @@ async def set_template(scope: Scope, kind: str, template: str | None) -> Documen
             detail={"keys": [f"{SETTINGS_KEY}.{kind}"]},
         )
     return DocumentTemplate(
-        doc.code, doc.title_zh, doc.default, text or None, sorted(sample_values(kind)), doc.plugin
+        doc.code, doc.title_zh, doc.default, text or None, variables_of(kind), doc.plugin
     )

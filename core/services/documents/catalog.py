@@ -268,8 +268,48 @@ def date_of(f: Facts, kind: Kind) -> date:
     return shanghai(event.at).date() if event else f.today
 
 
+OPINION_VARIABLES = (
+    "decided_date",
+    "opinion",
+    "opinion_zh",
+    "opinion_text",
+    "result",
+    "request_date",
+    "review_request_due",
+)
+VARIABLES: dict[str, tuple[str, ...]] = {
+    "receipt": ("lookup_url", "notify_due"),
+    "acceptance_notice": ("decided_date", "handle_due"),
+    "non_acceptance_notice": ("decided_date", "redirect_channel_zh", "reason", "redirect_notice"),
+    "transfer_slip": ("decided_date", "transfer_to", "transfer_external", "transfer_note"),
+    "assignment": ("decided_date", "assignee_department", "plan", "handle_due"),
+    "extension_notice": (
+        "decided_date",
+        "extension_reason",
+        "extension_days",
+        "old_due",
+        "new_due",
+    ),
+    "opinion": OPINION_VARIABLES,
+    "review_opinion": OPINION_VARIABLES,
+    "rereview_opinion": OPINION_VARIABLES[:-1],
+}
+"""Beyond ``VARIABLES_COMMON``: what each built-in document's template may name."""
+PLUGIN_VARIABLES = ("channel", "notice", "reason", "result", "opinion_text")
+"""Beyond ``VARIABLES_COMMON``: what a plugin document's template may name."""
+
+
+def variables_of(kind: str) -> list[str]:
+    return sorted({*VARIABLES_COMMON, *VARIABLES.get(kind, PLUGIN_VARIABLES)})
+
+
 def sample_values(kind: str) -> dict[str, Any]:
-    """Stand-in values to try a template with before it is saved."""
+    """Stand-in values of the variables ``kind`` has, to try a template with before it
+    is saved (a variable the document does not have is refused then, not when printed)."""
+    return {k: v for k, v in _samples().items() if k in variables_of(kind)}
+
+
+def _samples() -> dict[str, Any]:
     values: dict[str, Any] = {v: "示例" for v in VARIABLES_COMMON}
     values.update(
         lookup_url="https://example.org/t/demo/lookup",
