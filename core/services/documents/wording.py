@@ -26,8 +26,8 @@ _ENV = ImmutableSandboxedEnvironment(
 )
 
 REVIEW_RIGHT = (
-    "如对本处理意见不服，可以自收到本意见书之日起30日内（即{{ review_request_due }}前）"
-    "向本机关或者上一级机关请求复查。"
+    "如对本处理意见不服，依照《信访工作条例》第三十五条的规定，可以自收到本意见书之日起"
+    "30日内（即{{ review_request_due }}前）向原办理机关的上一级机关请求复查。"
 )
 
 DEFAULTS: dict[str, str] = {
@@ -35,7 +35,7 @@ DEFAULTS: dict[str, str] = {
         "{{ visitor_name }}：\n\n"
         "你（单位）于{{ received_date }}以{{ channel_zh }}方式提出的信访事项已由本机关登记，"
         "登记编号为 {{ receipt_code }}。\n\n"
-        "本机关将依照《信访工作条例》的规定，在收到信访事项之日起15日内决定是否受理，"
+        "依照《信访工作条例》第二十二条的规定，本机关将在收到信访事项之日起15日内决定是否受理，"
         "并于{{ notify_due }}前书面告知你。\n\n"
         "你可凭登记编号在以下网址查询办理进度，也可到本机关信访接待场所查询：\n"
         "{{ lookup_url }}\n\n"
@@ -45,7 +45,7 @@ DEFAULTS: dict[str, str] = {
         "{{ visitor_name }}：\n\n"
         "你于{{ received_date }}提出的信访事项（登记编号 {{ receipt_code }}），"
         "本机关已于{{ decided_date }}依法受理。\n\n"
-        "依照《信访工作条例》第三十二条的规定，本机关将自受理之日起60日内办结"
+        "依照《信访工作条例》第三十四条的规定，本机关将自受理之日起60日内办结"
         "（即{{ handle_due }}前）；情况复杂的，经批准可以适当延长办理期限，"
         "延长期限不超过30日，并告知你延期理由。\n\n"
         "特此告知。"
@@ -54,7 +54,7 @@ DEFAULTS: dict[str, str] = {
         "{{ visitor_name }}：\n\n"
         "你于{{ received_date }}提出的信访事项（登记编号 {{ receipt_code }}），"
         "经审查，属于应当通过{{ redirect_channel_zh }}途径解决的事项。"
-        "依照《信访工作条例》第三十一条的规定，本机关不予受理。\n\n"
+        "依照《信访工作条例》的规定，本机关不予受理。\n\n"
         "理由：{{ reason }}\n\n"
         "请你依照有关法律、行政法规规定的程序，向有关机关提出{{ redirect_channel_zh }}。"
         "{% if redirect_notice %}\n\n{{ redirect_notice }}{% endif %}\n\n"
@@ -84,7 +84,7 @@ DEFAULTS: dict[str, str] = {
         "你于{{ received_date }}提出的信访事项（登记编号 {{ receipt_code }}），"
         "因{{ extension_reason }}，经本机关负责人批准，办理期限延长{{ extension_days }}日，"
         "由{{ old_due }}延长至{{ new_due }}。\n\n"
-        "依照《信访工作条例》第三十二条的规定，特此告知。"
+        "依照《信访工作条例》第三十四条的规定，特此告知。"
     ),
     "opinion": (
         "{{ visitor_name }}：\n\n"
@@ -99,8 +99,8 @@ DEFAULTS: dict[str, str] = {
         "于{{ request_date }}请求复查。本机关经复查，意见如下：\n\n"
         "复查意见：{{ opinion_zh }}。\n\n"
         "{{ opinion_text }}\n\n"
-        "如对本复查意见不服，可以自收到本意见书之日起30日内"
-        "（即{{ review_request_due }}前）向复查机关的上一级机关请求复核。"
+        "如对本复查意见不服，依照《信访工作条例》第三十六条的规定，可以自收到本意见书之日起"
+        "30日内（即{{ review_request_due }}前）向复查机关的上一级机关请求复核。"
     ),
     "rereview_opinion": (
         "{{ visitor_name }}：\n\n"
