@@ -216,7 +216,7 @@ async def test_refusal_transfer_and_other_tenants(client: Any, make_tenant: Any)
     t = await make_tenant()
     other = await make_tenant()
     refused = await register(client, t)
-    await act(
+    after = await act(
         client,
         t,
         refused["id"],
@@ -228,6 +228,16 @@ async def test_refusal_transfer_and_other_tenants(client: Any, make_tenant: Any)
     text = text_of(await pdf(client, t, refused["id"], "non_acceptance_notice"))
     assert "信访事项不予受理告知书" in text and "仲裁" in text and "属于劳动争议" in text
     assert "依照《信访工作条例》的规定，本机关不予受理" in text
+    # The refusal is a written notice too: issuing it meets the notice clock.
+    assert open_clock(after, "notify")["state"] == "open"
+    r = await client.post(
+        f"/api/v1/cases/{refused['id']}/documents/non_acceptance_notice/issue",
+        json={"channel": "in_person", "given_on": "2026-09-16"},
+        headers=t.headers(),
+    )
+    assert r.status_code == 200, r.text
+    assert r.json()["events"][-1]["data"]["document"]["kind"] == "non_acceptance_notice"
+    assert not [d for d in r.json()["deadlines"] if d["clock"] == "notify"]
 
     id_number = valid_id_number(seq=555)
     moved = await register(client, t, visitor={"name": "王五", "id_number": id_number})
