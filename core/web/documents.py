@@ -1,23 +1,29 @@
 """/api/v1/cases/{id}/documents — the case's notices and slips as PDF — and
-/api/v1/tenant/document-templates, the wording a tenant's admin may change."""
+/api/v1/tenant/document-templates, the wording a tenant's admin may change; the case
+page's form recording a printed notice as given (POST /cases/{id}/documents/{kind}/issue)."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote
 
-from litestar import Controller, Response, Router, get, post, put
+from litestar import Controller, Request, Response, Router, get, post, put
 from litestar.params import FromPath, JSONBody, Parameter
+from litestar.response import Redirect, Template
 from litestar.status_codes import HTTP_200_OK
 from msgspec import Meta, Struct
 
-from core.errors import NotFound
+from core import links
+from core.errors import DomainError, NotFound
 from core.schemas import Id, NoticeChannel, Strict
 from core.services import documents
 from core.services.cases import CaseDetail
 from core.services.documents import DocumentItem, DocumentTemplate
+from core.validation import convert
 from core.web.auth import CallerScope, requires_admin, requires_registrar, requires_staff
+from core.web.case_actions import form_values
+from core.web.pages import case_context
 
 Kind = Annotated[str, Parameter(max_length=63, description="文书种类，如 receipt、opinion")]
 PdfName = Annotated[
@@ -93,6 +99,38 @@ class DocumentTemplateController(Controller):
     ) -> DocumentTemplate:
         """Replace the wording of ``kind`` (tried first; unsafe or broken: 422)."""
         return await documents.set_template(sc, kind, data.template)
+
+
+@post(
+    "/cases/{case_id:int}/documents/{kind:str}/issue",
+    include_in_schema=False,
+    guards=[requires_staff],
+    status_code=303,
+)
+async def issue_page(
+    request: Request[Any, Any, Any], sc: CallerScope, case_id: Id, kind: FromPath[Kind]
+) -> Template | Redirect:
+    """The case page's 「登记已送达」: the same service as the API's issue. Success: back
+    to the case page; a refusal: the page again with the message at that form."""
+    form = await request.form()
+    values = form_values(list(form.multi_items()))
+    try:
+        data = convert(values, DocumentIssueIn, strict=False)
+        await documents.issue_notice(
+            sc, case_id, kind, channel=data.channel, given_on=data.given_on, version=data.version
+        )
+    except DomainError as exc:
+        if exc.status == 404:
+            raise  # another tenant's, hidden or missing case; unknown kind: the 404 page
+        context = await case_context(sc, case_id)
+        context.update(
+            failed=f"issue:{kind}", error=exc.message, error_field=exc.field, form=values
+        )
+        return Template("case.html", context=context, status_code=exc.status)
+    return Redirect(f"{links.case_url(case_id)}?done=notify", status_code=303)
+
+
+DOCUMENT_PAGES = [issue_page]
 
 
 def documents_router() -> Router:

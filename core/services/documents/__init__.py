@@ -66,6 +66,8 @@ class DocumentItem(Struct):
     notice: bool
     """A written notice to the petitioner: issuing it meets the 15-day notice clock."""
     plugin: str | None
+    issued_on: date | None = None
+    """The day this notice was recorded as given (``issue``), if it was."""
 
 
 class DocumentTemplate(Struct):
@@ -149,7 +151,13 @@ async def documents_of(scope: Scope, case: CaseDetail) -> list[DocumentItem]:
         notice = doc.builtin.notice if doc.builtin else False
         out.append(
             DocumentItem(
-                doc.code, doc.title_zh, available, url_of(case.id, doc.code), notice, doc.plugin
+                doc.code,
+                doc.title_zh,
+                available,
+                url_of(case.id, doc.code),
+                notice,
+                doc.plugin,
+                _issued_on(case, doc.code) if notice else None,
             )
         )
     return out
