@@ -31,6 +31,7 @@ from core.web.auth import (
 )
 from core.web.case_actions import CASE_ACTION_PAGES
 from core.web.desk import DESK
+from core.web.documents import DOCUMENT_PAGES, documents_router
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -123,6 +124,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             readyz,
             api_router(),
             inbox_router(),
+            documents_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),
@@ -130,6 +132,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *PAGES,
             *DESK,
             *CASE_ACTION_PAGES,
+            *DOCUMENT_PAGES,
             *ADMIN,
             *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),

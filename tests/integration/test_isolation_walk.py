@@ -135,6 +135,7 @@ NOT_IDS = {
     "view": "week or month (the rota page's)",
     "n": "a count (a notice's: slots published, days generated)",
     "leaders": "a count (the publish notice's: leaders notified)",
+    "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",
