@@ -298,7 +298,7 @@ async def _tell_petitioners(scope: Scope, now: datetime, result: DeliverResult) 
     while True:
         async with scope.tx():
             rows = await sql.fetch(
-                "SELECT d.id, d.channel, d.attempts, o.payload, v.phone_enc"
+                "SELECT d.id, d.outbox_id, d.channel, d.attempts, o.payload, v.phone_enc"
                 " FROM notify_delivery d"
                 " JOIN outbox o ON o.id = d.outbox_id AND o.tenant_id = d.tenant_id"
                 " LEFT JOIN visitor v ON v.id = d.visitor_id AND v.tenant_id = d.tenant_id"
@@ -359,6 +359,9 @@ async def _send_to_petitioner(rt: Runtime, tenant: Any, r: dict[str, Any]) -> tu
     if rt.plugins is None or not r["phone_enc"]:
         return "skipped", "no_phone" if rt.plugins else "no_plugins"
     message = petitioner_message(rt.settings.base_url, tenant, load_payload(r["payload"]))
+    # Stable across retries, like an e-mail's Message-ID: a gateway that takes a client
+    # message id can drop the repeat a worker killed after the send would cause.
+    message["message_id"] = f"xinfang.{tenant.id}.{r['outbox_id']}"
     try:
         phone = rt.keys.decrypt(r["phone_enc"], context="visitor.phone")
     except Exception:

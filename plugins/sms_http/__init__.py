@@ -10,7 +10,8 @@ POSTs the gateway's JSON body with ``{phone}`` and ``{text}`` filled in.
 
 Settings (per tenant, ``xinfang_default_config``): ``url``, ``method`` (POST),
 ``auth_header`` + ``auth_token`` (shown masked by the admin API), ``body_template``
-(JSON text), ``timeout_seconds``, ``signature`` (empty: 【the tenant's name】) and
+(JSON text with ``{phone}``, ``{text}`` and optionally ``{message_id}`` — stable across
+retries, for gateways that drop repeats), ``timeout_seconds``, ``signature`` (empty: 【the tenant's name】) and
 ``templates`` (event → text; ``str.format`` with a fixed set of plain variables only).
 
 Outcomes: 2xx → sent; 4xx (or a missing URL) → ``InvalidInput`` — refused for good, the
@@ -191,22 +192,27 @@ def render(config: dict[str, Any], tenant_name: str, message: dict[str, Any]) ->
     return signature + check_template(template, f"templates.{event}").format_map(values)
 
 
-def _fill(node: Any, phone: str, text: str) -> Any:
+def _fill(node: Any, values: dict[str, str]) -> Any:
+    """The body template with each string's ``{phone}``, ``{text}`` and ``{message_id}``
+    replaced (values go into JSON strings: no escaping to get wrong)."""
     if isinstance(node, str):
-        return node.replace("{phone}", phone).replace("{text}", text)
+        for mark, value in values.items():
+            node = node.replace("{" + mark + "}", value)
+        return node
     if isinstance(node, list):
-        return [_fill(v, phone, text) for v in node]
+        return [_fill(v, values) for v in node]
     if isinstance(node, dict):
-        return {k: _fill(v, phone, text) for k, v in node.items()}
+        return {k: _fill(v, values) for k, v in node.items()}
     return node
 
 
-async def send(config: dict[str, Any], phone: str, text: str) -> None:
+async def send(config: dict[str, Any], phone: str, text: str, message_id: str = "") -> None:
     """POST one SMS to the gateway; raises as the module docstring says."""
     url = str(config.get("url") or "")
     if not url:
         raise InvalidInput("sms_http_not_configured", "未设置短信网关地址（url）。", field="url")
-    body = _fill(json.loads(config.get("body_template") or DEFAULT_BODY), phone, text)
+    template = json.loads(config.get("body_template") or DEFAULT_BODY)
+    body = _fill(template, {"phone": phone, "text": text, "message_id": message_id})
     headers = {}
     if config.get("auth_header") and config.get("auth_token"):
         headers[str(config["auth_header"])] = str(config["auth_token"])
@@ -237,5 +243,5 @@ async def xinfang_notify(
     if channel != CHANNEL or recipient.get("kind") != "petitioner" or not recipient.get("phone"):
         return None
     text = render(ctx.config, tenant.name, message)
-    await send(ctx.config, str(recipient["phone"]), text)
+    await send(ctx.config, str(recipient["phone"]), text, str(message.get("message_id") or ""))
     return True

@@ -14,6 +14,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -45,6 +46,8 @@ class Gateway:
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         self.statuses: list[int] = []
+        self.delays: list[float] = []
+        self.received = threading.Event()
         self.lock = threading.Lock()
         gateway = self
 
@@ -56,6 +59,9 @@ class Gateway:
                         {"path": self.path, "headers": dict(self.headers), "body": json.loads(raw)}
                     )
                     status = gateway.statuses.pop(0) if gateway.statuses else 200
+                    delay = gateway.delays.pop(0) if gateway.delays else 0.0
+                gateway.received.set()
+                time.sleep(delay)
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.end_headers()
@@ -114,6 +120,7 @@ async def setup_sms(
     signature: str = "【测试信访局】",
     templates: dict[str, str] | None = None,
     channel: bool = True,
+    extra: dict[str, Any] | None = None,
 ) -> Any:
     """A tenant that enabled ``sms_http`` through the admin API (gateway, token,
     signature, templates) and chose it as its petitioner channel."""
@@ -121,6 +128,7 @@ async def setup_sms(
     config: dict[str, Any] = {"url": gateway.url, "auth_token": TOKEN, "signature": signature}
     if templates:
         config["templates"] = templates
+    config.update(extra or {})
     r = await client.put(
         "/api/v1/admin/plugins/sms_http",
         json={"enabled": True, "config": config},
@@ -298,6 +306,46 @@ async def test_gateway_500_is_retried_with_backoff_and_sent_once(
     assert d["state"] == "sent" and d["attempts"] == 2
     await deliver(rt, t, now=later + timedelta(days=1))
     assert len(gateway.requests) == 2
+
+
+async def test_gateway_timeout_is_retried(
+    rt: Any, client: Any, make_tenant: Any, gateway: Gateway, clock: FixedClock, sms_plugin: None
+) -> None:
+    t = await setup_sms(client, make_tenant, gateway, extra={"timeout_seconds": 1})
+    gateway.delays = [2.0]
+    await register(client, t, visitor=visitor())
+    await deliver(rt, t)
+    _, (d,) = await petitioner_rows(t)
+    assert d["state"] == "pending" and d["attempts"] == 1 and d["last_error"] == "plugin_failed"
+    await deliver(rt, t, now=START + timedelta(minutes=3))
+    _, (d,) = await petitioner_rows(t)
+    assert d["state"] == "sent" and len(gateway.requests) == 2
+
+
+async def test_worker_stopped_mid_send_sends_again_never_loses_it(
+    rt: Any, client: Any, make_tenant: Any, gateway: Gateway, clock: FixedClock, sms_plugin: None
+) -> None:
+    """A deliverer stopped after the gateway took the SMS and before the commit (what a
+    SIGKILL does, here a cancelled task): the row stays pending and the next run sends
+    it again — at least once, never lost — with the same ``message_id``, so a gateway
+    that takes client ids can drop the repeat. After that, nothing more."""
+    body = '{"mobile": "{phone}", "content": "{text}", "cid": "{message_id}"}'
+    t = await setup_sms(client, make_tenant, gateway, extra={"body_template": body})
+    gateway.delays = [1.0]
+    await register(client, t, visitor=visitor())
+    task = asyncio.create_task(deliver(rt, t))
+    assert await asyncio.to_thread(gateway.received.wait, 10)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    _, (d,) = await petitioner_rows(t)
+    assert d["state"] == "pending" and d["attempts"] == 0
+    await deliver(rt, t, times=3)
+    _, (d,) = await petitioner_rows(t)
+    assert d["state"] == "sent"
+    assert len(gateway.requests) == 2
+    first, again = (r["body"] for r in gateway.requests)
+    assert first == again and first["cid"] == f"xinfang.{t.id}.{d['outbox_id']}"
 
 
 async def test_gateway_4xx_fails_for_good_and_is_not_retried(
