@@ -11,6 +11,7 @@ good. The phone never appears in the outbox payload, the delivery rows or the lo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import threading
@@ -48,6 +49,7 @@ class Gateway:
         self.statuses: list[int] = []
         self.delays: list[float] = []
         self.received = threading.Event()
+        self.in_flight = 0
         self.lock = threading.Lock()
         gateway = self
 
@@ -55,17 +57,26 @@ class Gateway:
             def do_POST(self) -> None:
                 raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 with gateway.lock:
-                    gateway.requests.append(
-                        {"path": self.path, "headers": dict(self.headers), "body": json.loads(raw)}
-                    )
                     status = gateway.statuses.pop(0) if gateway.statuses else 200
                     delay = gateway.delays.pop(0) if gateway.delays else 0.0
+                    gateway.requests.append(
+                        {
+                            "path": self.path,
+                            "headers": dict(self.headers),
+                            "body": json.loads(raw),
+                            "status": status,
+                        }
+                    )
+                    gateway.in_flight += 1
                 gateway.received.set()
                 time.sleep(delay)
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.end_headers()
-                self.wfile.write(b'{"ok": true}' if status == 200 else b'{"error": "x"}')
+                with gateway.lock:
+                    gateway.in_flight -= 1
+                with contextlib.suppress(OSError):  # the client was killed meanwhile
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.end_headers()
+                    self.wfile.write(b'{"ok": true}' if status == 200 else b'{"error": "x"}')
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
