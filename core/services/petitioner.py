@@ -29,10 +29,13 @@ EVENTS: dict[str, str] = {
     "not_accept": "not_accepted",
     "close": "result",
     "approve_report": "result",
+    "decide_review": "review_result",
+    "decide_rereview": "rereview_result",
 }
 """The step (registration event or lifecycle action) → what the petitioner is told:
 ``registered`` (receipt code and how to look the matter up), ``accepted``,
-``not_accepted`` (with the proper channel), ``result`` (closed with an opinion)."""
+``not_accepted`` (with the proper channel), ``result`` (closed with an opinion),
+``review_result`` / ``rereview_result`` (the 复查 / 复核 opinion)."""
 
 KIND_PREFIX = "petitioner."
 """Outbox ``kind`` of a petitioner message: ``petitioner.<event>``."""
@@ -69,7 +72,7 @@ async def tell(
     }
     if event == "not_accepted":
         payload["redirect_channel"] = str(data.get("channel") or "other")[:31]
-    if event == "result":
+    if event.endswith("result"):
         payload["opinion"] = str(data.get("opinion") or "")[:31]
     await events.enqueue(
         scope,

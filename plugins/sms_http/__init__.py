@@ -39,7 +39,7 @@ from core.plugin_api import (
 
 NAME = "sms_http"
 CHANNEL = "sms_http"
-EVENTS = ("registered", "accepted", "not_accepted", "result")
+EVENTS = ("registered", "accepted", "not_accepted", "result", "review_result", "rereview_result")
 VARIABLES = frozenset(
     {"receipt_code", "date", "lookup_url", "tenant_name", "redirect_channel", "opinion"}
 )
@@ -59,6 +59,14 @@ DEFAULT_TEMPLATES: dict[str, str] = {
     "result": (
         "您反映的事项（编号{receipt_code}）已于{date}办结，处理意见：{opinion}。"
         "如不服，可自收到处理意见书之日起30日内申请复查。进度查询：{lookup_url}"
+    ),
+    "review_result": (
+        "您申请复查的事项（编号{receipt_code}）已于{date}作出复查意见：{opinion}。"
+        "如不服，可自收到复查意见书之日起30日内申请复核。"
+    ),
+    "rereview_result": (
+        "您申请复核的事项（编号{receipt_code}）已于{date}作出复核意见：{opinion}。"
+        "复核意见为最终意见。"
     ),
 }
 DEFAULT_BODY = '{"mobile": "{phone}", "content": "{text}"}'

@@ -242,11 +242,18 @@ async def test_each_step_sends_one_sms_with_the_tenants_template_exactly_once(
         result = gateway.texts()[2]
         assert code in result and "办结" in result and "支持" in result and "30日" in result
 
+        await act(client, t, cid, "request_review", "clerk", reason="不服处理意见")
+        await act(client, t, cid, "decide_review", "leader", opinion="explain", opinion_text="维持")
+        await deliver(rt, t, times=2)
+        assert len(gateway.requests) == 4  # a review request tells nothing; its decision does
+        review = gateway.texts()[3]
+        assert "复查意见：解释说明" in review and "复核" in review and code in review
+
         # Another tenant's petitioner is told with that tenant's template, by its gateway.
         theirs = await register(client, other, visitor=visitor("13700001234"))
         await deliver(rt, other)
         assert other_gw.texts() == [f"【别家机构】别家模板：{theirs['receipt_code']}"]
-        assert len(gateway.requests) == 3
+        assert len(gateway.requests) == 4
     finally:
         other_gw.close()
 
@@ -255,9 +262,10 @@ async def test_each_step_sends_one_sms_with_the_tenants_template_exactly_once(
         "petitioner.accepted",
         "petitioner.registered",
         "petitioner.result",
+        "petitioner.review_result",
     ]
     assert all(r["sent_at"] is not None for r in outbox)
-    assert [d["state"] for d in deliveries] == ["sent"] * 3
+    assert [d["state"] for d in deliveries] == ["sent"] * 4
     assert all(d["user_id"] == 0 and d["channel"] == "sms_http" for d in deliveries)
     # No inbox message for a petitioner row: it is nobody's on the staff side.
     async with tenant_tx(t.id, write=False):
