@@ -521,3 +521,34 @@ async def test_settings_are_checked_and_the_token_stays_secret(
     )
     assert r.status_code == 422 and r.json()["error"]["code"] == "unknown_channel"
     assert r.json()["error"]["field"] == "petitioner_channel"
+
+
+async def test_admin_page_never_shows_the_token_and_keeps_it_on_save(
+    rt: Any, client: Any, make_tenant: Any, gateway: Gateway, clock: FixedClock, sms_plugin: None
+) -> None:
+    from tests.integration.test_admin_pages import HTML, at_field, post, signed_in
+
+    t = await setup_sms(client, make_tenant, gateway)
+    token = await signed_in(client, t.slug)
+    page = await client.get("/admin/plugins", headers=HTML)
+    assert 'id="plugin-sms_http"' in page.text and 'name="config.auth_token"' in page.text
+    assert TOKEN not in page.text and MASK in page.text
+    r = await client.get("/api/v1/admin/plugins", headers=t.headers("admin"))
+    shown = next(p for p in r.json() if p["name"] == "sms_http")["config"]
+    form = {f"config.{k}": str(v) for k, v in shown.items() if k != "templates"}
+    form.update({f"config.templates.{k}": v for k, v in shown["templates"].items()})
+
+    bad = {**form, "config.templates.accepted": "编号{receipt_code}，电话{phone}"}
+    r = await post(client, "/admin/plugins/sms_http", token, bad)
+    assert r.status_code == 422, r.text
+    assert at_field(r.text, "f-p-sms_http-config-templates-accepted", "{phone}")
+    assert TOKEN not in r.text
+
+    r = await post(
+        client, "/admin/plugins/sms_http", token, {**form, "config.signature": "【页面】"}
+    )
+    assert r.status_code == 303, r.text
+    await register(client, t, visitor=visitor())
+    await deliver(rt, t)
+    assert gateway.requests[0]["headers"]["Authorization"] == TOKEN  # kept, not "********"
+    assert gateway.texts()[0].startswith("【页面】")
