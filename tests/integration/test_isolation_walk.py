@@ -88,6 +88,7 @@ PARAM_KINDS = {
     "user_id": "user",
     "session_id": "session",
     "slot_id": "slot",
+    "template_id": "template",
     "change_id": "change",
     "message_id": "message",
     "token_id": "token",
@@ -131,6 +132,10 @@ NOT_IDS = {
     "done": "the step just taken (the case page's notice)",
     "category": "a category code",
     "actor": "a username filter (the audit log's)",
+    "view": "week or month (the rota page's)",
+    "n": "a count (a notice's: slots published, days generated)",
+    "leaders": "a count (the publish notice's: leaders notified)",
+    "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",
@@ -315,7 +320,7 @@ async def other_tenant(
         h("clerk"),
         json={"to_tenant": third.slug, "note": f"{mark}转送"},
     )
-    await ok(
+    b_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -379,6 +384,7 @@ async def other_tenant(
             "user": boss["id"],
             "session": session["id"],
             "slot": slot["id"],
+            "template": b_template["id"],
             "change": change["id"],
             "message": messages["items"][0]["id"],
             "token": api_token["id"],
@@ -787,7 +793,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         "in_progress": in_progress["id"],
         "handler": handler,
     }
-    await ok(
+    a_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -863,6 +869,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "user_id": caller["id"],
             "session_id": session["id"],
             "slot_id": slot["id"],
+            "template_id": a_template["id"],
             "change_id": 1,
             "message_id": 1,
         },
