@@ -552,3 +552,29 @@ async def test_admin_page_never_shows_the_token_and_keeps_it_on_save(
     await deliver(rt, t)
     assert gateway.requests[0]["headers"]["Authorization"] == TOKEN  # kept, not "********"
     assert gateway.texts()[0].startswith("【页面】")
+
+
+async def test_the_link_in_the_receipt_sms_looks_the_matter_up(
+    rt: Any, client: Any, make_tenant: Any, gateway: Gateway, clock: FixedClock, sms_plugin: None
+) -> None:
+    """The SMS's lookup link is the public lookup page, where the receipt code and the last
+    4 digits of the phone find the matter."""
+    import re
+    from urllib.parse import urlsplit
+
+    t = await setup_sms(client, make_tenant, gateway)
+    case = await register(client, t, visitor=visitor())
+    await deliver(rt, t)
+    found = re.search(r"https?://[^\s，。]+", gateway.texts()[0])
+    assert found
+    path = urlsplit(found.group(0)).path
+    assert path == f"/t/{t.slug}/lookup"
+    assert (await client.get(path)).status_code == 200
+    r = await client.post(
+        f"{path}.json", json={"receipt_code": case["receipt_code"], "phone_last4": PHONE[-4:]}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{path}.json", json={"receipt_code": case["receipt_code"], "phone_last4": "0000"}
+    )
+    assert r.status_code == 404
