@@ -1,10 +1,10 @@
 """A tenant's own settings as its admin reads and changes them: name, rule pack, the
-longest API-token lifetime, repeat-visit counting and reminders.
+longest API-token lifetime, repeat-visit counting, reminders and the largest attachment.
 
 They live in the ``tenant`` row (``name``, ``rule_pack``) and its ``settings`` JSON,
 which the services read where they apply: ``token_max_ttl_days`` (``users``),
 ``repeat_window_days`` and ``veteran_threshold`` (``cases``, over the rule pack's
-values), ``reminders`` (``core.domain.reminders.Policy``, docs/daemon.md). A setting
+values), ``attachment_max_mb`` (``attachments``), ``reminders`` (``core.domain.reminders.Policy``, docs/daemon.md). A setting
 left empty is removed, so the default it falls back to keeps following the deployment
 or the rule pack."""
 
@@ -27,6 +27,9 @@ from core.services.deadlines import RUNNING, pack_for
 from core.services.scope import Scope
 from core.services.tenants import get_tenant
 
+ATTACHMENT_DEFAULT_MB = 10
+ATTACHMENT_LIMIT_MB = 50
+"""The most a tenant may allow (the upload routes accept no larger body)."""
 Days = Annotated[int, Meta(ge=0, le=30)]
 """Working days a reminder stage is moved by (the range ``Policy`` accepts)."""
 
@@ -54,6 +57,8 @@ class TenantSettingsIn(Struct, forbid_unknown_fields=True):
     token_max_ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     repeat_window_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     veteran_threshold: Annotated[int, Meta(ge=1, le=100)] | None = None
+    attachment_max_mb: Annotated[int, Meta(ge=1, le=ATTACHMENT_LIMIT_MB)] | None = None
+    """Largest attachment (scanned letter, evidence) in MB; default 10."""
     reminders: ReminderSettings = msgspec.field(default_factory=ReminderSettings)
 
 
@@ -69,6 +74,7 @@ class SettingDefaults(Struct):
     token_max_ttl_days: int
     repeat_window_days: int
     veteran_threshold: int
+    attachment_max_mb: int
 
 
 class TenantSettings(Struct):
@@ -78,12 +84,13 @@ class TenantSettings(Struct):
     token_max_ttl_days: int | None
     repeat_window_days: int | None
     veteran_threshold: int | None
+    attachment_max_mb: int | None
     reminders: ReminderSettings
     defaults: SettingDefaults
     rule_packs: list[RulePackChoice]
 
 
-OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold")
+OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold", "attachment_max_mb")
 
 
 def _number(settings: dict[str, Any], key: str) -> int | None:
@@ -98,6 +105,12 @@ def _reminders(settings: dict[str, Any]) -> ReminderSettings:
         return msgspec.convert(known, ReminderSettings)
     except msgspec.ValidationError:  # set by hand out of range: show what applies
         return ReminderSettings()
+
+
+def attachment_max_bytes(settings: dict[str, Any] | None) -> int:
+    """The largest attachment a tenant accepts, in bytes (its setting, else 10 MB)."""
+    mb = _number(settings or {}, "attachment_max_mb") or ATTACHMENT_DEFAULT_MB
+    return min(mb, ATTACHMENT_LIMIT_MB) * 1024 * 1024
 
 
 def _packs(scope: Scope) -> list[RulePackChoice]:
@@ -122,11 +135,13 @@ async def get_settings(scope: Scope) -> TenantSettings:
         token_max_ttl_days=_number(settings, "token_max_ttl_days"),
         repeat_window_days=_number(settings, "repeat_window_days"),
         veteran_threshold=_number(settings, "veteran_threshold"),
+        attachment_max_mb=_number(settings, "attachment_max_mb"),
         reminders=_reminders(settings),
         defaults=SettingDefaults(
             token_max_ttl_days=scope.rt.settings.token_max_ttl_days,
             repeat_window_days=pack.repeat_window_days,
             veteran_threshold=pack.veteran_threshold,
+            attachment_max_mb=ATTACHMENT_DEFAULT_MB,
         ),
         rule_packs=_packs(scope),
     )

@@ -30,6 +30,8 @@ from core.web.auth import (
     runtime_of,
 )
 from core.web.case_actions import CASE_ACTION_PAGES
+from core.web.casework import CASEWORK_PAGES
+from core.web.casework_api import casework_router
 from core.web.desk import DESK
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
@@ -122,6 +124,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             readyz,
             api_router(),
             inbox_router(),
+            casework_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),
@@ -129,6 +132,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *PAGES,
             *DESK,
             *CASE_ACTION_PAGES,
+            *CASEWORK_PAGES,
             *ADMIN,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
