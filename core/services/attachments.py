@@ -156,8 +156,10 @@ async def max_bytes(scope: Scope) -> int:
     return attachment_max_bytes(row["settings"] if row else None)
 
 
-def check_file(data: bytes, limit: int) -> str:
+def check_file(data: bytes | None, limit: int) -> str:
     """The content type of an acceptable file; else the refusal (field ``file``)."""
+    if data is None:
+        raise InvalidInput("file_required", "请选择要上传的文件。", field="file")
     if not data:
         raise InvalidInput("empty", "文件是空的，请重新选择。", field="file")
     if len(data) > limit:
@@ -178,14 +180,15 @@ def check_file(data: bytes, limit: int) -> str:
 
 
 async def add_attachment(
-    scope: Scope, case_id: int, data: bytes, filename: str, *, limit: int | None = None
+    scope: Scope, case_id: int, data: bytes | None, filename: str, *, limit: int | None = None
 ) -> Stored:
-    """Store ``data`` on the case. ``limit``: the tenant's, when the caller read it
-    already (to read no more of the upload than that)."""
+    """Store ``data`` on the case (None: no file was sent). ``limit``: the tenant's, when
+    the caller read it already (to read no more of the upload than that)."""
     actor = scope.actor
     async with scope.tx(write=False):
         await _case_visible(scope, case_id)  # 404 before anything is said about the file
     ctype = check_file(data, limit if limit is not None else await max_bytes(scope))
+    assert data is not None
     sha = hashlib.sha256(data).hexdigest()
     name = safe_filename(filename, ctype)
     # The bytes first: a row never names a file that is not there. A file whose row

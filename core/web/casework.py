@@ -57,9 +57,7 @@ async def reveal_page(request: Req, sc: CallerScope, case_id: Id) -> Template:
         error, status = "该事项没有登记信访人。", 404
     else:
         try:
-            revealed = await reveal_visitor(
-                sc, case.visitor.id, fields, reason, case_id=case_id
-            )
+            revealed = await reveal_visitor(sc, case.visitor.id, fields, reason, case_id=case_id)
         except InvalidInput as exc:
             error, status = exc.message, exc.status
     extra = {"revealed": revealed, "reveal_error": error, "reveal_form": values}
@@ -78,12 +76,12 @@ async def reveal_page(request: Req, sc: CallerScope, case_id: Id) -> Template:
 # --- attachments -------------------------------------------------------------------------
 
 
-async def read_upload(sc: Scope, upload: Any) -> tuple[bytes, str, int]:
+async def read_upload(sc: Scope, upload: Any) -> tuple[bytes | None, str, int]:
     """The uploaded file's bytes (at most the tenant's limit + 1, so a larger one is
     told as too large), its name and that limit."""
-    if not isinstance(upload, UploadFile):
-        raise InvalidInput("file_required", "请选择要上传的文件。", field="file")
     limit = await attachments.max_bytes(sc)
+    if not isinstance(upload, UploadFile):
+        return None, "", limit  # the service says so, once the case is found
     data = await upload.read(limit + 1)
     return data, upload.filename or "", limit
 

@@ -59,12 +59,15 @@ class AttachmentController(Controller):
         self,
         sc: CallerScope,
         case_id: Id,
-        data: Annotated[AttachmentUpload, Body(media_type=RequestEncodingType.MULTI_PART)],
+        data: Annotated[
+            AttachmentUpload | None, Body(media_type=RequestEncodingType.MULTI_PART)
+        ] = None,
     ) -> Response[AttachmentOut]:
-        """Add a file (multipart field ``file``). Refused, nothing stored: 422 ``empty``,
-        422 ``unsupported_type`` (not PDF/JPEG/PNG by its content), 413 ``too_large``.
+        """Add a file (multipart field ``file``). Refused, nothing stored: 422
+        ``file_required``, ``empty``, ``unsupported_type`` (not PDF/JPEG/PNG by its
+        content), 413 ``too_large``; 404 when the case is not visible (checked first).
         The same content on the same case again: 200 with the attachment there is."""
-        content, name, limit = await read_upload(sc, data.file)
+        content, name, limit = await read_upload(sc, data.file if data else None)
         stored = await attachments.add_attachment(sc, case_id, content, name, limit=limit)
         return Response(
             stored.attachment, status_code=HTTP_201_CREATED if stored.created else HTTP_200_OK

@@ -268,6 +268,10 @@ async def test_attachments_are_typed_by_content_and_stored_once_per_tenant(
     r = await upload(client, t, cid, exe, "invoice.pdf")
     assert r.status_code == 422 and r.json()["error"]["code"] == "unsupported_type"
     assert r.json()["error"]["field"] == "file"
+    r = await client.post(f"/api/v1/cases/{cid}/attachments", headers=t.headers())
+    assert r.status_code == 422 and r.json()["error"]["code"] == "file_required"
+    r = await client.post(f"/api/v1/cases/{cid}/attachments", headers=other.headers())
+    assert r.status_code == 404
     r = await upload(client, t, cid, b"", "empty.pdf")
     assert r.status_code == 422 and r.json()["error"]["code"] == "empty"
     assert len(blobs(rt, t)) == 1
