@@ -453,3 +453,17 @@ async def test_inbox_page_marks_read_when_opened_and_all_at_once(
     assert (await client.get("/api/v1/inbox/unread-count", headers=other.headers())).json() == {
         "unread": 1
     }
+
+
+# --- 「采用转来的联系方式」 only with a copy to adopt ----------------------------------------
+
+
+async def test_case_page_offers_adopting_a_contact_only_when_a_copy_waits(
+    client: Any, make_tenant: Any
+) -> None:
+    t = await make_tenant()
+    case = await register(client, t)
+    assert "adopt_contact" not in case["allowed_actions"]
+    await login(client, t, "clerk")
+    text = await page(client, case["id"])
+    assert "采用转来的联系方式" not in text and "/act/accept" in text
