@@ -467,3 +467,56 @@ async def test_case_page_offers_adopting_a_contact_only_when_a_copy_waits(
     await login(client, t, "clerk")
     text = await page(client, case["id"])
     assert "采用转来的联系方式" not in text and "/act/accept" in text
+
+
+# --- the desk registers a 检举控告 with its accused ----------------------------------------
+
+
+async def test_desk_registers_an_accusation_with_its_accused(
+    client: Any, rt: Any, make_tenant: Any
+) -> None:
+    from tests.integration.test_desk import desk, form
+
+    t = await make_tenant()
+    accused, as_accused = await staff(client, rt, t, "officer5", ["clerk"])
+    token = await desk(client, t.slug)
+    text = (await client.get("/cases/new", headers=HTML)).text
+    # The inputs are named by the API's JSON paths and hidden until it is a 检举控告.
+    assert re.search(r'<div id="desk-accused"[^>]*hidden', text)
+    for name in ("accused.user_ids", "accused.department_ids", "accused.description"):
+        assert f'name="{name}"' in text, name
+
+    # An unknown person: the message stands at the select, nothing is saved.
+    data = {
+        **form(purpose="accusation", legal_category="accusation", cause="民警办案时索要财物"),
+        "accused.user_ids": "999999",
+        "_csrf_token": token,
+    }
+    r = await client.post("/cases/new", data=data, headers=HTML)
+    assert r.status_code == 422
+    assert "被检举控告的人员不存在" in r.text
+    assert re.search(r'id="f-accused-user_ids"[^>]*aria-invalid="true"', r.text)
+    assert not re.search(r'<div id="desk-accused"[^>]*hidden', r.text)
+
+    data = {
+        **data,
+        "accused.user_ids": str(accused["id"]),
+        "accused.department_ids": [str(t.departments["handling"])],
+        "accused.description": "派出所民警",
+    }
+    r = await client.post("/cases/new", data=data, headers=HTML)
+    assert r.status_code == 303, r.text
+    cid = int(r.headers["location"].split("/")[2].split("?")[0])
+    case = (await client.get(f"/api/v1/cases/{cid}", headers=t.headers())).json()
+    assert case["legal_category"] == "accusation"
+    # Neither the accused officer nor the accused department's handler sees it.
+    assert (await client.get(f"/api/v1/cases/{cid}", headers=as_accused)).status_code == 404
+    r = await client.get(f"/api/v1/cases/{cid}", headers=t.headers("handler"))
+    assert r.status_code == 404
+
+    # Accused fields left filled in but the matter is not a 检举控告: not registered as one.
+    data = {**data, "purpose": "personal", "legal_category": "claim", "cause": "路灯不亮"}
+    r = await client.post("/cases/new", data=data, headers=HTML)
+    assert r.status_code == 303
+    cid = int(r.headers["location"].split("/")[2].split("?")[0])
+    assert (await client.get(f"/api/v1/cases/{cid}", headers=as_accused)).status_code == 200
