@@ -133,7 +133,6 @@ async def test_inbox_marks_read_when_opened_and_all_at_once(
     assert (await badge.inner_text()).startswith("3")
     assert await page.locator("li.message.unread").count() == 3
     assert await axe_violations(page) == []
-    await screenshot(page, "inbox", tmp_path)
 
     # Opening a message's case marks it read.
     first = page.locator("li.message", has_text="受理期限将至")
@@ -144,6 +143,8 @@ async def test_inbox_marks_read_when_opened_and_all_at_once(
     await page.wait_for_load_state("networkidle")
     assert await page.locator("li.message.unread").count() == 2
     assert (await page.locator("#nav-unread").inner_text()).startswith("2")
+    assert await axe_violations(page) == []
+    await screenshot(page, "inbox", tmp_path)  # read and unread side by side
 
     async with page.expect_navigation():
         await page.get_by_role("button", name="全部标为已读").click()
