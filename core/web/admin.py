@@ -126,7 +126,8 @@ async def _users(
     created: int | None = None,
 ) -> Template:
     people = await users.list_users(sc)
-    locked = {u.id for u in people if await login_throttle.is_locked(sc, u.username)}
+    names = await login_throttle.locked_of(sc, [u.username for u in people])
+    locked = {u.id for u in people if u.username in names}
     options = await _department_options(sc)
     return page(
         "users",

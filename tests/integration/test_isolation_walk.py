@@ -2,7 +2,7 @@
 organization's object, or a 检举控告 in which the caller is the accused.
 
 The routes come from the app's own OpenAPI schema (``/schema/openapi.json``) — filled by
-the walker of ``test_input_classes`` — and the staff pages from ``core.web.pages.PAGES``.
+the walker of ``test_input_classes`` — and every guarded staff page of the app.
 Every path, query and body field that carries an id is classified below by the kind of
 object it names (a new parameter fails the test until it is classified). Each one is
 then sent, one at a time, holding an object of:
@@ -56,8 +56,6 @@ from core.db.notify import tables as notify_tables
 from core.db.rota import tables as rota_tables
 from core.principal import ROLES
 from core.services import open311, users
-from core.web import pages
-from core.web.auth import requires_staff
 from daemon.notify.jobs import run_deliver
 from tests.conftest import PASSWORD, valid_id_number
 from tests.integration.test_input_classes import (
@@ -108,6 +106,7 @@ CURSOR_KINDS = {
     "/api/v1/inbox": "message",
     "/": "case",
     "/inbox": "message",
+    "/admin/audit": "audit row",
 }
 NOT_IDS = {
     "tenant": "the organization a public route serves",
@@ -131,6 +130,8 @@ NOT_IDS = {
     "end_date": "a date",
     "next": "a local path",
     "done": "the step just taken (the case page's notice)",
+    "category": "a category code",
+    "actor": "a username filter (the audit log's)",
 }
 BODY_KINDS = {
     "case_id": "case",
@@ -173,6 +174,8 @@ def param_kind(path: str, p: dict[str, Any]) -> str | None:
         return "receipt"
     if name in CURSORS:
         return "cursor"
+    if name == "created":  # the admin list's row just made (highlighted)
+        return "department" if path.endswith("/departments") else "user"
     if name in PARAM_KINDS:
         return PARAM_KINDS[name]
     assert name in NOT_IDS, f"unclassified parameter {name} of {path}"
@@ -364,6 +367,9 @@ async def other_tenant(
     api_token = await ok(
         client, "POST", "/api/v1/me/tokens", h("clerk"), json={"name": f"{mark}令牌"}
     )
+    log = core_tables.AuditLog
+    async with tenant_tx(b.id, write=False):
+        newest = await log.select(log.seq).where(log.tenant_id == b.id).order_by(log.seq, ascending=False).first()
     listed = await ok(client, "GET", "/api/v1/cases?limit=200", b.headers("b-all"))
     codes = [c["receipt_code"] for c in listed["items"]]
     assert online[0]["service_request_id"] in codes and len(codes) == 3
@@ -385,6 +391,7 @@ async def other_tenant(
             "receipt": case["receipt_code"],
             "id_number": person["id_number"],
             "phone": person["phone"],
+            "audit row": newest["seq"] + 1,  # its newest row's position
         },
         markers=markers_of(mark, *codes),
         empty={"receipt", "id_number", "phone"},
@@ -579,28 +586,44 @@ def schema_probes(
     return probes, plain, fields
 
 
+def staff_pages(rt: Any) -> list[tuple[str, Any]]:
+    """Every guarded GET page of the app (outside the schema): the pages of
+    ``core.web.pages``, the desk, the case actions, the admin and whatever comes next."""
+    from litestar.routes import HTTPRoute
+
+    from core.web.app import create_app
+
+    out = []
+    for route in create_app(rt, manage_resources=False).routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/api/"):
+            continue
+        for handler in route.route_handlers:
+            if handler.include_in_schema or "GET" not in handler.http_methods:
+                continue
+            if handler.resolve_guards():
+                out.append((route.path_format, handler))
+    return out
+
+
 def page_probes(
-    worlds: list[Objects], cookie: str, own: dict[str, Any]
+    worlds: list[Objects], cookie: str, w: World, rt: Any
 ) -> tuple[list[Probe], list[Probe], set[tuple[str, str, str]]]:
-    """The staff pages of ``core.web.pages`` (outside the schema), by their handlers."""
+    """The staff pages (outside the schema), by their handlers."""
     staff = {"Cookie": f"xf_session={cookie}", "accept": "text/html"}
     probes: list[Probe] = []
     plain: list[Probe] = []
     fields: set[tuple[str, str, str]] = set()
-    for handler in pages.PAGES:
-        if "GET" not in handler.http_methods or requires_staff not in (handler.guards or []):
-            continue
-        path = next(iter(handler.paths))
+    for path, handler in staff_pages(rt):
         name = f"PAGE {path}"
         # ``sc``: the caller's scope, injected (core.web.auth.CallerScope), no URL part.
         names = [n for n in handler.parsed_fn_signature.parameters if n not in ("request", "sc")]
-        in_path = {n for n in names if "{" + n in path}
+        in_path = {n for n in names if "{" + n + "}" in path}
 
         def url(values: dict[str, Any], path: str = path, in_path: set[str] = in_path) -> str:
             query = {k: v for k, v in values.items() if k not in in_path}
             return url_of(path, {k: str(values[k]) for k in in_path}, query)
 
-        own_values = {n: own["registered"] for n in in_path}
+        own_values = {n: path_value(path, n, w) for n in in_path}
         plain.append(Probe("own", name, "-", "-", "-", "get", url(own_values), staff))
         for n in names:
             kind = param_kind(path, {"name": n})
@@ -609,6 +632,8 @@ def page_probes(
             where = "path" if n in in_path else "query"
             if kind == "cursor":
                 kind, where = CURSOR_KINDS[path], "cursor"
+            elif n == "created":  # only marks a row of the caller's own list
+                where = "highlight"
             fields.add((name, where, n))
             for objs in worlds:
                 if kind in objs.ids:
@@ -691,7 +716,7 @@ def judge(p: Probe, resp: Any, objs: list[Objects]) -> tuple[str, str | None]:
     if 200 <= status < 300:
         if p.kind in mine.empty:
             return ("2xx empty list", None) if is_empty(resp) else ("2xx", f"{where} {text[:300]}")
-        if p.where == "cursor" or p.kind in mine.may_answer:
+        if p.where in ("cursor", "highlight") or p.kind in mine.may_answer:
             return "2xx without foreign data", None
         return "2xx", f"{where}: a foreign id was accepted: {text[:300]}"
     if status == 404:
@@ -872,7 +897,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         f"{m.upper()} {p}" for p, item in schema["paths"].items() for m in item if m in METHODS
     }
     schema_fields = set(fields)
-    more, plain_pages, page_fields = page_probes(worlds, cookie, own)
+    more, plain_pages, page_fields = page_probes(worlds, cookie, world, rt)
     probes += more
     plain += plain_pages
     fields |= page_fields
