@@ -520,3 +520,36 @@ async def test_desk_registers_an_accusation_with_its_accused(
     assert r.status_code == 303
     cid = int(r.headers["location"].split("/")[2].split("?")[0])
     assert (await client.get(f"/api/v1/cases/{cid}", headers=as_accused)).status_code == 200
+
+
+async def test_an_upload_beyond_what_any_tenant_allows_is_a_clean_413(
+    client: Any, rt: Any, make_tenant: Any
+) -> None:
+    """The multipart body is bounded before it is parsed: beyond the routes' limit the
+    answer is 413 ``body_too_large`` (API and page), never a 500, and nothing is stored;
+    a form post elsewhere keeps the app's 2 MB limit."""
+    from core.web.casework import UPLOAD_BODY_LIMIT
+
+    t = await make_tenant()
+    cid = (await register(client, t))["id"]
+    huge = png(UPLOAD_BODY_LIMIT)
+    r = await upload(client, t, cid, huge, "huge.png", "image/png")
+    assert r.status_code == 413 and r.json()["error"]["code"] == "body_too_large"
+    assert blobs(rt, t) == []
+    await login(client, t, "clerk")
+    token = csrf(await page(client, cid))
+    r = await client.post(
+        f"/cases/{cid}/attachments",
+        data={"_csrf_token": token},
+        files={"file": ("huge.png", huge, "image/png")},
+        headers=HTML,
+    )
+    assert r.status_code == 413 and blobs(rt, t) == []
+    r = await client.post(
+        f"/cases/{cid}/reveal",
+        data={"_csrf_token": token, "reason": REASON},
+        files={"file": ("big.png", png(3 * 1024 * 1024), "image/png")},
+        headers=HTML,
+    )
+    assert r.status_code == 413
+    assert await audit_rows(t, "reveal") == []
