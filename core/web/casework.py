@@ -15,7 +15,7 @@ from litestar.datastructures import UploadFile
 from litestar.response import File, Redirect, Template
 
 from core import links
-from core.errors import DomainError, InvalidInput
+from core.errors import DomainError, InvalidInput, NotFound
 from core.schemas import Id
 from core.services import attachments, cases, inbox
 from core.services.attachments import AttachmentOut
@@ -52,15 +52,20 @@ async def reveal_page(request: Req, sc: CallerScope, case_id: Id) -> Template:
     case = await cases.get_case(sc, case_id)  # 404: other tenant's, hidden, missing
     revealed = None
     error: str | None = None
+    error_field: str | None = None
     status = 200
     if case.visitor is None:
-        error, status = "该事项没有登记信访人。", 404
-    else:
-        try:
-            revealed = await reveal_visitor(sc, case.visitor.id, fields, reason, case_id=case_id)
-        except InvalidInput as exc:
-            error, status = exc.message, exc.status
-    extra = {"revealed": revealed, "reveal_error": error, "reveal_form": values}
+        raise NotFound("visitor_not_found", "该事项没有登记信访人。")
+    try:
+        revealed = await reveal_visitor(sc, case.visitor.id, fields, reason, case_id=case_id)
+    except InvalidInput as exc:
+        error, error_field, status = exc.message, exc.field, exc.status
+    extra = {
+        "revealed": revealed,
+        "reveal_error": error,
+        "reveal_error_field": error_field,
+        "reveal_form": values,
+    }
     if _is_htmx(request):
         return Template(
             "case/person.html",

@@ -223,6 +223,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         # Reveal (case/person.html) and attachments (case/attachments.html).
         "revealed": None,
         "reveal_error": None,
+        "reveal_error_field": None,
         "reveal_form": {},
         "attachments": files,
         "attachment_error": None,

@@ -174,6 +174,11 @@ async def test_reveal_on_the_case_page_needs_a_reason_and_swaps_in_the_values(
     assert "<html" not in r.text  # the block only
 
     r = await client.post(
+        f"/cases/{cid}/reveal", data={"_csrf_token": token, "reason": REASON}, headers=hx
+    )
+    assert r.status_code == 422 and 'id="err-reveal-fields-' in r.text
+    assert 'name="fields" value="phone" checked' not in r.text  # as the clerk left them
+    r = await client.post(
         f"/cases/{cid}/reveal",
         data={"_csrf_token": token, "fields": ["id_number", "phone"], "reason": REASON},
         headers=hx,
