@@ -88,6 +88,7 @@ PARAM_KINDS = {
     "user_id": "user",
     "session_id": "session",
     "slot_id": "slot",
+    "template_id": "template",
     "change_id": "change",
     "message_id": "message",
     "attachment_id": "attachment",
@@ -132,6 +133,10 @@ NOT_IDS = {
     "done": "the step just taken (the case page's notice)",
     "category": "a category code",
     "actor": "a username filter (the audit log's)",
+    "view": "week or month (the rota page's)",
+    "n": "a count (a notice's: slots published, days generated)",
+    "leaders": "a count (the publish notice's: leaders notified)",
+    "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
     "case_id": "case",
@@ -317,7 +322,7 @@ async def other_tenant(
         h("clerk"),
         json={"to_tenant": third.slug, "note": f"{mark}转送"},
     )
-    await ok(
+    b_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -382,6 +387,7 @@ async def other_tenant(
             "user": boss["id"],
             "session": session["id"],
             "slot": slot["id"],
+            "template": b_template["id"],
             "change": change["id"],
             "message": messages["items"][0]["id"],
             "attachment": attachment["id"],
@@ -803,7 +809,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         "in_progress": in_progress["id"],
         "handler": handler,
     }
-    await ok(
+    a_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -881,6 +887,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "user_id": caller["id"],
             "session_id": session["id"],
             "slot_id": slot["id"],
+            "template_id": a_template["id"],
             "change_id": 1,
             "message_id": 1,
             "attachment_id": (await attach(client, ch, registered["id"], "own.png"))["id"],
