@@ -1,14 +1,14 @@
 """A tenant's own settings as its admin reads and changes them: name, rule pack, the
-longest API-token lifetime, repeat-visit counting and reminders.
+longest API-token lifetime, repeat-visit counting, reminders and the largest attachment.
 
 They live in the ``tenant`` row (``name``, ``rule_pack``) and its ``settings`` JSON,
 which the services read where they apply: ``token_max_ttl_days`` (``users``),
 ``repeat_window_days`` and ``veteran_threshold`` (``cases``, over the rule pack's
-values), ``reminders`` (``core.domain.reminders.Policy``, docs/daemon.md) and
-``notify.petitioner_channel`` (``core.services.petitioner``: the plugin channel, e.g.
-``sms_http``, that tells petitioners their receipt code, acceptance and result). A
-setting left empty is removed, so the default it falls back to keeps following the
-deployment or the rule pack."""
+values), ``attachment_max_mb`` (``attachments``), ``reminders``
+(``core.domain.reminders.Policy``, docs/daemon.md) and ``notify.petitioner_channel``
+(``core.services.petitioner``: the plugin channel, e.g. ``sms_http``, that tells
+petitioners their receipt code, acceptance and result). A setting left empty is removed,
+so the default it falls back to keeps following the deployment or the rule pack."""
 
 from __future__ import annotations
 
@@ -29,6 +29,9 @@ from core.services.deadlines import RUNNING, pack_for
 from core.services.scope import Scope
 from core.services.tenants import get_tenant
 
+ATTACHMENT_DEFAULT_MB = 10
+ATTACHMENT_LIMIT_MB = 50
+"""The most a tenant may allow (the upload routes accept no larger body)."""
 Days = Annotated[int, Meta(ge=0, le=30)]
 """Working days a reminder stage is moved by (the range ``Policy`` accepts)."""
 
@@ -56,6 +59,8 @@ class TenantSettingsIn(Struct, forbid_unknown_fields=True):
     token_max_ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     repeat_window_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     veteran_threshold: Annotated[int, Meta(ge=1, le=100)] | None = None
+    attachment_max_mb: Annotated[int, Meta(ge=1, le=ATTACHMENT_LIMIT_MB)] | None = None
+    """Largest attachment (scanned letter, evidence) in MB; default 10."""
     reminders: ReminderSettings = msgspec.field(default_factory=ReminderSettings)
     petitioner_channel: Annotated[str, Meta(max_length=31, pattern=r"^[a-z0-9_]*$")] | None = None
     """The plugin channel that tells petitioners (e.g. ``sms_http``); ``""`` turns it
@@ -74,6 +79,7 @@ class SettingDefaults(Struct):
     token_max_ttl_days: int
     repeat_window_days: int
     veteran_threshold: int
+    attachment_max_mb: int
 
 
 class TenantSettings(Struct):
@@ -83,6 +89,7 @@ class TenantSettings(Struct):
     token_max_ttl_days: int | None
     repeat_window_days: int | None
     veteran_threshold: int | None
+    attachment_max_mb: int | None
     reminders: ReminderSettings
     petitioner_channel: str
     """``""`` when petitioners are not told through any channel."""
@@ -90,7 +97,7 @@ class TenantSettings(Struct):
     rule_packs: list[RulePackChoice]
 
 
-OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold")
+OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold", "attachment_max_mb")
 
 
 def _number(settings: dict[str, Any], key: str) -> int | None:
@@ -105,6 +112,12 @@ def _reminders(settings: dict[str, Any]) -> ReminderSettings:
         return msgspec.convert(known, ReminderSettings)
     except msgspec.ValidationError:  # set by hand out of range: show what applies
         return ReminderSettings()
+
+
+def attachment_max_bytes(settings: dict[str, Any] | None) -> int:
+    """The largest attachment a tenant accepts, in bytes (its setting, else 10 MB)."""
+    mb = _number(settings or {}, "attachment_max_mb") or ATTACHMENT_DEFAULT_MB
+    return min(mb, ATTACHMENT_LIMIT_MB) * 1024 * 1024
 
 
 def _packs(scope: Scope) -> list[RulePackChoice]:
@@ -129,12 +142,14 @@ async def get_settings(scope: Scope) -> TenantSettings:
         token_max_ttl_days=_number(settings, "token_max_ttl_days"),
         repeat_window_days=_number(settings, "repeat_window_days"),
         veteran_threshold=_number(settings, "veteran_threshold"),
+        attachment_max_mb=_number(settings, "attachment_max_mb"),
         reminders=_reminders(settings),
         petitioner_channel=petitioner_channel(settings),
         defaults=SettingDefaults(
             token_max_ttl_days=scope.rt.settings.token_max_ttl_days,
             repeat_window_days=pack.repeat_window_days,
             veteran_threshold=pack.veteran_threshold,
+            attachment_max_mb=ATTACHMENT_DEFAULT_MB,
         ),
         rule_packs=_packs(scope),
     )
