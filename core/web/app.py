@@ -34,6 +34,7 @@ from core.web.casework import CASEWORK_PAGES
 from core.web.casework_api import casework_router
 from core.web.desk import DESK
 from core.web.documents import DOCUMENT_PAGES, documents_router
+from core.web.reports import reports_router
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -128,6 +129,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             inbox_router(),
             casework_router(),
             documents_router(),
+            reports_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),

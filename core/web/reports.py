@@ -1,0 +1,56 @@
+"""/api/v1 reports and exports: the archive volume of a petitioner's year as PDF and the
+monthly 矛盾纠纷排查表 as Excel. Handlers only translate HTTP ↔ services
+(``core.services.documents.archive``, ``core.services.reports``)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from urllib.parse import quote
+
+from litestar import Response, Router, get
+from litestar.params import FromPath, Parameter
+
+from core.errors import NotFound
+from core.schemas import Id
+from core.services.documents import archive
+from core.web.auth import CallerScope, requires_staff
+
+PDF = "application/pdf"
+VolumeName = Annotated[str, Parameter(max_length=12, description="卷的年度加 .pdf，如 2026.pdf")]
+
+
+def _file(content: bytes, media_type: str, filename: str, *, inline: bool) -> Response[bytes]:
+    how = "inline" if inline else "attachment"
+    return Response(
+        content,
+        media_type=media_type,
+        headers={
+            "content-disposition": f"{how}; filename*=UTF-8''{quote(filename)}",
+            "cache-control": "no-store",
+        },
+    )
+
+
+@get(
+    "/visitors/{visitor_id:int}/archive/{volume:str}",
+    media_type=PDF,
+    guards=[requires_staff],
+    response_description="档案卷 PDF（卷内目录、各事项文书与办理过程）",
+)
+async def archive_volume_pdf(
+    sc: CallerScope, visitor_id: Id, volume: FromPath[VolumeName]
+) -> Response[bytes]:
+    """立卷归档: the petitioner's volume of a year as PDF — the 卷内目录 (number, date,
+    receipt code, title, pages), then each matter's documents and events in order. 404:
+    another organization's person, one none of whose matters the caller may see, or no
+    volume of that year; matters hidden from the caller are not in it."""
+    m = re.fullmatch(r"(\d{4})\.pdf", volume)
+    if m is None:
+        raise NotFound("volume_not_found", "卷的地址应为年度加 .pdf，如 2026.pdf。", field="year")
+    out = await archive.render_volume(sc, visitor_id, int(m.group(1)))
+    return _file(out.pdf, PDF, out.filename, inline=True)
+
+
+def reports_router() -> Router:
+    return Router(path="/api/v1", route_handlers=[archive_volume_pdf], tags=["reports"])
