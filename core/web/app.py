@@ -34,7 +34,6 @@ from core.web.casework import CASEWORK_PAGES
 from core.web.casework_api import casework_router
 from core.web.desk import DESK
 from core.web.documents import DOCUMENT_PAGES, documents_router
-from core.web.reports import reports_router
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -45,6 +44,7 @@ from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.public import PUBLIC
+from core.web.reports import reports_router
 from core.web.schedule import schedule_router
 
 HERE = Path(__file__).parent

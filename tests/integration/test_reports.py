@@ -4,12 +4,11 @@ matters left out, the export in the audit log)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
-
 import re
 import subprocess
 import tempfile
+from datetime import timedelta
+from typing import Any
 
 import pytest
 
