@@ -13,10 +13,13 @@ from litestar.params import FromPath, Parameter
 
 from core.errors import NotFound
 from core.schemas import Id
+from core.services import reports
 from core.services.documents import archive
-from core.web.auth import CallerScope, requires_staff
+from core.web.auth import CallerScope, requires, requires_staff
 
 PDF = "application/pdf"
+requires_supervisor = requires("supervisor", "admin")
+MonthParam = Annotated[str, Parameter(max_length=40, description="月份 YYYY-MM，如 2026-09")]
 VolumeName = Annotated[str, Parameter(max_length=12, description="卷的年度加 .pdf，如 2026.pdf")]
 
 
@@ -52,5 +55,21 @@ async def archive_volume_pdf(
     return _file(out.pdf, PDF, out.filename, inline=True)
 
 
+@get(
+    "/reports/screening.xlsx",
+    media_type=reports.XLSX,
+    guards=[requires_supervisor],
+    response_description="矛盾纠纷排查表（Excel，每个部门一个工作表）",
+)
+async def screening_xlsx(sc: CallerScope, month: MonthParam) -> Response[bytes]:
+    """矛盾纠纷排查表 of a month: one sheet per department, one row per matter registered
+    that month (parties masked, risk level, measures, handler, deadline, status).
+    督查督办 and administrators only; 400 ``invalid_month`` (field ``month``)."""
+    filename, content = await reports.screening_sheet(sc, reports.parse_month(month))
+    return _file(content, reports.XLSX, filename, inline=False)
+
+
 def reports_router() -> Router:
-    return Router(path="/api/v1", route_handlers=[archive_volume_pdf], tags=["reports"])
+    return Router(
+        path="/api/v1", route_handlers=[archive_volume_pdf, screening_xlsx], tags=["reports"]
+    )

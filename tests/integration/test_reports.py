@@ -4,6 +4,7 @@ matters left out, the export in the audit log)."""
 
 from __future__ import annotations
 
+import io
 import re
 import subprocess
 import tempfile
@@ -126,3 +127,97 @@ async def test_archive_volume_pdf(client: Any, make_tenant: Any, rt: Any) -> Non
     rows = [e for e in page.items if e.target == f"visitor:{vid}"]
     assert sorted((e.actor, e.detail["rows"]) for e in rows) == [("clerk", 3), ("handler", 2)]
     assert {"archive.volume", "visitor.name", "document.receipt"} <= set(rows[0].detail["fields"])
+
+
+def workbook_of(content: bytes) -> Any:
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(content))
+
+
+def every_value(wb: Any) -> str:
+    return "\n".join(
+        str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True) for v in row if v
+    )
+
+
+async def test_screening_sheet_of_a_month(client: Any, make_tenant: Any, rt: Any) -> None:
+    t = await make_tenant()
+    other = await make_tenant()
+    petition = t.departments["petition"]
+    plain = await register(client, t, department_id=petition, cause="邻里宅基地纠纷")
+    reps = [
+        {"name": "王五", "id_number": valid_id_number(seq=505), "phone": "13800005555"},
+        {"name": "赵六", "phone": "13800006666"},
+    ]
+    group = await register(
+        client,
+        t,
+        department_id=petition,
+        headcount=8,
+        representatives=reps,
+        visitor={"name": "钱七八", "id_number": valid_id_number(seq=778)},
+        cause="八人集体反映拆迁补偿",
+    )
+    handled = await register(client, t, visitor={"name": "孙九"}, cause="路灯不亮")
+    await act(client, t, handled["id"], "accept", "clerk")
+    await act(
+        client, t, handled["id"], "start_handling", "clerk", handler_id=t.users["handler"]["id"]
+    )
+    await register(client, other, cause="别的机构的事项")
+    rt.clock.set(START + timedelta(days=20))  # October: not in September's sheet
+    october = await register(client, t, department_id=petition, cause="十月的事项")
+
+    url = "/api/v1/reports/screening.xlsx"
+    r = await client.get(url, params={"month": "2026-09"}, headers=t.headers("supervisor"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    assert "attachment" in r.headers["content-disposition"]
+    wb = workbook_of(r.content)
+    rows: dict[str, dict[str, Any]] = {}
+    for ws in wb.worksheets:
+        title = ws.cell(row=1, column=1).value
+        assert f"测试机构 {t.slug}" in title and "2026年9月矛盾纠纷排查表" in title
+        assert ws.freeze_panes == "A3"
+        headers = [c.value for c in ws[2]]
+        assert headers[:4] == ["序号", "登记编号", "登记日期", "当事人"]
+        assert ws.column_dimensions["F"].width == 40
+        for values in ws.iter_rows(min_row=3, values_only=True):
+            if values[1]:
+                rows[values[1]] = {"sheet": ws.title, **dict(zip(headers, values, strict=True))}
+    assert set(rows) == {plain["receipt_code"], group["receipt_code"], handled["receipt_code"]}
+    assert october["receipt_code"] not in rows
+    p, g, h = (
+        rows[plain["receipt_code"]],
+        rows[group["receipt_code"]],
+        rows[handled["receipt_code"]],
+    )
+    assert p["sheet"] == g["sheet"] == "petition" and h["sheet"] != "petition"
+    assert p["当事人"] == "李*" and p["风险等级"] == "低" and p["状态"] == "已登记"
+    assert p["登记日期"] == "2026年9月16日" and p["主要事由"] == "邻里宅基地纠纷"
+    assert g["当事人"] == "钱**、王*、赵*等8人" and g["风险等级"] == "高"
+    assert h["当事人"] == "孙*" and h["责任人"] == "handler-user"
+    assert "受理" in h["已采取措施"] and h["办理期限"] == "2026年11月16日"
+    # Names masked, never an ID number or a phone.
+    text = every_value(wb)
+    for secret in ("李四", "钱七八", "王五", "赵六", valid_id_number(seq=321), "13900001111",
+                   valid_id_number(seq=505), "13800005555"):  # fmt: skip
+        assert secret not in text
+    assert "别的机构的事项" not in text and "风险等级：集体访" in text
+
+    # Another month has only its own; a month without matters is an empty sheet.
+    r = await client.get(url, params={"month": "2026-10"}, headers=t.headers("admin"))
+    assert october["receipt_code"] in every_value(workbook_of(r.content))
+    assert plain["receipt_code"] not in every_value(workbook_of(r.content))
+    r = await client.get(url, params={"month": "2026-08"}, headers=t.headers("admin"))
+    assert workbook_of(r.content).sheetnames == ["本月无事项"]
+
+    for bad in ("2026-13", "2026-9", "九月", "2026-09-01", ""):
+        r = await client.get(url, params={"month": bad}, headers=t.headers("supervisor"))
+        assert r.status_code == 400, (bad, r.text)
+        assert r.json()["error"]["field"] == "month", r.text
+    for role in ("clerk", "handler", "leader"):
+        r = await client.get(url, params={"month": "2026-09"}, headers=t.headers(role))
+        assert r.status_code == 403
