@@ -137,6 +137,8 @@ NOT_IDS = {
     "n": "a count (a notice's: slots published, days generated)",
     "leaders": "a count (the publish notice's: leaders notified)",
     "document": "a document kind as a file name (receipt.pdf)",
+    "volume": "an archive volume's year as a file name (2026.pdf)",
+    "month": "a month (YYYY-MM)",
 }
 BODY_KINDS = {
     "case_id": "case",
