@@ -41,6 +41,7 @@ from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.schedule import schedule_router
+from core.web.stats_api import stats_router
 
 HERE = Path(__file__).parent
 
@@ -121,6 +122,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             healthz,
             readyz,
             api_router(),
+            stats_router(),
             inbox_router(),
             schedule_router(),
             plugin_api_router(),
