@@ -131,6 +131,10 @@ NOT_IDS = {
     "done": "the step just taken (the case page's notice)",
     "category": "a category code",
     "actor": "a username filter (the audit log's)",
+    "from": "a date (the statistics period)",
+    "to": "a date (the statistics period)",
+    "channel": "a channel filter (letter/visit/phone/online)",
+    "settle_months": "a count of months (息访)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",
