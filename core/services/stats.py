@@ -316,16 +316,16 @@ def _statement(scope: Scope, q: Query, now: datetime, today: date) -> tuple[str,
     p = _Params()
     tid = p(scope.tenant_id)
     where = [
-        f"m.tenant_id = {tid}",
-        f"m.received_at >= {p(_instant(q.start))}",
-        f"m.received_at < {p(_instant(q.end + timedelta(days=1)))}",
+        f"c.tenant_id = {tid}",
+        f"c.received_at >= {p(_instant(q.start))}",
+        f"c.received_at < {p(_instant(q.end + timedelta(days=1)))}",
     ]
     if q.department_id is not None:
-        where.append(f"m.department_id = {p(q.department_id)}")
+        where.append(f"c.department_id = {p(q.department_id)}")
     if q.category is not None:
-        where.append(f"m.category = {p(q.category)}")
+        where.append(f"c.category = {p(q.category)}")
     if q.channel is not None:
-        where.append(f"m.channel = {p(q.channel)}")
+        where.append(f"c.channel = {p(q.channel)}")
     who = scope.principal
     if who is not None:  # the accused never see the matter, nor count it (Art 30)
         named = [f"x.user_id = {p(who.user_id)}"]
@@ -335,10 +335,12 @@ def _statement(scope: Scope, q: Query, now: datetime, today: date) -> tuple[str,
         if refs:
             named.append(f"x.staff_ref IN ({', '.join(p(r) for r in refs)})")
         where.append(
-            "m.id NOT IN (SELECT x.case_id FROM case_exclusion x"
+            "c.id NOT IN (SELECT x.case_id FROM case_exclusion x"
             f" WHERE x.tenant_id = {tid} AND x.kind = 'accused' AND ({' OR '.join(named)}))"
         )
     today_p = p(today)
+    # Every clock starts on or after the registration day: a cheap bound for the clocks.
+    from_p = p(q.start)
     if d.pg:
         window_end = f"c.closed_at + make_interval(months => {p(q.settle_months)})"
         passed = f"{window_end} <= {p(now)}"
@@ -356,14 +358,7 @@ def _statement(scope: Scope, q: Query, now: datetime, today: date) -> tuple[str,
     settle_eligible = f"({closed} AND {passed})"
     satisfaction = d.satisfaction("c.flags")
     text = f"""
-WITH c AS (
-  SELECT m.id, m.visitor_id, m.channel, m.category, m.department_id, m.headcount,
-         m.is_group, m.visit_kind, m.first_contact_closed, m.status, m.opinion,
-         m.opinion_at, m.closed_at, m.flags, {d.month("m.received_at")} AS month
-  FROM petition_case m
-  WHERE {" AND ".join(where)}
-),
-k AS (
+WITH k AS (
   SELECT t.case_id,
     MIN(CASE WHEN t.clock IN {_in(HANDLE_CLOCKS)} THEN t.started_on END) AS accepted_on,
     MAX(CASE WHEN t.clock IN {_in(DECISION_CLOCKS)} AND t.state = 'met'
@@ -372,11 +367,11 @@ k AS (
         AND {d.local_date("t.met_at")} > t.due THEN 1 ELSE 0 END) AS late,
     MAX(CASE WHEN t.clock IN {_in(OVERDUE_CLOCKS)} AND t.state = 'open'
         AND t.due < {today_p} THEN 1 ELSE 0 END) AS overdue
-  FROM case_deadline t JOIN c ON c.id = t.case_id
-  WHERE t.tenant_id = {tid} AND t.clock IN {_in(OVERDUE_CLOCKS)}
+  FROM case_deadline t
+  WHERE t.tenant_id = {tid} AND t.clock IN {_in(OVERDUE_CLOCKS)} AND t.started_on >= {from_p}
   GROUP BY t.case_id
 )
-SELECT c.month, c.category, c.department_id, c.channel,
+SELECT {d.month("c.received_at")} AS month, c.category, c.department_id, c.channel,
   COUNT(*) AS batches,
   SUM(c.headcount) AS persons,
   SUM(CASE WHEN {d.true("c.is_group")} THEN 1 ELSE 0 END) AS group_batches,
@@ -401,8 +396,9 @@ SELECT c.month, c.category, c.department_id, c.channel,
         SELECT 1 FROM petition_case n
         WHERE n.tenant_id = {tid} AND n.visitor_id = c.visitor_id AND n.id <> c.id
           AND {later}) THEN 1 ELSE 0 END) AS settled
-FROM c LEFT JOIN k ON k.case_id = c.id
-GROUP BY c.month, c.category, c.department_id, c.channel
+FROM petition_case c LEFT JOIN k ON k.case_id = c.id
+WHERE {" AND ".join(where)}
+GROUP BY 1, 2, 3, 4
 """
     return text, p.values
 
@@ -464,6 +460,11 @@ async def compute(scope: Scope, q: Query) -> StatsOut:
     today = now.astimezone(TIMEZONE).date()
     text, params = _statement(scope, q, now, today)
     async with scope.tx(write=False):
+        if is_postgres():
+            # The planner's guess for the grouped join is far too high and makes it
+            # compile the statement (JIT: ~0.8 s) for a query that runs in a fraction.
+            await sql.execute("SET LOCAL jit = off")
+            await sql.execute("SET LOCAL work_mem = '64MB'")
         rows = await sql.fetch(text, *params)
         depts = await scope.select(Department, Department.id, Department.name)
     tenant = await tenants.get_tenant(scope)

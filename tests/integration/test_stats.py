@@ -5,6 +5,7 @@ bad periods and filters refused naming the field."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
@@ -13,9 +14,17 @@ import pytest
 from core.clock import FixedClock
 from core.settings import TIMEZONE
 from tests.conftest import valid_id_number
-from tests.integration.test_lifecycle import act, clock, register  # noqa: F401 (fixture)
+from tests.integration.test_lifecycle import START, act, register
 
 pytestmark = pytest.mark.asyncio
+
+
+@pytest.fixture
+def clock(rt: Any) -> Iterator[FixedClock]:
+    saved = rt.clock
+    rt.clock = FixedClock(START)
+    yield rt.clock
+    rt.clock = saved
 
 
 def at(month: int, day: int, year: int = 2026) -> datetime:
