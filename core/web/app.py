@@ -42,6 +42,7 @@ from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.schedule import schedule_router
 from core.web.stats_api import stats_router
+from core.web.stats_page import STATS_PAGES
 
 HERE = Path(__file__).parent
 
@@ -132,6 +133,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *DESK,
             *CASE_ACTION_PAGES,
             *ADMIN,
+            *STATS_PAGES,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],

@@ -28,7 +28,9 @@ class StatsController(Controller):
         start: Annotated[
             str | None, QueryParameter(name="from", max_length=10, description=FROM_ZH)
         ] = None,
-        end: Annotated[str | None, QueryParameter(name="to", max_length=10, description=TO_ZH)] = None,
+        end: Annotated[
+            str | None, QueryParameter(name="to", max_length=10, description=TO_ZH)
+        ] = None,
         department_id: Annotated[
             Id | None, Parameter(ge=1, le=MAX_ID, description="只统计该部门（事项当前部门）")
         ] = None,
