@@ -12,6 +12,7 @@ differ (``_Dialect``).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
@@ -339,8 +340,8 @@ def _statement(scope: Scope, q: Query, now: datetime, today: date) -> tuple[str,
             f" WHERE x.tenant_id = {tid} AND x.kind = 'accused' AND ({' OR '.join(named)}))"
         )
     today_p = p(today)
-    # Every clock starts on or after the registration day: a cheap bound for the clocks.
-    from_p = p(q.start)
+    # The clocks of the same matters (a semi-join: a month's matters read only theirs).
+    inner = re.sub(r"\bc\.", "c2.", " AND ".join(where))
     if d.pg:
         window_end = f"c.closed_at + make_interval(months => {p(q.settle_months)})"
         passed = f"{window_end} <= {p(now)}"
@@ -368,7 +369,8 @@ WITH k AS (
     MAX(CASE WHEN t.clock IN {_in(OVERDUE_CLOCKS)} AND t.state = 'open'
         AND t.due < {today_p} THEN 1 ELSE 0 END) AS overdue
   FROM case_deadline t
-  WHERE t.tenant_id = {tid} AND t.clock IN {_in(OVERDUE_CLOCKS)} AND t.started_on >= {from_p}
+  WHERE t.tenant_id = {tid} AND t.clock IN {_in(OVERDUE_CLOCKS)}
+    AND t.case_id IN (SELECT c2.id FROM petition_case c2 WHERE {inner})
   GROUP BY t.case_id
 )
 SELECT {d.month("c.received_at")} AS month, c.category, c.department_id, c.channel,
