@@ -7,8 +7,12 @@ from __future__ import annotations
 
 INBOX = "/inbox"
 """The staff member's own messages (daily digests point here)."""
-MY_ROTA = "/rota"
-"""The staff member's own reception-rota slots (rota notices point here)."""
+MY_ROTA = "/rota/mine"
+"""The staff member's own reception days, swap requests and calendar link (rota notices
+point here)."""
+ROTA = "/rota"
+"""The rota: for schedulers templates, generation, publishing and swaps to approve; for
+anyone else their own days as on ``MY_ROTA`` (where notices sent before it linked)."""
 
 
 def case_url(case_id: int) -> str:
