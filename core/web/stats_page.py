@@ -14,11 +14,12 @@ from litestar.response import Template
 from msgspec import structs
 
 from core.errors import DomainError, MalformedRequest
+from core.principal import ROLE_NAMES_ZH
 from core.schemas import CHANNEL_ZH
-from core.services import departments, sector, stats
+from core.services import departments, sector, stats, tenants
+from core.services.scope import Scope
 from core.services.stats import StatsOut
 from core.web.auth import CallerScope, requires_staff
-from core.web.pages import _chrome
 
 FIGURES = (
     ("batches", "登记批次", "件"),
@@ -38,6 +39,15 @@ RATES = (
     ("first_contact_rate", "一次性办结率"),
     ("repeat_rate", "重复访率"),
 )
+
+
+async def _chrome(sc: Scope) -> dict[str, Any]:
+    """The page frame: the tenant and who is logged in."""
+    return {
+        "tenant": await tenants.get_tenant(sc),
+        "user": sc.actor,
+        "roles_zh": [ROLE_NAMES_ZH[r] for r in sorted(sc.actor.roles)],
+    }
 
 
 def pct(value: float | None) -> str:
