@@ -103,6 +103,7 @@ async def stats_page(
         "channel": channel or "",
     }
     errors: dict[str, str] = {}
+    status = 200
     out: StatsOut | None = None
     try:
         q = stats.make_query(
@@ -117,6 +118,7 @@ async def stats_page(
         values["from"], values["to"] = q.start.isoformat(), q.end.isoformat()
     except DomainError as exc:
         errors[exc.field or "from"] = exc.message
+        status = exc.status  # 400 a bad value; 404 another organization's department
     context = {
         **chrome,
         "values": values,
@@ -133,7 +135,7 @@ async def stats_page(
         "categories": await sector.categories(sc, chrome["tenant"]),
         "channels": CHANNEL_ZH,
     }
-    return Template("stats/index.html", context=context, status_code=400 if errors else 200)
+    return Template("stats/index.html", context=context, status_code=status)
 
 
 STATS_PAGES = [stats_page]

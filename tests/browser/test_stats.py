@@ -87,3 +87,7 @@ async def test_supervisor_reads_the_statistics_with_charts(
     assert await field.get_attribute("aria-invalid") == "true"
     assert "日期格式" in await page.locator("#err-from").inner_text()
     assert await axe_violations(page) == []
+
+    answer = await page.goto(f"/stats?department_id={other.departments['handling']}")
+    assert answer is not None and answer.status == 404  # another organization's department
+    assert "部门不存在" in await page.locator("#err-department_id").inner_text()
