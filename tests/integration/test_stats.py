@@ -281,3 +281,36 @@ async def test_default_period_is_the_last_twelve_months(
     assert (s["period_from"], s["period_to"]) == ("2025-10-01", "2026-09-16")
     assert len(s["by_month"]) == 12 and s["batches"] == 0
     assert (await client.get("/api/v1/stats")).status_code == 401
+
+
+async def test_the_accused_do_not_count_the_accusation(
+    rt: Any, client: Any, make_tenant: Any, clock: FixedClock
+) -> None:
+    """检举控告 in which the caller is accused is absent from their counts (Art 30), as it
+    is from their lists; a colleague counts it."""
+    from tests.integration.test_repeats_and_accused import staff
+
+    t = await make_tenant()
+    accused, as_accused = await staff(
+        client, rt, t, "clerk2", ["clerk"], department_id=t.departments["petition"]
+    )
+    await register(client, t)  # an ordinary matter of one person
+    await register(
+        client,
+        t,
+        visitor=person(601, "吴十"),
+        headcount=6,
+        representatives=[{"name": "代表"}],
+        legal_category="accusation",
+        purpose="accusation",
+        accused={"user_ids": [accused["id"]]},
+        cause="接访人员索要好处费",
+    )
+    query = "/api/v1/stats?from=2026-09-16&to=2026-09-16"
+    colleague = (await client.get(query, headers=t.headers("clerk"))).json()
+    assert (colleague["batches"], colleague["persons"], colleague["group_batches"]) == (2, 7, 1)
+    mine = await client.get(query, headers=as_accused)
+    assert mine.status_code == 200, mine.text
+    s = mine.json()
+    assert (s["batches"], s["persons"], s["group_batches"]) == (1, 1, 0)
+    assert sum(b["batches"] for b in s["by_department"]) == 1
