@@ -353,6 +353,7 @@ def _statement(scope: Scope, q: Query, now: datetime, today: date) -> tuple[str,
             "julianday(n.received_at) > julianday(c.closed_at)"
             f" AND julianday(n.received_at) <= julianday(c.closed_at, {shift})"
         )
+    # (A matter is never its own "new matter": it was received before it was closed.)
     closed = "(c.closed_at IS NOT NULL AND c.opinion <> '')"
     accepted = "(k.accepted_on IS NOT NULL)"
     handled = f"({closed} AND {accepted} AND k.handled_on IS NOT NULL)"
@@ -396,7 +397,7 @@ SELECT {d.month("c.received_at")} AS month, c.category, c.department_id, c.chann
   SUM(CASE WHEN {settle_eligible} THEN 1 ELSE 0 END) AS settle_eligible,
   SUM(CASE WHEN {settle_eligible} AND NOT EXISTS (
         SELECT 1 FROM petition_case n
-        WHERE n.tenant_id = {tid} AND n.visitor_id = c.visitor_id AND n.id <> c.id
+        WHERE n.tenant_id = {tid} AND n.visitor_id = c.visitor_id
           AND {later}) THEN 1 ELSE 0 END) AS settled
 FROM petition_case c LEFT JOIN k ON k.case_id = c.id
 WHERE {" AND ".join(where)}
