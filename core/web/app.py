@@ -31,6 +31,7 @@ from core.web.auth import (
 )
 from core.web.case_actions import CASE_ACTION_PAGES
 from core.web.desk import DESK
+from core.web.documents import DOCUMENT_PAGES, documents_router
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -40,6 +41,7 @@ from core.web.open311 import open311_router
 from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
+from core.web.public import PUBLIC
 from core.web.schedule import schedule_router
 from core.web.stats_api import stats_router
 from core.web.stats_page import STATS_PAGES
@@ -125,6 +127,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             api_router(),
             stats_router(),
             inbox_router(),
+            documents_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),
@@ -132,8 +135,10 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *PAGES,
             *DESK,
             *CASE_ACTION_PAGES,
+            *DOCUMENT_PAGES,
             *ADMIN,
             *STATS_PAGES,
+            *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
@@ -148,7 +153,8 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             secret=csrf_secret,
             cookie_name="xf_csrf",
             cookie_httponly=False,
-            exclude=["/api/", "/open311/", "/healthz", "/readyz"],
+            # The public lookup's JSON twin carries no credentials (docs in core.web.public).
+            exclude=["/api/", "/open311/", "/healthz", "/readyz", r"^/t/[^/]+/lookup\.json$"],
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates",

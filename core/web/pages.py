@@ -30,6 +30,7 @@ from core.schemas import (
     Id,
 )
 from core.services import cases, deadlines, departments, inbox, sector, tenants, users
+from core.services.documents import documents_of
 from core.services.scope import Scope
 from core.settings import TIMEZONE
 from core.timefmt import FILTERS
@@ -185,6 +186,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         **chrome,
         "case": case,
         "clocks": clocks,
+        "documents": await documents_of(sc, case),
         "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
         "clock_state_zh": CLOCK_STATE_ZH,
         "category_zh": category_zh,

@@ -223,6 +223,7 @@ def path_value(path: str, name: str, w: World) -> str:
         "code": "general",
         "kind": "documents",
         "feed": "nothing.ics",
+        "document": "receipt.pdf",
     }.get(name, "1")
 
 

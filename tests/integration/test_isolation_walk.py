@@ -88,6 +88,7 @@ PARAM_KINDS = {
     "user_id": "user",
     "session_id": "session",
     "slot_id": "slot",
+    "template_id": "template",
     "change_id": "change",
     "message_id": "message",
     "token_id": "token",
@@ -135,6 +136,10 @@ NOT_IDS = {
     "to": "a date (the statistics period)",
     "channel": "a channel filter (letter/visit/phone/online)",
     "settle_months": "a count of months (息访)",
+    "view": "week or month (the rota page's)",
+    "n": "a count (a notice's: slots published, days generated)",
+    "leaders": "a count (the publish notice's: leaders notified)",
+    "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
     "visitor_id": "visitor",
@@ -319,7 +324,7 @@ async def other_tenant(
         h("clerk"),
         json={"to_tenant": third.slug, "note": f"{mark}转送"},
     )
-    await ok(
+    b_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -383,6 +388,7 @@ async def other_tenant(
             "user": boss["id"],
             "session": session["id"],
             "slot": slot["id"],
+            "template": b_template["id"],
             "change": change["id"],
             "message": messages["items"][0]["id"],
             "token": api_token["id"],
@@ -791,7 +797,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         "in_progress": in_progress["id"],
         "handler": handler,
     }
-    await ok(
+    a_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -867,6 +873,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "user_id": caller["id"],
             "session_id": session["id"],
             "slot_id": slot["id"],
+            "template_id": a_template["id"],
             "change_id": 1,
             "message_id": 1,
         },

@@ -199,12 +199,13 @@ async def update_template(scope: Scope, template_id: int, data: TemplateIn) -> R
     now = scope.rt.clock.now()
     async with scope.tx():
         current = await _template_row(scope, template_id)
+        # The people first: an id that is not the tenant's is named whatever else is wrong.
+        await check_leaders(scope, data.leaders, "leaders")
+        await check_leaders(scope, data.standby, "standby")
         if current["key"] != data.key:
             # Slot keys (and the iCal UIDs) start with it: a new key would plan every
             # day again beside the slots already stored.
             raise InvalidInput("rota_key_fixed", "排班标识创建后不能修改。", field="key")
-        await check_leaders(scope, data.leaders, "leaders")
-        await check_leaders(scope, data.standby, "standby")
         await scope.update(
             RotaTemplateRow,
             {
