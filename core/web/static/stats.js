@@ -25,7 +25,8 @@
         };
       } else {
         var horizontal = key === "category" || key === "department";
-        var cat = { type: "category", data: d.labels, axisLabel: { interval: 0 } };
+        // Horizontal bars list from the top, in the order of the table beside them.
+        var cat = { type: "category", data: d.labels, axisLabel: { interval: 0 }, inverse: horizontal };
         var val = { type: "value", minInterval: 1 };
         option = {
           color: colors,
