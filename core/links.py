@@ -20,6 +20,12 @@ def case_url(case_id: int) -> str:
     return f"/cases/{int(case_id)}"
 
 
+def public_lookup(tenant_slug: str) -> str:
+    """The public page where a petitioner looks up their matter by receipt code (and the
+    last 4 digits of their phone)."""
+    return f"/t/{tenant_slug}/lookup"
+
+
 def absolute(base_url: str, link: str) -> str:
     """``link`` as a full URL on this site (left alone when it already is one)."""
     if link.startswith(("http://", "https://")):

@@ -184,7 +184,7 @@ _PLAIN: dict[str, tuple[str, str]] = {
     "closed_at_first_contact": ("closed", "已当场答复并办结"),
     "redirected": ("not_accepted", "不予受理，已告知通过其他法定途径解决"),
     "not_accept": ("not_accepted", "不予受理，已告知通过其他法定途径解决"),
-    "accept": ("accepted", "已受理"),
+    "accept": ("accepted", STATUS_PUBLIC_ZH["accepted"]),
     "accept_transfer": ("accepted", "已接收转送并受理"),
     "object_transfer": ("transfer_returned", "承办单位对转送提出异议，事项已退回重新处理"),
     "transfer_objected": ("transfer_returned", "对方机构未接收转送，事项已退回本机构处理"),

@@ -30,6 +30,8 @@ from core.web.auth import (
     runtime_of,
 )
 from core.web.case_actions import CASE_ACTION_PAGES
+from core.web.casework import CASEWORK_PAGES
+from core.web.casework_api import casework_router
 from core.web.desk import DESK
 from core.web.documents import DOCUMENT_PAGES, documents_router
 from core.web.errors import EXCEPTION_HANDLERS
@@ -127,6 +129,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             api_router(),
             stats_router(),
             inbox_router(),
+            casework_router(),
             documents_router(),
             schedule_router(),
             plugin_api_router(),
@@ -135,6 +138,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *PAGES,
             *DESK,
             *CASE_ACTION_PAGES,
+            *CASEWORK_PAGES,
             *DOCUMENT_PAGES,
             *ADMIN,
             *STATS_PAGES,

@@ -29,7 +29,16 @@ from core.schemas import (
     REDIRECT_CHANNEL_ZH,
     Id,
 )
-from core.services import cases, deadlines, departments, inbox, sector, tenants, users
+from core.services import (
+    attachments,
+    cases,
+    deadlines,
+    departments,
+    inbox,
+    sector,
+    tenants,
+    users,
+)
 from core.services.documents import documents_of
 from core.services.scope import Scope
 from core.settings import TIMEZONE
@@ -182,6 +191,7 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
     category_zh = {c.code: c.title_zh for c in await sector.categories(sc, tenant)}
     department_list = await departments.list_departments(sc)
     staff = [u for u in await users.list_users(sc) if u.active] if case.allowed_actions else []
+    files = await attachments.list_attachments(sc, case_id)
     return {
         **chrome,
         "case": case,
@@ -212,6 +222,14 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         "stale": None,
         "done_zh": None,
         "form": {},
+        # Reveal (case/person.html) and attachments (case/attachments.html).
+        "revealed": None,
+        "reveal_error": None,
+        "reveal_error_field": None,
+        "reveal_form": {},
+        "attachments": files,
+        "attachment_error": None,
+        "attachment_type_zh": attachments.TYPE_ZH,
     }
 
 

@@ -91,6 +91,7 @@ PARAM_KINDS = {
     "template_id": "template",
     "change_id": "change",
     "message_id": "message",
+    "attachment_id": "attachment",
     "token_id": "token",
     "feed": "feed",
     "api_key": "open311_key",
@@ -142,6 +143,7 @@ NOT_IDS = {
     "document": "a document kind as a file name (receipt.pdf)",
 }
 BODY_KINDS = {
+    "case_id": "case",
     "visitor_id": "visitor",
     "department_id": "department",
     "to_department_id": "department",
@@ -355,6 +357,7 @@ async def other_tenant(
         json={"first_day": day, "last_day": day, "reason": f"{mark}休假"},
     )
     feed = await ok(client, "POST", "/api/v1/rota/feed-token", h("leader"))
+    attachment = await attach(client, h("clerk"), cid, f"{mark}来信.png")
     key = await open311.create_key(b.scope(rt))
     online = await ok(
         client,
@@ -391,6 +394,7 @@ async def other_tenant(
             "template": b_template["id"],
             "change": change["id"],
             "message": messages["items"][0]["id"],
+            "attachment": attachment["id"],
             "token": api_token["id"],
             "feed": feed["path"].rsplit("/", 1)[-1].removesuffix(".ics"),
             "open311_key": key,
@@ -403,6 +407,18 @@ async def other_tenant(
         empty={"receipt", "id_number", "phone"},
     )
     return b, objects, {"feed": feed["path"], "open311_key": key}
+
+
+async def attach(client: Any, headers: dict[str, str], case_id: int, name: str) -> Any:
+    """An attachment (a tiny PNG, unique per call) on the case, through the API."""
+    data = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(16)
+    r = await client.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        files={"file": (name, data, "image/png")},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 # --- the other side's state ------------------------------------------------------------
@@ -850,10 +866,12 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
     theirs = await ok(client, "GET", "/api/v1/inbox", a.headers("handler"))
     about = [m for m in theirs["items"] if m["link"] == f"/cases/{hid}"]
     assert about, theirs
+    evidence = await attach(client, a.headers(), hid, f"{amark}.png")
     accused = Objects(
         "accused",
         ids={
             "case": hid,
+            "attachment": evidence["id"],
             "visitor": hidden["visitor"]["id"],
             "message": about[0]["id"],
             "id_number": COMPLAINANT["id_number"],
@@ -876,6 +894,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "template_id": a_template["id"],
             "change_id": 1,
             "message_id": 1,
+            "attachment_id": (await attach(client, ch, registered["id"], "own.png"))["id"],
         },
         open311_key=await open311.create_key(a.scope(rt)),
         today=day,
