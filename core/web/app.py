@@ -45,6 +45,8 @@ from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.public import PUBLIC
 from core.web.schedule import schedule_router
+from core.web.stats_api import stats_router
+from core.web.stats_page import STATS_PAGES
 
 HERE = Path(__file__).parent
 
@@ -125,6 +127,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             healthz,
             readyz,
             api_router(),
+            stats_router(),
             inbox_router(),
             casework_router(),
             documents_router(),
@@ -138,6 +141,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *CASEWORK_PAGES,
             *DOCUMENT_PAGES,
             *ADMIN,
+            *STATS_PAGES,
             *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
