@@ -1,0 +1,23 @@
+"""Tenant-leading indexes for the case list's filters and the dashboard's counts
+(issue 13: ``/cases`` and ``GET /api/v1/cases`` at a million matters).
+
+Status, department, visitor (ID/phone/name search) and receipt code already have
+theirs (``0002_tenancy``); open clocks by due date and pending transfers too (``0004``).
+"""
+
+from core.db.rls import tenancy_migration
+
+ID = "2026-11-29T17:00:00:000000"
+VERSION = "1.38.0"
+DESCRIPTION = "case list filter indexes"
+
+INDEXES = (
+    "CREATE INDEX ix_case_category ON petition_case (tenant_id, category, id)",
+    "CREATE INDEX ix_case_channel ON petition_case (tenant_id, channel, id)",
+    "CREATE INDEX ix_case_visit_kind ON petition_case (tenant_id, visit_kind, id)",
+    "CREATE INDEX ix_case_received ON petition_case (tenant_id, received_at)",
+    "CREATE INDEX ix_case_closed ON petition_case (tenant_id, closed_at)",
+    "CREATE INDEX ix_event_kind_at ON case_event (tenant_id, kind, at)",
+)
+
+forwards = tenancy_migration(ID, "core", DESCRIPTION, (), INDEXES)
