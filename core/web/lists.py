@@ -18,7 +18,7 @@ from litestar.response import Template
 from core.domain.lifecycle import STATUS_ZH
 from core.domain.rota import HALF_ZH
 from core.errors import MalformedRequest
-from core.schemas import CHANNEL_ZH
+from core.schemas import CHANNEL_ZH, MAX_ID
 from core.services import cases, departments, rota, sector, sessions, users
 from core.services.cases.search import (
     FILTER_FIELDS,
@@ -62,7 +62,7 @@ def _after(request: Request[Any, Any, Any]) -> int | None:
     raw = request.query_params.get("after")
     if not raw:
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_ID:
         raise MalformedRequest("invalid_filter", "翻页位置（after）应为正整数。", field="after")
     return int(raw)
 

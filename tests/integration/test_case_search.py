@@ -129,6 +129,7 @@ async def test_overdue_due_soon_and_mine(client: Any, make_tenant: Any, clock: F
         ("category", "no-such-category"),
         ("department", "abc"),
         ("department", "999999"),
+        ("department", "2147483648"),
         ("visit_kind", "third"),
         ("overdue", "maybe"),
         ("received_from", "2026-13-01"),

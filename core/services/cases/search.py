@@ -35,7 +35,7 @@ from core.domain.reminders import Policy, horizon
 from core.errors import InvalidInput, MalformedRequest
 from core.plugins import TenantInfo
 from core.principal import Principal
-from core.schemas import CHANNEL_ZH
+from core.schemas import CHANNEL_ZH, MAX_ID
 from core.services import deadlines, sector
 from core.services.scope import Scope
 from core.settings import TIMEZONE
@@ -217,7 +217,7 @@ async def parse_filter(
         raise _bad("received_to", "登记日期止（received_to）不能早于起始日期。")
     dept = values.get("department", "")
     if dept:
-        if not dept.isdigit() or len(dept) > 10:
+        if not dept.isdigit() or not 1 <= int(dept) <= MAX_ID:
             raise _bad("department", "承办部门（department）应为部门编号。")
         if not await _department_exists(scope, int(dept)):
             raise _bad("department", "承办部门（department）不存在。")
