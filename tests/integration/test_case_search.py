@@ -119,6 +119,8 @@ async def test_overdue_due_soon_and_mine(client: Any, make_tenant: Any, clock: F
     assert await codes(client, a, view="overdue") == [first]
     assert await codes(client, a, "handler", view="overdue") == []
     assert await codes(client, a, "handler", overdue="1") == [first]
+    # Supervisors and leaders oversee every clock (督办).
+    assert await codes(client, a, "supervisor", view="overdue") == [first]
 
 
 @pytest.mark.parametrize(

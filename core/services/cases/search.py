@@ -82,14 +82,21 @@ def _department_queue(who: Principal) -> dict[str, str]:
     return {"mine": "1", "status": "open"}
 
 
+def _my_clocks(who: Principal, which: str) -> dict[str, str]:
+    """The clocks a person answers for; supervisors and leaders oversee (督办) them all."""
+    if who.roles & {"supervisor", "leader"}:
+        return {which: "1"}
+    return {which: "1", "mine": "1"}
+
+
 VIEWS: dict[str, View] = {
     v.name: v
     for v in (
         View("department", "本部门待办", _department_queue),
         View("incoming", "转来待接收", lambda _: {"incoming": "1"}),
         View("reports", "待审批的回告", lambda _: {"status": "reported"}),
-        View("due_soon", "即将到期", lambda _: {"due_soon": "1", "mine": "1"}),
-        View("overdue", "已超期", lambda _: {"overdue": "1", "mine": "1"}),
+        View("due_soon", "即将到期", lambda who: _my_clocks(who, "due_soon")),
+        View("overdue", "已超期", lambda who: _my_clocks(who, "overdue")),
     )
 }
 
