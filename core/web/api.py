@@ -280,7 +280,7 @@ class CaseController(Controller):
         q: Annotated[
             str | None,
             Parameter(
-                max_length=200, description="受理编号、姓名（包含）、身份证号码或电话（精确）"
+                max_length=200, description="受理编号、姓名（从头匹配）、身份证号码或电话（精确）"
             ),
         ] = None,
         category: Filter = None,

@@ -119,7 +119,7 @@ def _month(today: date) -> tuple[date, date]:
 async def _view_block(sc: Scope, tenant: Any, today: Any, name: str) -> dict[str, Any]:
     """A dashboard block: a saved filter's first few matters and how many there are."""
     f = await parse_filter(sc, tenant, {"view": name})
-    page = await cases.list_cases(sc, limit=5, filters=f, tenant=tenant)
+    page = await cases.list_cases(sc, limit=5, filters=f, tenant=tenant, today=today)
     total = await cases.count_cases(sc, f, tenant=tenant, today=today)
     return {
         "name": name,

@@ -82,8 +82,10 @@ async def test_filters_search_and_tenant_wall(
     assert await codes(client, a, q=first.lower().replace("-", "")) == [first]
     assert await codes(client, a, q=ID_A) == [first]
     assert await codes(client, a, q="139 0000 2222") == [letter]
-    assert await codes(client, a, q="建国") == [first]
+    assert await codes(client, a, q="张建") == [first]  # the name from its start
     assert await codes(client, a, q="王") == [moved]
+    assert await codes(client, a, q="张建国") == [first]
+    assert await codes(client, a, q="建国") == []  # not from inside a name
     # Another tenant's matter never appears, not even by its receipt code.
     assert await codes(client, a, q=w["theirs"]["receipt_code"]) == []
     assert await codes(client, b, q=ID_A) == [w["theirs"]["receipt_code"]]

@@ -19,5 +19,11 @@ INDEXES = (
     "CREATE INDEX ix_case_closed ON petition_case (tenant_id, closed_at)",
     "CREATE INDEX ix_event_kind_at ON case_event (tenant_id, kind, at)",
 )
+# A name search matches the beginning of the name (LIKE '张建%'): on PostgreSQL the
+# pattern operator class makes that an index range whatever the database's collation.
+PG_INDEXES = ("CREATE INDEX ix_visitor_name ON visitor (tenant_id, name varchar_pattern_ops)",)
+SQLITE_INDEXES = ("CREATE INDEX ix_visitor_name ON visitor (tenant_id, name)",)
 
-forwards = tenancy_migration(ID, "core", DESCRIPTION, (), INDEXES)
+forwards = tenancy_migration(
+    ID, "core", DESCRIPTION, (), INDEXES, pg_extra=PG_INDEXES, sqlite_extra=SQLITE_INDEXES
+)

@@ -85,14 +85,28 @@ async def list_cases(
     status: str | None = None,
     filters: CaseFilter | None = None,
     tenant: TenantInfo | None = None,
+    today: search.Today | None = None,
 ) -> CasePage:
     """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET; only the cases
     the acting person may see, narrowed by ``filters`` (``search.parse_filter``)."""
     tenant = tenant or await get_tenant(scope)
-    today = await search.today_of(scope, tenant)
+    today = today or await search.today_of(scope, tenant)
     f = filters or CaseFilter()
     if status:
         f = replace(f, statuses=(status,))
+    query = list_query(scope, f, today, after=after, limit=limit)
+    async with scope.tx(write=False):
+        rows = await query
+        due = await _nearest_due(scope, [r["id"] for r in rows[:limit]], today)
+    items = [_list_item(row, due.get(row["id"]), today.day) for row in rows[:limit]]
+    next_after = items[-1].id if len(rows) > limit else None
+    return CasePage(items=items, next_after=next_after)
+
+
+def list_query(
+    scope: Scope, f: CaseFilter, today: search.Today, *, after: int | None, limit: int
+) -> Any:
+    """The SELECT of one list page (``limit`` + 1 rows, to know whether more follow)."""
     query = scope.select(
         PetitionCase,
         *LIST_COLUMNS,
@@ -105,16 +119,7 @@ async def list_cases(
         query = query.where(condition)
     if after is not None:
         query = query.where(PetitionCase.id < after)
-    async with scope.tx(write=False):
-        rows = (
-            await query.order_by(PetitionCase.id, ascending=False)
-            .limit(limit + 1)
-            .output(load_json=True)
-        )
-        due = await _nearest_due(scope, [r["id"] for r in rows[:limit]], today)
-    items = [_list_item(row, due.get(row["id"]), today.day) for row in rows[:limit]]
-    next_after = items[-1].id if len(rows) > limit else None
-    return CasePage(items=items, next_after=next_after)
+    return query.order_by(PetitionCase.id, ascending=False).limit(limit + 1).output(load_json=True)
 
 
 async def find_cases(

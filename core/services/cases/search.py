@@ -20,7 +20,6 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from core.db.engine import is_postgres
 from core.db.tables import (
     CaseDeadline,
     CaseEvent,
@@ -207,7 +206,11 @@ async def parse_filter(
     status = _choice(values, "status", "状态", {**STATUS_ZH, **STATUS_GROUPS})
     if status:
         f = replace(f, status=status, statuses=STATUS_GROUPS.get(status, (status,)))
-    codes = {c.code: c for c in await sector.categories(scope, tenant)}
+    codes = (
+        {c.code: c for c in await sector.categories(scope, tenant)}
+        if values.get("category")
+        else {}
+    )
     f = replace(
         f,
         category=_choice(values, "category", "类别", codes),
@@ -321,9 +324,10 @@ def conditions(scope: Scope, f: CaseFilter, today: Today) -> list[Any]:
         people = scope.select(Visitor, Visitor.id).where(column.is_in(list(f.q_hashes)))
         out.append(PetitionCase.visitor_id.is_in(people))
     elif f.q_kind == "name":
-        pattern = f"%{f.q}%"  # SQLite's LIKE ignores ASCII case already
-        name = Visitor.name.ilike(pattern) if is_postgres() else Visitor.name.like(pattern)
-        people = scope.select(Visitor, Visitor.id).where(name)
+        # From the start of the name (surname first, as a caller says it): a prefix the
+        # tenant's name index serves (ix_visitor_name) — a name *inside* another would
+        # read every person of the tenant.
+        people = scope.select(Visitor, Visitor.id).where(Visitor.name.like(f"{f.q}%"))
         out.append(PetitionCase.visitor_id.is_in(people))
     if f.overdue is True or f.due_soon or f.mine:
         clocks = _clock_cases(scope, today, overdue=f.overdue is True, soon=f.due_soon, mine=f.mine)
