@@ -8,7 +8,6 @@ list's query string (``view=``), and every dashboard block links to the one that
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,15 +18,13 @@ from core.domain.lifecycle import STATUS_ZH
 from core.domain.rota import HALF_ZH
 from core.errors import MalformedRequest
 from core.schemas import CHANNEL_ZH, MAX_ID
-from core.services import cases, departments, rota, sector, sessions, users
+from core.services import cases, departments, sector
+from core.services.cases.dashboard import dashboard
 from core.services.cases.search import (
     FILTER_FIELDS,
     STATUS_GROUPS,
     VIEWS,
     CaseFilter,
-    accepted_between,
-    closed_between,
-    parse_filter,
     today_of,
 )
 from core.services.scope import Scope
@@ -112,94 +109,25 @@ async def cases_list(sc: CallerScope, request: Request[Any, Any, Any]) -> Templa
     )
 
 
-def _month(today: date) -> tuple[date, date]:
-    return today.replace(day=1), today
-
-
-async def _view_block(sc: Scope, tenant: Any, today: Any, name: str) -> dict[str, Any]:
-    """A dashboard block: a saved filter's first few matters and how many there are."""
-    f = await parse_filter(sc, tenant, {"view": name})
-    page = await cases.list_cases(sc, limit=5, filters=f, tenant=tenant, today=today)
-    total = await cases.count_cases(sc, f, tenant=tenant, today=today)
-    return {
-        "name": name,
-        "title": VIEWS[name].title_zh,
-        "url": view_url(name),
-        "page": page,
-        "total": total,
-    }
-
-
-async def _month_counts(sc: Scope, tenant: Any, today: Any) -> list[dict[str, Any]]:
-    start, end = _month(today.day)
-    registered = CaseFilter(received_from=start, received_to=end)
-    overdue = CaseFilter(overdue=True)
-    return [
-        {
-            "title": "本月登记",
-            "count": await cases.count_cases(sc, registered, tenant=tenant, today=today),
-            "url": f"/cases?{urlencode({'received_from': start, 'received_to': end})}",
-        },
-        {
-            "title": "本月受理",
-            "count": await cases.count_cases(
-                sc, None, accepted_between(sc, start, end), tenant=tenant, today=today
-            ),
-            "url": None,
-        },
-        {
-            "title": "本月办结",
-            "count": await cases.count_cases(
-                sc, None, closed_between(start, end), tenant=tenant, today=today
-            ),
-            "url": None,
-        },
-        {
-            "title": "当前超期",
-            "count": await cases.count_cases(sc, overdue, tenant=tenant, today=today),
-            "url": "/cases?overdue=1",
-        },
-    ]
-
-
-def _blocks_for(roles: frozenset[str]) -> list[str]:
-    """Which saved filters a person's dashboard shows, by what they do."""
-    names = ["due_soon", "overdue"]
-    if roles & {"clerk", "supervisor", "admin"}:
-        names.append("incoming")
-    if "supervisor" in roles:
-        names.append("reports")
-    if roles & {"handler", "clerk"}:
-        names.append("department")
-    return names
-
-
 @get("/", include_in_schema=False, guards=[requires_staff])
 async def home(sc: CallerScope) -> Template:
     """工作台: today's reception and duty leaders, my matters falling due or overdue,
     transfers to accept, reports to approve (supervisors) and this month's counts."""
     chrome = await _chrome(sc)
     tenant = chrome["tenant"]
-    today = await today_of(sc, tenant)
-    day = today.day
-    todays = await sessions.list_sessions(sc, start=day, end=day)
-    slots = [s for s in await rota.list_slots(sc, start=day, end=day) if s.status != "cancelled"]
-    people = {u.id: u.display_name for u in await users.list_users(sc)}
+    board = await dashboard(sc, tenant)
     lookups = await _lookups(sc, tenant)
-    blocks = [await _view_block(sc, tenant, today, n) for n in _blocks_for(sc.actor.roles)]
     return Template(
         "home.html",
         context={
             **chrome,
             **lookups,
             "category_zh": {c.code: c.title_zh for c in lookups["categories"]},
-            "today": day,
-            "sessions": todays,
-            "slots": slots,
-            "people": people,
+            "board": board,
+            "today": board.today,
             "half_zh": HALF_ZH,
-            "blocks": blocks,
-            "counts": await _month_counts(sc, tenant, today),
+            "view_url": view_url,
+            "query_url": lambda q: f"/cases?{urlencode(q)}",
         },
     )
 

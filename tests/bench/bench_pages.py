@@ -14,7 +14,7 @@ BENCH_REQUESTS requests (default 60) of each of:
 - ``/cases/{id}``, and ``GET /api/v1/cases`` first page,
 
 and prints p50/p95 server time and the ratio against the floor: raw asyncpg running the
-first page's SELECT (set_config + the same join, ORDER BY id DESC LIMIT 51). Before
+first page's SELECT (set_config + the same join, newest 51 rows). Before
 timing it prints which index PostgreSQL uses for each common filter (EXPLAIN of the
 services' own SQL). Drops the database at the end.
 
@@ -47,16 +47,7 @@ def _pct(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def _shares(cases: int, tenants: int) -> list[int]:
-    """Half to the first tenant (the one measured), the rest evenly."""
-    if tenants == 1:
-        return [cases]
-    big = cases // 2
-    rest = (cases - big) // (tenants - 1)
-    return [big] + [rest] * (tenants - 1)
-
-
-async def _load(admin_url: str, shares: list[int], password_hash: str, id_hash: str) -> None:
+async def _load(admin_url: str, cases: int, tenants: int, password_hash: str, id_hash: str) -> None:
     import asyncpg
 
     conn = await asyncpg.connect(admin_url)
@@ -67,7 +58,7 @@ async def _load(admin_url: str, shares: list[int], password_hash: str, id_hash: 
             "INSERT INTO tenant (slug, name, rule_pack, timezone, settings, active, created_at)"
             " SELECT 'bench-' || g, '压测机构 ' || g, 'cn-2022', 'Asia/Shanghai', '{}', true,"
             " now() FROM generate_series(1, $1) g",
-            len(shares),
+            tenants,
         )
         await conn.execute(
             "INSERT INTO department (tenant_id, code, name, kind, created_at)"
@@ -83,15 +74,26 @@ async def _load(admin_url: str, shares: list[int], password_hash: str, id_hash: 
             " ('supervisor'), ('leader')) AS r(role)",
             password_hash,
         )
-        tenants = await conn.fetch("SELECT id FROM tenant ORDER BY id")
-        for t, n in zip(tenants, shares, strict=True):
-            await _load_tenant(conn, t["id"], n, now)
+        ids = [r["id"] for r in await conn.fetch("SELECT id FROM tenant ORDER BY id")]
+        # Half of the matters are the first tenant's (the one measured), the rest spread
+        # evenly; arrivals interleave as they do in a shared deployment.
+        shares = (
+            [cases]
+            if tenants == 1
+            else [cases // 2] + [cases // 2 // (tenants - 1) + 1] * (tenants - 1)
+        )
+        vmins, people, dmins = [], [], []
+        for tid, n in zip(ids, shares, strict=True):
+            vmins.append(await _people(conn, tid, max(1, n * 3 // 5)))
+            people.append(max(1, n * 3 // 5))
+            dmins.append(
+                await conn.fetchval("SELECT min(id) FROM department WHERE tenant_id = $1", tid)
+            )
+        await _matters(conn, cases, ids, vmins, people, dmins, now)
+        await _around(conn, now)
         # The person the ID search looks for: the first tenant's first visitor.
         await conn.execute(
-            "UPDATE visitor SET id_number_hash = $1 WHERE id ="
-            " (SELECT min(id) FROM visitor WHERE tenant_id = $2)",
-            id_hash,
-            tenants[0]["id"],
+            "UPDATE visitor SET id_number_hash = $1 WHERE id = $2", id_hash, vmins[0]
         )
         await conn.execute("ANALYZE")
         n = await conn.fetchval("SELECT count(*) FROM petition_case")
@@ -106,8 +108,8 @@ async def _load(admin_url: str, shares: list[int], password_hash: str, id_hash: 
         await conn.close()
 
 
-async def _load_tenant(conn: Any, tid: int, n: int, now: datetime) -> None:
-    people = max(1, n * 3 // 5)
+async def _people(conn: Any, tid: int, n: int) -> int:
+    """``n`` people of the tenant (names, keyed hashes, masked numbers); the first id."""
     await conn.execute(
         "INSERT INTO visitor (tenant_id, name, name_hash, id_number_hash, id_number_masked,"
         " phone_hash, phone_masked, address_masked, gender, flags, created_at, updated_at)"
@@ -119,100 +121,105 @@ async def _load_tenant(conn: Any, tid: int, n: int, now: datetime) -> None:
         " CASE WHEN g % 2 = 0 THEN 'male' ELSE 'female' END, '{}', now(), now()"
         " FROM generate_series(1, $2) g",
         tid,
-        people,
+        n,
         SURNAMES,
         GIVEN,
     )
-    vmin = await conn.fetchval("SELECT min(id) FROM visitor WHERE tenant_id = $1", tid)
-    dmin = await conn.fetchval("SELECT min(id) FROM department WHERE tenant_id = $1", tid)
-    # Received over two years up to now, oldest first (ids follow time); the state
-    # follows the age: recent ones still being handled, older ones closed or archived.
+    return int(await conn.fetchval("SELECT min(id) FROM visitor WHERE tenant_id = $1", tid))
+
+
+async def _matters(
+    conn: Any,
+    cases: int,
+    ids: list[int],
+    vmins: list[int],
+    people: list[int],
+    dmins: list[int],
+    now: datetime,
+) -> None:
+    """Received over two years up to now, oldest first (ids follow time); the state
+    follows the age: recent ones still being handled, older ones closed or archived."""
     await conn.execute(
         "INSERT INTO petition_case (tenant_id, receipt_code, visitor_id, channel, visit_kind,"
         " headcount, is_group, category, purpose, legal_category, locality, cause, demand,"
         " form, status, urgency, department_id, received_at, closed_at, first_contact_closed,"
         " opinion, flags, accused, review_level, assigned_from_above, version, created_at,"
         " updated_at)"
-        " SELECT $1::int, to_char(ts AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-'"
-        " || upper(substr(md5($1::text || '-' || g), 1, 8)), $3 + (g % $4),"
-        " (ARRAY['visit', 'letter', 'phone', 'online'])[1 + g % 4],"
-        " CASE WHEN g % 10 = 0 THEN 'repeat' ELSE 'first' END, 1, false, 'general',"
+        " SELECT ($2::int[])[k], to_char(ts AT TIME ZONE 'Asia/Shanghai', 'YYMMDD') || '-'"
+        " || upper(substr(md5(k::text || '-' || g), 1, 8)),"
+        " ($3::int[])[k] + (g / 7) % ($4::int[])[k],"
+        " (ARRAY['visit', 'letter', 'phone', 'online'])[1 + (g / 3) % 4],"
+        " CASE WHEN (g / 2) % 10 = 0 THEN 'repeat' ELSE 'first' END, 1, false, 'general',"
         " 'personal', 'claim', '幸福小区' || (g % 50) || '号楼', '小区供暖温度不达标', '尽快解决',"
-        " '{}', st, 'normal', $5 + (g % 5), ts,"
+        " '{}', st, 'normal', ($5::int[])[k] + (g / 3) % 5, ts,"
         " CASE WHEN st IN ('closed', 'archived', 'final') THEN ts + interval '20 days' END,"
         " false, '', '{}', '{}', 0, false, 1, ts, ts"
-        " FROM (SELECT g, ts, CASE"
+        " FROM (SELECT g, k, ts, CASE"
         "   WHEN age < interval '15 days' THEN"
-        "     (ARRAY['registered', 'accepted', 'in_progress', 'transferring'])[1 + g % 4]"
+        "     (ARRAY['registered', 'accepted', 'in_progress', 'transferring'])[1 + (g / 2) % 4]"
         "   WHEN age < interval '75 days' THEN"
-        "     (ARRAY['in_progress', 'in_progress', 'reported', 'closed'])[1 + g % 4]"
-        "   ELSE (ARRAY['closed', 'archived', 'closed', 'final', 'not_accepted'])[1 + g % 5]"
+        "     (ARRAY['in_progress', 'in_progress', 'reported', 'closed'])[1 + (g / 2) % 4]"
+        "   ELSE (ARRAY['closed', 'archived', 'closed', 'final', 'not_accepted'])[1 + (g / 2) % 5]"
         " END AS st"
-        " FROM (SELECT g, $6::timestamptz - (($2 - g) * interval '730 days' / $2) AS ts,"
-        "   ($2 - g) * interval '730 days' / $2 AS age FROM generate_series(1, $2) g) a) s",
-        tid,
-        n,
-        vmin,
+        " FROM (SELECT g, CASE WHEN $7 = 1 OR g % 2 = 0 THEN 1"
+        "   ELSE 2 + (g / 2) % ($7 - 1) END AS k,"
+        "   $6::timestamptz - (($1 - g) * interval '730 days' / $1) AS ts,"
+        "   ($1 - g) * interval '730 days' / $1 AS age FROM generate_series(1, $1) g) a) s",
+        cases,
+        ids,
+        vmins,
         people,
-        dmin,
+        dmins,
         now,
+        len(ids),
     )
-    cmin = await conn.fetchval("SELECT min(id) FROM petition_case WHERE tenant_id = $1", tid)
-    handler = await conn.fetchval(
-        "SELECT id FROM staff_user WHERE tenant_id = $1 AND username = 'handler'", tid
-    )
+
+
+async def _around(conn: Any, now: datetime) -> None:
+    """Events, running clocks (some overdue), pending transfers, today's sessions."""
     await conn.execute(
         "INSERT INTO case_event (tenant_id, case_id, kind, actor_id, from_status, to_status,"
         " data, at) SELECT tenant_id, id, 'registered', NULL, '', 'registered', '{}',"
-        " received_at FROM petition_case WHERE tenant_id = $1",
-        tid,
+        " received_at FROM petition_case"
     )
     await conn.execute(
         "INSERT INTO case_event (tenant_id, case_id, kind, actor_id, from_status, to_status,"
         " data, at) SELECT tenant_id, id, 'accept', NULL, 'registered', 'accepted', '{}',"
-        " received_at + interval '2 days' FROM petition_case WHERE tenant_id = $1"
-        " AND status NOT IN ('registered', 'transferring', 'not_accepted')",
-        tid,
+        " received_at + interval '2 days' FROM petition_case"
+        " WHERE status NOT IN ('registered', 'transferring', 'not_accepted')"
     )
-    # One running clock per matter still being handled; some of them overdue.
     await conn.execute(
         "INSERT INTO case_deadline (tenant_id, case_id, clock, started_on, due, days, mode,"
         " pack, pack_version, provisional, pauses, steps, state, responsible_user_id,"
         " responsible_department_id, created_at, updated_at)"
-        " SELECT tenant_id, id,"
-        " CASE WHEN status = 'registered' THEN 'accept' WHEN status = 'transferring'"
+        " SELECT c.tenant_id, c.id,"
+        " CASE WHEN c.status = 'registered' THEN 'accept' WHEN c.status = 'transferring'"
         "   THEN 'objection' ELSE 'handle' END,"
-        " (received_at AT TIME ZONE 'Asia/Shanghai')::date,"
-        " (received_at AT TIME ZONE 'Asia/Shanghai')::date + 60 - ((id - $2) % 70)::int,"
+        " (c.received_at AT TIME ZONE 'Asia/Shanghai')::date,"
+        " (c.received_at AT TIME ZONE 'Asia/Shanghai')::date + 60 - (c.id % 70)::int,"
         " 60, 'calendar', 'cn-2022', '2022', false, '[]', '[\"按日历日计算\"]', 'open',"
-        " CASE WHEN id % 2 = 0 THEN $3::int END, department_id, received_at, received_at"
-        " FROM petition_case WHERE tenant_id = $1 AND status IN ('registered', 'accepted',"
-        " 'transferring', 'in_progress', 'reported')",
-        tid,
-        cmin,
-        handler,
+        " CASE WHEN c.id % 2 = 0 THEN u.id END, c.department_id, c.received_at, c.received_at"
+        " FROM petition_case c JOIN staff_user u ON u.tenant_id = c.tenant_id"
+        " AND u.username = 'handler'"
+        " WHERE c.status IN ('registered', 'accepted', 'transferring', 'in_progress', 'reported')"
     )
     await conn.execute(
         "INSERT INTO case_transfer (tenant_id, case_id, direction, peer_tenant_id, peer_case_id,"
         " from_department_id, to_department_id, status, note, reason, objection_due,"
         " created_at) SELECT tenant_id, id, 'internal', tenant_id, id, NULL, department_id,"
         " 'pending', '', '', (received_at AT TIME ZONE 'Asia/Shanghai')::date + 7, received_at"
-        " FROM petition_case WHERE tenant_id = $1 AND status = 'transferring'",
-        tid,
-    )
-    leader = await conn.fetchval(
-        "SELECT id FROM staff_user WHERE tenant_id = $1 AND username = 'leader'", tid
+        " FROM petition_case WHERE status = 'transferring'"
     )
     await conn.execute(
         "INSERT INTO reception_session (tenant_id, day, half, starts_at, ends_at, place, topics,"
         " kind, leader_id, status, provisional, sequence, note, created_at, updated_at)"
-        " SELECT $1::int, $2::date, h, CASE WHEN h = 'am' THEN time '09:00' ELSE time '14:00' END,"
+        " SELECT u.tenant_id, $1::date, h,"
+        " CASE WHEN h = 'am' THEN time '09:00' ELSE time '14:00' END,"
         " CASE WHEN h = 'am' THEN time '11:30' ELSE time '17:00' END, '一楼接待大厅',"
-        " '[\"供热\"]', 'leader_day', $3, 'published', false, 0, '', now(), now()"
-        " FROM (VALUES ('am'), ('pm')) AS x(h)",
-        tid,
+        " '[\"供热\"]', 'leader_day', u.id, 'published', false, 0, '', now(), now()"
+        " FROM staff_user u CROSS JOIN (VALUES ('am'), ('pm')) AS x(h)"
+        " WHERE u.username = 'leader'",
         now.date(),
-        leader,
     )
 
 
@@ -233,7 +240,7 @@ async def _floor(app_url: str, tid: int, n: int) -> list[float]:
                     " c.urgency, c.department_id, c.visitor_id, c.received_at, c.closed_at,"
                     " c.first_contact_closed, v.name, v.id_number_masked, v.phone_masked"
                     " FROM petition_case c JOIN visitor v ON v.id = c.visitor_id"
-                    " WHERE c.tenant_id = $1 ORDER BY c.id DESC LIMIT 51",
+                    " WHERE c.tenant_id = $1 ORDER BY c.tenant_id DESC, c.id DESC LIMIT 51",
                     tid,
                 )
             assert len(rows) == 51
@@ -345,9 +352,7 @@ async def _run(cases: int, tenants: int, requests: int) -> None:
             id_hash = rt.keys.blind_index(
                 identity.normalize_for_lookup("id_number", ID_NUMBER), purpose="id_number"
             )
-            await _load(
-                admin_url, _shares(cases, tenants), security.hash_password(PASSWORD), id_hash
-            )
+            await _load(admin_url, cases, tenants, security.hash_password(PASSWORD), id_hash)
             engine = make_engine(settings.database)
             bind_engine(engine)
             await open_engine(engine, pool_size=4)
@@ -358,7 +363,10 @@ async def _run(cases: int, tenants: int, requests: int) -> None:
                 await rt.redis.aclose()
                 await close_engine(engine)
     finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
+        if os.environ.get("BENCH_KEEP"):
+            print(f"  kept database {dbname}", flush=True)
+        else:
+            await admin.execute(f'DROP DATABASE IF EXISTS "{dbname}" WITH (FORCE)')
         await admin.close()
 
 

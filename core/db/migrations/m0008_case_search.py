@@ -21,7 +21,16 @@ INDEXES = (
 )
 # A name search matches the beginning of the name (LIKE '张建%'): on PostgreSQL the
 # pattern operator class makes that an index range whatever the database's collation.
-PG_INDEXES = ("CREATE INDEX ix_visitor_name ON visitor (tenant_id, name varchar_pattern_ops)",)
+# How a tenant's matters spread over each filtered column: without these, PostgreSQL
+# takes a value common in the whole table for common in every tenant and walks the
+# primary key backwards through other tenants' rows looking for it.
+PG_INDEXES = (
+    "CREATE INDEX ix_visitor_name ON visitor (tenant_id, name varchar_pattern_ops)",
+    *(
+        f"CREATE STATISTICS st_case_tenant_{col} (mcv) ON tenant_id, {col} FROM petition_case"
+        for col in ("status", "channel", "category", "visit_kind", "department_id")
+    ),
+)
 SQLITE_INDEXES = ("CREATE INDEX ix_visitor_name ON visitor (tenant_id, name)",)
 
 forwards = tenancy_migration(

@@ -119,7 +119,13 @@ def list_query(
         query = query.where(condition)
     if after is not None:
         query = query.where(PetitionCase.id < after)
-    return query.order_by(PetitionCase.id, ascending=False).limit(limit + 1).output(load_json=True)
+    # ORDER BY tenant_id too (one value here): only the tenant-leading indexes deliver that
+    # order, so PostgreSQL never walks the primary key backwards through other tenants.
+    return (
+        query.order_by(PetitionCase.tenant_id, PetitionCase.id, ascending=False)
+        .limit(limit + 1)
+        .output(load_json=True)
+    )
 
 
 async def find_cases(
@@ -131,9 +137,11 @@ async def find_cases(
 ) -> tuple[CaseFilter, CasePage]:
     """The list as the page and the API ask for it: query parameters as text, checked
     (``invalid_filter``, 400), then one keyset page."""
-    tenant = await get_tenant(scope)
-    f = await search.parse_filter(scope, tenant, raw)
-    return f, await list_cases(scope, after=after, limit=limit, filters=f, tenant=tenant)
+    async with scope.tx(write=False):  # one transaction: the steps below join it
+        tenant = await get_tenant(scope)
+        f = await search.parse_filter(scope, tenant, raw)
+        page = await list_cases(scope, after=after, limit=limit, filters=f, tenant=tenant)
+    return f, page
 
 
 async def count_cases(
