@@ -95,7 +95,7 @@ async def _load(admin_url: str, cases: int, tenants: int, password_hash: str, id
         await conn.execute(
             "UPDATE visitor SET id_number_hash = $1 WHERE id = $2", id_hash, vmins[0]
         )
-        await conn.execute("ANALYZE")
+        await conn.execute("VACUUM ANALYZE")  # as autovacuum leaves a settled database
         n = await conn.fetchval("SELECT count(*) FROM petition_case")
         e = await conn.fetchval("SELECT count(*) FROM case_event")
         d = await conn.fetchval("SELECT count(*) FROM case_deadline")

@@ -5,6 +5,7 @@ presets, another tenant's matters never appear, and a bad filter answers 400 nam
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any
@@ -78,6 +79,12 @@ async def test_filters_search_and_tenant_wall(
     assert await codes(client, a, received_to="2026-09-27") == [first]
     assert await codes(client, a, incoming="1") == [moved]
     assert await codes(client, a, view="incoming") == [moved]
+    # 本部门待办: the handler's department holds the transferred matter; the desk's none.
+    assert await codes(client, a, "handler", view="department") == [moved]
+    assert await codes(client, a, view="department") == []
+    assert await codes(client, a, view="reports") == []
+    # A view is a preset: what the request says itself wins.
+    assert await codes(client, a, view="incoming", incoming="0") == [moved, letter, first]
     # q: the receipt code as read out (lower case, no dash), exact ID, phone, a name part.
     assert await codes(client, a, q=first.lower().replace("-", "")) == [first]
     assert await codes(client, a, q=ID_A) == [first]
@@ -196,3 +203,10 @@ async def test_pages_list_and_dashboard(client: Any, make_tenant: Any, clock: Fi
     assert home.status_code == 200
     assert "已超期" in home.text and first in home.text and "本月登记" in home.text
     assert "转来待接收" in home.text and "待审批的回告" not in home.text
+    # The counts agree with the lists they link to (counted from the clocks alone).
+    block = re.search(r'id="block-overdue">已超期 <span class="count">(\d+)</span>', home.text)
+    assert block and block.group(1) == "1"
+    tenant_wide = re.search(
+        r'<span class="num">(\d+)</span><span class="label">当前超期', home.text
+    )
+    assert tenant_wide and tenant_wide.group(1) == "1"

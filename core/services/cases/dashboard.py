@@ -17,6 +17,7 @@ from core.services.cases.reading import count_cases, list_cases
 from core.services.cases.search import VIEWS, CaseFilter, parse_filter
 from core.services.rota.answers import RotaSlotOut
 from core.services.scope import Scope
+from core.services.visibility import hidden_from
 
 
 @dataclass(frozen=True)
@@ -84,7 +85,7 @@ async def _counts(scope: Scope, tenant: TenantInfo, today: search.Today) -> list
         Count(
             "accepted",
             "本月受理",
-            await count_cases(scope, None, search.accepted_between(scope, start, end), **kw),
+            await search.count_accepted(scope, start, end, hidden_from(scope.actor)),
             None,
         ),
         Count(

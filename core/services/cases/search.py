@@ -20,6 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
+from piccolo.columns.combination import WhereRaw
+from piccolo.query.functions.aggregate import Count
+
+from core.db.engine import is_postgres
 from core.db.tables import (
     CaseDeadline,
     CaseEvent,
@@ -282,7 +286,7 @@ def _mine(who: Principal) -> Any:
     return cond
 
 
-def _clock_cases(scope: Scope, today: Today, *, overdue: bool, soon: bool, mine: bool) -> Any:
+def _clock_where(scope: Scope, today: Today, *, overdue: bool, soon: bool, mine: bool) -> Any:
     cond: Any = CaseDeadline.state == "open"
     if today.staff_clocks_exclude:
         cond = cond & CaseDeadline.clock.not_in(list(today.staff_clocks_exclude))
@@ -292,7 +296,43 @@ def _clock_cases(scope: Scope, today: Today, *, overdue: bool, soon: bool, mine:
         cond = cond & (CaseDeadline.due >= today.day) & (CaseDeadline.due <= today.soon_until)
     if mine:
         cond = cond & _mine(scope.actor)
-    return scope.select(CaseDeadline, CaseDeadline.case_id).where(cond)
+    return cond
+
+
+def _clock_cases(scope: Scope, today: Today, *, overdue: bool, soon: bool, mine: bool) -> Any:
+    where = _clock_where(scope, today, overdue=overdue, soon=soon, mine=mine)
+    return scope.select(CaseDeadline, CaseDeadline.case_id).where(where)
+
+
+def clocks_only(f: CaseFilter) -> bool:
+    """Whether ``f`` asks only about running clocks (overdue, due soon, mine): then the
+    matters can be counted from the clocks alone (``count_by_clocks``)."""
+    clock_asked = f.overdue is True or f.due_soon or f.mine
+    rest = replace(f, overdue=None, due_soon=False, mine=False, view=None, values={})
+    return bool(clock_asked) and rest == CaseFilter()
+
+
+async def count_by_clocks(scope: Scope, f: CaseFilter, today: Today, hidden: Any) -> int:
+    """How many matters have a running clock as ``f`` asks (inside the caller's tx):
+    distinct matters over the clock index, without visiting every matter."""
+    where = _clock_where(scope, today, overdue=f.overdue is True, soon=f.due_soon, mine=f.mine)
+    rows = await scope.select(
+        CaseDeadline, Count(distinct=[CaseDeadline.case_id], alias="n")
+    ).where(where & CaseDeadline.case_id.not_in(hidden))
+    return int(rows[0]["n"]) if rows else 0
+
+
+def _name_starts(prefix: str) -> Any:
+    """Names beginning with ``prefix``. On PostgreSQL a range in code-point order
+    (``COLLATE "C"``, as ``ix_visitor_name`` is built): unlike ``LIKE $1`` it stays an
+    index range in the cached generic plan of a prepared statement."""
+    if not is_postgres():
+        return Visitor.name.like(f"{prefix}%")
+    return WhereRaw(
+        '"visitor"."name" COLLATE "C" >= {} AND "visitor"."name" COLLATE "C" < {}',
+        prefix,
+        prefix + "\U0010ffff",
+    )
 
 
 def conditions(scope: Scope, f: CaseFilter, today: Today) -> list[Any]:
@@ -327,7 +367,7 @@ def conditions(scope: Scope, f: CaseFilter, today: Today) -> list[Any]:
         # From the start of the name (surname first, as a caller says it): a prefix the
         # tenant's name index serves (ix_visitor_name) — a name *inside* another would
         # read every person of the tenant.
-        people = scope.select(Visitor, Visitor.id).where(Visitor.name.like(f"{f.q}%"))
+        people = scope.select(Visitor, Visitor.id).where(_name_starts(f.q or ""))
         out.append(PetitionCase.visitor_id.is_in(people))
     if f.overdue is True or f.due_soon or f.mine:
         clocks = _clock_cases(scope, today, overdue=f.overdue is True, soon=f.due_soon, mine=f.mine)
@@ -343,15 +383,16 @@ def conditions(scope: Scope, f: CaseFilter, today: Today) -> list[Any]:
     return out
 
 
-def accepted_between(scope: Scope, start: date, end: date) -> Any:
-    """Matters accepted (受理, or a transfer received) from ``start`` to ``end``."""
-    return PetitionCase.id.is_in(
-        scope.select(CaseEvent, CaseEvent.case_id).where(
-            CaseEvent.kind.is_in(["accept", "accept_transfer"])
-            & (CaseEvent.at >= _start_of(start))
-            & (CaseEvent.at < _start_of(end + timedelta(days=1)))
-        )
+async def count_accepted(scope: Scope, start: date, end: date, hidden: Any) -> int:
+    """How many matters were accepted (受理, or a transfer received) from ``start`` to
+    ``end``: distinct matters over the events' index (inside the caller's tx)."""
+    rows = await scope.select(CaseEvent, Count(distinct=[CaseEvent.case_id], alias="n")).where(
+        CaseEvent.kind.is_in(["accept", "accept_transfer"])
+        & (CaseEvent.at >= _start_of(start))
+        & (CaseEvent.at < _start_of(end + timedelta(days=1)))
+        & CaseEvent.case_id.not_in(hidden)
     )
+    return int(rows[0]["n"]) if rows else 0
 
 
 def closed_between(start: date, end: date) -> Any:
