@@ -3,7 +3,7 @@ the saved views that are presets of them, and the counts the dashboard shows.
 
 Filters arrive as text (query strings) and are checked here, so the page and the API
 refuse the same values with the same code: ``invalid_filter`` (HTTP 400) naming the
-field. ``q`` finds a matter by receipt code (exact), a person's exact ID number or phone
+field; a department id that names none of the tenant's: ``unknown_department`` (422). ``q`` finds a matter by receipt code (exact), a person's exact ID number or phone
 (through the keyed hashes, as ``visitors`` looks people up — never by decrypting) or
 by name (contains).
 
@@ -234,7 +234,9 @@ async def parse_filter(
         if not dept.isdigit() or not 1 <= int(dept) <= MAX_ID:
             raise _bad("department", "承办部门（department）应为部门编号。")
         if not await _department_exists(scope, int(dept)):
-            raise _bad("department", "承办部门（department）不存在。")
+            # A well-formed id naming no department here: an unknown reference, answered
+            # as everywhere else (422 unknown_department), not a malformed filter.
+            raise InvalidInput("unknown_department", "承办部门不存在。", field="department")
         f = replace(f, department_id=int(dept))
     return f
 
