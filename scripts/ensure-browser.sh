@@ -7,6 +7,8 @@ CHROMIUM=${XINFANG_CHROMIUM:-/usr/bin/chromium}
 need=()
 [ -x "$CHROMIUM" ] || need+=(chromium)
 fc-list 2>/dev/null | grep -qi "Noto Sans CJK" || need+=(fonts-noto-cjk)
+# The documents' tests read the PDFs back: pdftotext, pdffonts (and pdftoppm) are poppler's.
+command -v pdftotext >/dev/null 2>&1 || need+=(poppler-utils)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "browser tests need: ${need[*]} — installing with apt" >&2
 SUDO=""

@@ -330,6 +330,25 @@ class ArchiveVolume(Table, tablename="archive_volume"):
     created_at = Timestamptz()
 
 
+class CaseAttachment(Table, tablename="case_attachment"):
+    """A scanned letter or a piece of evidence on a case (PDF, JPEG, PNG — by content).
+
+    The bytes live under the data directory by content hash (``core.services.
+    attachments``): the same content is stored once per tenant however many cases carry
+    it. UNIQUE (tenant_id, case_id, sha256)."""
+
+    id: Serial
+    tenant_id = ForeignKey(references=Tenant, null=False)
+    case_id = ForeignKey(references=PetitionCase, null=False)
+    sha256 = Varchar(length=64)
+    size = Integer()
+    content_type = Varchar(length=63)
+    filename = Varchar(length=255)
+    """As uploaded, made safe (no path, no control characters, the type's extension)."""
+    uploaded_by = Integer(null=True, default=None)
+    uploaded_at = Timestamptz()
+
+
 class AuditLog(Table, tablename="audit_log"):
     """Append-only, hash-chained record of who did what (``core/services/audit/``).
 
@@ -375,6 +394,7 @@ TENANT_TABLES: tuple[type[Table], ...] = (
     CaseTransfer,
     CaseExclusion,
     ArchiveVolume,
+    CaseAttachment,
     AuditLog,
     AuditHead,
 )

@@ -242,6 +242,9 @@ class CaseFacts:
     makers: Mapping[str, int | None] = field(default_factory=dict)
     """Who made the step under review: ``assigned_by``, ``assignment_handler``,
     ``extension_requested_by``, ``reported_by``, ``assignee``."""
+    pending_contact: bool = False
+    """A cross-tenant transfer brought a contact copy not yet adopted (``adopt_contact``
+    is offered only then)."""
 
 
 def relation_refusal(
@@ -314,7 +317,15 @@ def allowed_actions(
         if status in a.sources
         and (roles is None or roles & a.roles)
         and (actor is None or case is None or relation_refusal(a.name, actor, case) is None)
+        and (case is None or _applies(a.name, case))
     ]
+
+
+def _applies(action: str, case: CaseFacts) -> bool:
+    """Whether the case has what the step works on (beyond its status)."""
+    if action == "adopt_contact":
+        return case.pending_contact
+    return True
 
 
 def plan(status: str, action: str, roles: frozenset[str]) -> Step:

@@ -157,6 +157,10 @@ def xinfang_notification_channels(  # type: ignore[empty-body]
 
 @hookspec
 def xinfang_notify(
-    tenant: TenantInfo, channel: str, recipient: dict[str, Any], message: dict[str, Any]
+    tenant: TenantInfo,
+    ctx: HookContext,
+    channel: str,
+    recipient: dict[str, Any],
+    message: dict[str, Any],
 ) -> bool | None:
     """Deliver a notification through a plugin channel (SMS, WeCom); True when handled."""

@@ -165,7 +165,15 @@ async def unlock(scope: Scope, username: str) -> bool:
 
 
 async def is_locked(scope: Scope, username: str) -> bool:
-    fails = await _redis(scope.rt).hget(
-        _account_key(scope.rt, scope.tenant_slug, username), "fails"
-    )
-    return fails is not None and int(fails) >= LOCK_AFTER
+    return username in await locked_of(scope, [username])
+
+
+async def locked_of(scope: Scope, usernames: list[str]) -> set[str]:
+    """Which of ``usernames`` are locked now: one round trip for a whole user list."""
+    pipe = _redis(scope.rt).pipeline(transaction=False)
+    for username in usernames:
+        pipe.hget(_account_key(scope.rt, scope.tenant_slug, username), "fails")
+    fails = await pipe.execute()
+    return {
+        u for u, f in zip(usernames, fails, strict=True) if f is not None and int(f) >= LOCK_AFTER
+    }

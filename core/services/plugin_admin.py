@@ -1,4 +1,8 @@
-"""Per-tenant plugin administration: which plugins a tenant uses and their settings."""
+"""Per-tenant plugin administration: which plugins a tenant uses and their settings.
+
+A setting whose name ends in ``token``, ``secret`` or ``password`` (e.g. the SMS
+gateway's ``auth_token``) is a secret: read back as :data:`MASK` when set, never in
+clear; sending :data:`MASK` back (the admin page's form does) keeps the stored value."""
 
 from __future__ import annotations
 
@@ -9,6 +13,23 @@ from core.runtime import Runtime
 from core.services import tenants
 from core.services.answers import PluginOut
 from core.services.scope import Scope
+
+MASK = "********"
+SECRET_SUFFIXES = ("token", "secret", "password")
+
+
+def is_secret(key: str) -> bool:
+    return key.lower().endswith(SECRET_SUFFIXES)
+
+
+def masked(config: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with every secret that is set shown as :data:`MASK`."""
+    return {k: MASK if is_secret(k) and v not in (None, "") else v for k, v in config.items()}
+
+
+def _unmasked(config: dict[str, Any], stored: dict[str, Any]) -> dict[str, Any]:
+    """New settings with each secret sent back as :data:`MASK` replaced by the stored one."""
+    return {k: stored.get(k, "") if is_secret(k) and v == MASK else v for k, v in config.items()}
 
 
 def _host(rt: Runtime) -> Any:
@@ -31,7 +52,7 @@ async def list_plugins(scope: Scope) -> list[PluginOut]:
                 version=info.version,
                 description=info.description,
                 enabled=name in tenant.plugins,
-                config=host.config_for(tenant, name),
+                config=masked(host.config_for(tenant, name)),
             )
         )
     return out
@@ -71,6 +92,8 @@ async def configure(
         raise NotFound("plugin_not_installed", f"插件 {name} 未安装。", field="plugin")
     tenant = await tenants.get_tenant(scope)
     if config is not None:
+        if isinstance(config, dict):
+            config = _unmasked(config, host.config_for(tenant, name))
         config = _validate_config(scope.rt, name, config)
     state = name in tenant.plugins if enabled is None else enabled
     await tenants.set_plugin(scope, name, enabled=state, config=config)

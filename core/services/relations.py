@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from core.db.tables import StaffUser
+from core.db.tables import CaseTransfer, StaffUser
 from core.domain.lifecycle import Actor, CaseFacts
 from core.principal import Principal
 from core.services import events
@@ -45,4 +45,14 @@ async def case_facts(
         log = history if history is not None else await events.events_of(scope, case["id"])
         reports = [e for e in log if e["kind"] == "report"]
         makers["reported_by"] = reports[-1]["actor_id"] if reports else None
-    return CaseFacts(assignee_id=assignee, unit_department_id=unit, makers=makers)
+    pending_contact = await scope.exists(CaseTransfer).where(
+        (CaseTransfer.case_id == case["id"])
+        & (CaseTransfer.direction == "in")
+        & (CaseTransfer.contact_state == "pending")
+    )
+    return CaseFacts(
+        assignee_id=assignee,
+        unit_department_id=unit,
+        makers=makers,
+        pending_contact=bool(pending_contact),
+    )

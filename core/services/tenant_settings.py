@@ -1,12 +1,14 @@
 """A tenant's own settings as its admin reads and changes them: name, rule pack, the
-longest API-token lifetime, repeat-visit counting and reminders.
+longest API-token lifetime, repeat-visit counting, reminders and the largest attachment.
 
 They live in the ``tenant`` row (``name``, ``rule_pack``) and its ``settings`` JSON,
 which the services read where they apply: ``token_max_ttl_days`` (``users``),
 ``repeat_window_days`` and ``veteran_threshold`` (``cases``, over the rule pack's
-values), ``reminders`` (``core.domain.reminders.Policy``, docs/daemon.md). A setting
-left empty is removed, so the default it falls back to keeps following the deployment
-or the rule pack."""
+values), ``attachment_max_mb`` (``attachments``), ``reminders``
+(``core.domain.reminders.Policy``, docs/daemon.md) and ``notify.petitioner_channel``
+(``core.services.petitioner``: the plugin channel, e.g. ``sms_http``, that tells
+petitioners their receipt code, acceptance and result). A setting left empty is removed,
+so the default it falls back to keeps following the deployment or the rule pack."""
 
 from __future__ import annotations
 
@@ -22,11 +24,14 @@ from core.domain.rulepacks import RulePack
 from core.errors import InvalidInput, NotFound
 from core.rulepacks import available_packs
 from core.schemas import Code, Name
-from core.services import audit
+from core.services import audit, sector
 from core.services.deadlines import RUNNING, pack_for
 from core.services.scope import Scope
 from core.services.tenants import get_tenant
 
+ATTACHMENT_DEFAULT_MB = 10
+ATTACHMENT_LIMIT_MB = 50
+"""The most a tenant may allow (the upload routes accept no larger body)."""
 Days = Annotated[int, Meta(ge=0, le=30)]
 """Working days a reminder stage is moved by (the range ``Policy`` accepts)."""
 
@@ -54,7 +59,12 @@ class TenantSettingsIn(Struct, forbid_unknown_fields=True):
     token_max_ttl_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     repeat_window_days: Annotated[int, Meta(ge=1, le=3650)] | None = None
     veteran_threshold: Annotated[int, Meta(ge=1, le=100)] | None = None
+    attachment_max_mb: Annotated[int, Meta(ge=1, le=ATTACHMENT_LIMIT_MB)] | None = None
+    """Largest attachment (scanned letter, evidence) in MB; default 10."""
     reminders: ReminderSettings = msgspec.field(default_factory=ReminderSettings)
+    petitioner_channel: Annotated[str, Meta(max_length=31, pattern=r"^[a-z0-9_]*$")] | None = None
+    """The plugin channel that tells petitioners (e.g. ``sms_http``); ``""`` turns it
+    off; left out (null) keeps what is set — the admin page's form does not carry it."""
 
 
 class RulePackChoice(Struct):
@@ -69,6 +79,7 @@ class SettingDefaults(Struct):
     token_max_ttl_days: int
     repeat_window_days: int
     veteran_threshold: int
+    attachment_max_mb: int
 
 
 class TenantSettings(Struct):
@@ -78,12 +89,15 @@ class TenantSettings(Struct):
     token_max_ttl_days: int | None
     repeat_window_days: int | None
     veteran_threshold: int | None
+    attachment_max_mb: int | None
     reminders: ReminderSettings
+    petitioner_channel: str
+    """``""`` when petitioners are not told through any channel."""
     defaults: SettingDefaults
     rule_packs: list[RulePackChoice]
 
 
-OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold")
+OPTIONAL = ("token_max_ttl_days", "repeat_window_days", "veteran_threshold", "attachment_max_mb")
 
 
 def _number(settings: dict[str, Any], key: str) -> int | None:
@@ -98,6 +112,12 @@ def _reminders(settings: dict[str, Any]) -> ReminderSettings:
         return msgspec.convert(known, ReminderSettings)
     except msgspec.ValidationError:  # set by hand out of range: show what applies
         return ReminderSettings()
+
+
+def attachment_max_bytes(settings: dict[str, Any] | None) -> int:
+    """The largest attachment a tenant accepts, in bytes (its setting, else 10 MB)."""
+    mb = _number(settings or {}, "attachment_max_mb") or ATTACHMENT_DEFAULT_MB
+    return min(mb, ATTACHMENT_LIMIT_MB) * 1024 * 1024
 
 
 def _packs(scope: Scope) -> list[RulePackChoice]:
@@ -122,11 +142,14 @@ async def get_settings(scope: Scope) -> TenantSettings:
         token_max_ttl_days=_number(settings, "token_max_ttl_days"),
         repeat_window_days=_number(settings, "repeat_window_days"),
         veteran_threshold=_number(settings, "veteran_threshold"),
+        attachment_max_mb=_number(settings, "attachment_max_mb"),
         reminders=_reminders(settings),
+        petitioner_channel=petitioner_channel(settings),
         defaults=SettingDefaults(
             token_max_ttl_days=scope.rt.settings.token_max_ttl_days,
             repeat_window_days=pack.repeat_window_days,
             veteran_threshold=pack.veteran_threshold,
+            attachment_max_mb=ATTACHMENT_DEFAULT_MB,
         ),
         rule_packs=_packs(scope),
     )
@@ -156,17 +179,41 @@ async def _check_pack(scope: Scope, name: str) -> RulePack:
     return pack
 
 
+def petitioner_channel(settings: dict[str, Any] | None) -> str:
+    """``settings["notify"]["petitioner_channel"]`` of a tenant, ``""`` when none."""
+    notify = (settings or {}).get("notify")
+    value = notify.get("petitioner_channel") if isinstance(notify, dict) else None
+    return value if isinstance(value, str) else ""
+
+
+async def _check_channel(scope: Scope, channel: str) -> None:
+    """A petitioner channel must be one a plugin the tenant enabled delivers through."""
+    if not channel:
+        return
+    offered = await sector.notification_channels(scope, await get_tenant(scope))
+    if channel not in {c.code for c in offered}:
+        choices = "、".join(sorted({c.code for c in offered})) or "（无：请先启用提供渠道的插件）"
+        raise InvalidInput(
+            "unknown_channel",
+            f"没有已启用的插件提供通知渠道“{channel}”；可选的有：{choices}。",
+            field="petitioner_channel",
+        )
+
+
 def _flat(name: str, rule_pack: str, settings: dict[str, Any]) -> dict[str, Any]:
     """The values an audit row names when they change."""
     out: dict[str, Any] = {"name": name, "rule_pack": rule_pack}
     out.update({k: settings.get(k) for k in OPTIONAL})
     out.update({f"reminders.{k}": v for k, v in (settings.get("reminders") or {}).items()})
+    out["notify.petitioner_channel"] = petitioner_channel(settings)
     return out
 
 
 async def update_settings(scope: Scope, data: TenantSettingsIn) -> TenantSettings:
     """Replace the settings this form holds (other keys of ``settings`` stay)."""
     pack = await _check_pack(scope, data.rule_pack)
+    if data.petitioner_channel is not None:
+        await _check_channel(scope, data.petitioner_channel)
     name = data.name.strip()
     async with scope.tx():
         row = (
@@ -186,6 +233,12 @@ async def update_settings(scope: Scope, data: TenantSettingsIn) -> TenantSetting
             else:
                 new[key] = value
         new["reminders"] = {**(old.get("reminders") or {}), **msgspec.to_builtins(data.reminders)}
+        if data.petitioner_channel is not None:
+            notify = dict(old.get("notify") or {})
+            notify["petitioner_channel"] = data.petitioner_channel
+            if not data.petitioner_channel:
+                notify.pop("petitioner_channel")
+            new["notify"] = notify
         before = _flat(row["name"], row["rule_pack"], old)
         after = _flat(name, pack.name, new)
         changed = sorted(k for k in {*before, *after} if before.get(k) != after.get(k))

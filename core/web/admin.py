@@ -73,6 +73,7 @@ SETTINGS_LABELS = {
     "token_max_ttl_days": "API 令牌最长有效期（天）",
     "repeat_window_days": "重复信访认定期间（天）",
     "veteran_threshold": "上访老户认定次数",
+    "attachment_max_mb": "附件大小上限（MB）",
     **REMINDER_LABELS,
 }
 CHECKS = ("reminders.screening", "reminders.digest")
@@ -125,7 +126,8 @@ async def _users(
     created: int | None = None,
 ) -> Template:
     people = await users.list_users(sc)
-    locked = {u.id for u in people if await login_throttle.is_locked(sc, u.username)}
+    names = await login_throttle.locked_of(sc, [u.username for u in people])
+    locked = {u.id for u in people if u.username in names}
     options = await _department_options(sc)
     return page(
         "users",
@@ -317,7 +319,12 @@ async def create_department(request: Req, sc: CallerScope) -> Template | Redirec
 
 def _settings_values(current: Any) -> dict[str, Any]:
     values: dict[str, Any] = {"name": current.name, "rule_pack": current.rule_pack}
-    for key in ("token_max_ttl_days", "repeat_window_days", "veteran_threshold"):
+    for key in (
+        "token_max_ttl_days",
+        "repeat_window_days",
+        "veteran_threshold",
+        "attachment_max_mb",
+    ):
         value = getattr(current, key)
         values[key] = "" if value is None else str(value)
     for key in current.reminders.__struct_fields__:

@@ -59,7 +59,9 @@ ACTION_ZH = {
     "case.registered": "登记信访事项",
     "visitor.registered": "登记信访人",
     "visitor.updated": "更新信访人",
+    "reveal": "查看完整信息",
     "reveal.case_form": "查看完整表单信息",
+    "case.attachment_added": "上传附件",
     "export.clear": "明文导出",
     "session.created": "创建接访安排",
 }

@@ -30,7 +30,10 @@ from core.web.auth import (
     runtime_of,
 )
 from core.web.case_actions import CASE_ACTION_PAGES
+from core.web.casework import CASEWORK_PAGES
+from core.web.casework_api import casework_router
 from core.web.desk import DESK
+from core.web.documents import DOCUMENT_PAGES, documents_router
 from core.web.errors import EXCEPTION_HANDLERS
 from core.web.guard import check_request
 from core.web.headers import security_headers
@@ -41,6 +44,7 @@ from core.web.open311 import open311_router
 from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
+from core.web.public import PUBLIC
 from core.web.schedule import schedule_router
 
 HERE = Path(__file__).parent
@@ -123,6 +127,8 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             readyz,
             api_router(),
             inbox_router(),
+            casework_router(),
+            documents_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),
@@ -131,7 +137,10 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *LISTS,
             *DESK,
             *CASE_ACTION_PAGES,
+            *CASEWORK_PAGES,
+            *DOCUMENT_PAGES,
             *ADMIN,
+            *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],
         lifespan=[lifespan],
@@ -146,7 +155,8 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             secret=csrf_secret,
             cookie_name="xf_csrf",
             cookie_httponly=False,
-            exclude=["/api/", "/open311/", "/healthz", "/readyz"],
+            # The public lookup's JSON twin carries no credentials (docs in core.web.public).
+            exclude=["/api/", "/open311/", "/healthz", "/readyz", r"^/t/[^/]+/lookup\.json$"],
         ),
         template_config=TemplateConfig(
             directory=HERE / "templates",

@@ -25,7 +25,7 @@ from core.errors import Conflict, DomainError, InvalidInput
 from core.plugins import TenantInfo
 from core.principal import ROLE_NAMES_ZH, Principal
 from core.schemas import CHANNEL_ZH, LEGAL_CATEGORY_ZH, PURPOSE_ZH, CaseIn
-from core.services import cases, sector, tenants, visitors
+from core.services import cases, departments, sector, tenants, users, visitors
 from core.services.answers import VisitorMatter
 from core.services.cases import CaseDetail
 from core.services.scope import Scope
@@ -77,6 +77,13 @@ async def _form_schema(sc: Scope, tenant: TenantInfo, category: str) -> list[dic
         {**msgspec.to_builtins(f), "options": [(str(v.key), v.name) for v in f.values or ()]}
         for f in schema
     ]
+
+
+async def _accusable(sc: Scope) -> dict[str, list[tuple[str, str]]]:
+    """Whom a 检举控告 may name: the tenant's active staff and its departments."""
+    people = [(str(u.id), u.display_name) for u in await users.list_users(sc) if u.active]
+    offices = [(str(d.id), d.name) for d in await departments.list_departments(sc)]
+    return {"accused_users": people, "accused_departments": offices}
 
 
 async def _register(sc: Scope, data: CaseIn) -> CaseDetail:
@@ -226,9 +233,30 @@ async def _page(
             "people": await _repeat(sc, values),
             "category_options": [(c["code"], c["title_zh"]) for c in categories],
             "category_zh": {c["code"]: c["title_zh"] for c in categories},
+            "accusation": _accusation(values),
+            **await _accusable(sc),
         },
         status_code=status,
     )
+
+
+ACCUSED_LISTS = ("user_ids", "department_ids")
+"""``accused`` fields that are lists: a multiple select sends one value per choice."""
+
+
+def _accusation(values: dict[str, Any]) -> bool:
+    """Whether the form is a 检举控告 (its accused fields are shown)."""
+    return "accusation" in (values.get("purpose"), values.get("legal_category"))
+
+
+def _with_accused_lists(body: dict[str, Any]) -> dict[str, Any]:
+    """One chosen person or department is still a list in the API's body."""
+    accused = body.get("accused")
+    if isinstance(accused, dict):
+        for key in ACCUSED_LISTS:
+            if key in accused and not isinstance(accused[key], list):
+                accused[key] = [accused[key]]
+    return body
 
 
 async def _posted(request: Req) -> list[tuple[str, str]]:
@@ -252,7 +280,9 @@ async def register_case(request: Req, sc: CallerScope) -> Template | Redirect:
     pairs = await _posted(request)
     body: dict[str, Any] = {}
     try:
-        body = unflatten(pairs)
+        body = _with_accused_lists(unflatten(pairs))
+        if not _accusation(dict(pairs)):
+            body.pop("accused", None)  # hidden fields: not what the clerk registers
         case = await _register(sc, convert(body, CaseIn, strict=False))
     except (InvalidInput, Conflict) as exc:
         values = flatten(body) if body else {k: v for k, v in pairs if not k.startswith("_")}

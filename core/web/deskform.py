@@ -33,6 +33,9 @@ LABELS = {
     "answered_on_spot": "当场答复",
     "skip_level": "越级信访",
     "assigned_from_above": "上级交办",
+    "accused.user_ids": "被检举控告的人员",
+    "accused.department_ids": "被检举控告的部门",
+    "accused.description": "被检举控告人情况",
 }
 _REP_FIELDS = {"name": "姓名", "id_number": "身份证号码", "phone": "联系电话"}
 # A refusal about a whole object stands next to the input a clerk fills first.
@@ -122,6 +125,8 @@ def label_of(name: str, form_labels: Mapping[str, str] | None = None) -> str:
     """The zh-CN label of an input name (plugin fields: their schema's description)."""
     if name in LABELS:
         return LABELS[name]
+    if m := re.fullmatch(r"accused\.(user_ids|department_ids)\[\d+\]", name):
+        return LABELS[f"accused.{m[1]}"]
     if m := re.fullmatch(r"representatives\[(\d+)\]\.(\w+)", name):
         return f"代表{int(m[1]) + 1}{_REP_FIELDS.get(m[2], m[2])}"
     if name.startswith("form.") and form_labels:
@@ -143,6 +148,8 @@ def error_input(field: str | None) -> str | None:
     """The input a refusal's field path belongs to (None: the form as a whole)."""
     if not field:
         return None
+    if m := re.fullmatch(r"(accused\.(?:user_ids|department_ids))\[\d+\]", field):
+        return m[1]  # one choice of a multiple select: the select
     return _OBJECT_INPUT.get(field, field)
 
 

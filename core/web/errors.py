@@ -76,7 +76,9 @@ def _respond(request: Request[Any, Any, Any], status: int, body: dict[str, Any])
     if _wants_html(request):
         if status == 401:
             return Redirect(f"/login?next={quote(path)}")
-        return Template("error.html", context={"error": body, "status": status}, status_code=status)
+        # The public pages (/t/…) have their own frame: no staff navigation.
+        name = "public/error.html" if path.startswith("/t/") else "error.html"
+        return Template(name, context={"error": body, "status": status}, status_code=status)
     return _json(status, body)
 
 

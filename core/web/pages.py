@@ -1,5 +1,5 @@
 """zh-CN staff pages: login, the tenant's case list, the case page, the staff member's
-inbox and rota, logout.
+inbox, logout (the rota's pages are ``core.web.rota_pages``).
 
 Handlers only call the same service functions as the JSON API (so a page never shows
 what the API would refuse) and pass labels; times go through ``core.timefmt`` filters.
@@ -19,7 +19,6 @@ from litestar.response import Redirect, Template
 
 from core import links
 from core.domain.lifecycle import ACTIONS, status_zh
-from core.domain.rota import HALF_ZH
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH
 from core.schemas import (
@@ -30,12 +29,23 @@ from core.schemas import (
     REDIRECT_CHANNEL_ZH,
     Id,
 )
-from core.services import cases, deadlines, departments, inbox, rota, sector, tenants, users
+from core.services import (
+    attachments,
+    cases,
+    deadlines,
+    departments,
+    inbox,
+    sector,
+    tenants,
+    users,
+)
+from core.services.documents import documents_of
 from core.services.scope import Scope
 from core.settings import TIMEZONE
 from core.timefmt import FILTERS
 from core.web.api import After
 from core.web.auth import CallerScope, requires_staff, runtime_of
+from core.web.rota_pages import ROTA_PAGES
 
 VISIT_KIND_ZH = {"first": "初次信访", "repeat": "重复信访"}
 URGENCY_ZH = {"normal": "一般", "high": "较急", "urgent": "紧急"}
@@ -68,7 +78,6 @@ EVENT_FIELDS_ZH = {
     "notice": "告知内容",
     "repeat_of": "重复事项",
 }
-ROTA_STATUS_ZH = {"draft": "草稿", "published": "已发布", "cancelled": "已取消"}
 
 
 def configure_templates(engine: JinjaTemplateEngine) -> None:
@@ -174,10 +183,12 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
     category_zh = {c.code: c.title_zh for c in await sector.categories(sc, tenant)}
     department_list = await departments.list_departments(sc)
     staff = [u for u in await users.list_users(sc) if u.active] if case.allowed_actions else []
+    files = await attachments.list_attachments(sc, case_id)
     return {
         **chrome,
         "case": case,
         "clocks": clocks,
+        "documents": await documents_of(sc, case),
         "clock_zh": {name: rule.title_zh for name, rule in pack.clocks.items()},
         "clock_state_zh": CLOCK_STATE_ZH,
         "category_zh": category_zh,
@@ -203,6 +214,14 @@ async def case_context(sc: Scope, case_id: int) -> dict[str, Any]:
         "stale": None,
         "done_zh": None,
         "form": {},
+        # Reveal (case/person.html) and attachments (case/attachments.html).
+        "revealed": None,
+        "reveal_error": None,
+        "reveal_error_field": None,
+        "reveal_form": {},
+        "attachments": files,
+        "attachment_error": None,
+        "attachment_type_zh": attachments.TYPE_ZH,
     }
 
 
@@ -214,15 +233,4 @@ async def inbox_page(sc: CallerScope, before: After = None) -> Template:
     return Template("inbox.html", context={**chrome, "page": page})
 
 
-@get(links.MY_ROTA, include_in_schema=False, guards=[requires_staff])
-async def rota_page(sc: CallerScope) -> Template:
-    """The staff member's own reception slots from today on."""
-    chrome = await _chrome(sc)
-    slots = await rota.list_slots(sc, start=sc.rt.clock.today(), leader_id=sc.actor.user_id)
-    return Template(
-        "rota.html",
-        context={**chrome, "slots": slots, "half_zh": HALF_ZH, "rota_status_zh": ROTA_STATUS_ZH},
-    )
-
-
-PAGES = [login_page, login_submit, logout, case_page, inbox_page, rota_page]
+PAGES = [login_page, login_submit, logout, case_page, inbox_page, *ROTA_PAGES]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from litestar import Controller, Request, Response, Router, delete, get, post
+from litestar import Controller, Request, Response, Router, delete, get, post, put
 from litestar.params import FromPath, FromQuery, JSONBody, Parameter
 from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
@@ -18,7 +18,9 @@ from core.errors import NotFound
 from core.schemas import Id
 from core.services import rota, tenants
 from core.services.rota.answers import (
+    FeedTokenInfo,
     FeedTokenOut,
+    GeneratePreview,
     GenerateResult,
     LeaveOut,
     LeaveResult,
@@ -57,6 +59,21 @@ class RotaController(Controller):
     async def create_template(self, sc: CallerScope, data: JSONBody[TemplateIn]) -> RotaTemplateOut:
         return await rota.create_template(sc, data)
 
+    @get("/templates/{template_id:int}")
+    async def get_template(self, sc: CallerScope, template_id: Id) -> RotaTemplateOut:
+        return await rota.get_template(sc, template_id)
+
+    @put("/templates/{template_id:int}", guards=[requires_admin])
+    async def update_template(
+        self, sc: CallerScope, template_id: Id, data: JSONBody[TemplateIn]
+    ) -> RotaTemplateOut:
+        return await rota.update_template(sc, template_id, data)
+
+    @get("/generate/preview", guards=[requires_scheduler])
+    async def preview_generation(self, sc: CallerScope) -> GeneratePreview:
+        """What ``POST /generate`` would create now; nothing is stored."""
+        return await rota.preview_generation(sc)
+
     @post("/generate", guards=[requires_scheduler], status_code=HTTP_200_OK)
     async def generate(self, sc: CallerScope) -> GenerateResult:
         return await rota.generate(sc)
@@ -76,6 +93,10 @@ class RotaController(Controller):
     ) -> list[RotaSlotOut]:
         leader = sc.actor.user_id if mine else None
         return await rota.list_slots(sc, start=start, end=end, status=status, leader_id=leader)
+
+    @get("/slots/{slot_id:int}")
+    async def get_slot(self, sc: CallerScope, slot_id: Id) -> RotaSlotOut:
+        return await rota.get_slot(sc, slot_id)
 
     @post("/slots/{slot_id:int}/swap", guards=[requires_leader], status_code=HTTP_201_CREATED)
     async def request_swap(
@@ -112,6 +133,11 @@ class RotaController(Controller):
     @post("/leave", status_code=HTTP_201_CREATED)
     async def add_leave(self, sc: CallerScope, data: JSONBody[LeaveIn]) -> LeaveResult:
         return await rota.add_leave(sc, data)
+
+    @get("/feed-token", guards=[requires_leader])
+    async def feed_tokens(self, sc: CallerScope) -> list[FeedTokenInfo]:
+        """The caller's active feed links (prefix and date; the URL is shown once)."""
+        return await rota.feed_tokens(sc)
 
     @post("/feed-token", guards=[requires_leader], status_code=HTTP_201_CREATED)
     async def create_feed_token(self, sc: CallerScope) -> FeedTokenOut:

@@ -15,6 +15,13 @@ part in our transaction); emails carry a stable Message-ID for that case.
 Both phases first ask whether the recipient may see the cases the message is about
 (:mod:`daemon.notify.privacy`, the case page's rule, evaluated now): a message about a
 检举控告 never reaches the accused — no inbox message, no e-mail, no SMS.
+
+Petitioner rows (``petitioner.<event>``, :mod:`core.services.petitioner`) get no inbox
+message: phase 1 writes one ``notify_delivery`` for the row's channel with the
+``visitor_id``; :func:`_tell_petitioners` decrypts the visitor's phone only when sending
+(never logged, stored or put into an error) and hands it to the channel's plugin. A
+refusal the plugin means (a ``DomainError``, e.g. the gateway's 4xx) fails the delivery
+for good with its code; any other failure (5xx, timeout) is retried with backoff.
 """
 
 from __future__ import annotations
@@ -31,11 +38,14 @@ from typing import Any
 from core.db import sql
 from core.db.engine import is_postgres
 from core.domain.notices import cases_of, load_payload
-from core.links import absolute
+from core.errors import DomainError, PluginFailure
+from core.links import absolute, public_lookup
 from core.runtime import Runtime
+from core.schemas import OPINION_ZH, REDIRECT_CHANNEL_ZH
+from core.services.petitioner import KIND_PREFIX
 from core.services.scope import Scope
 from core.settings import MailSettings
-from core.timefmt import shanghai
+from core.timefmt import shanghai, zh_date
 from daemon.notify.privacy import CaseSecrecy, principal_of
 
 log = logging.getLogger(__name__)
@@ -72,6 +82,7 @@ async def deliver_tenant(
         pass
     if channels:
         await _phase_two(scope, now, result)
+    await _tell_petitioners(scope, now, result)
     return result
 
 
@@ -82,7 +93,7 @@ async def _phase_one(
     tenant_id, keys = scope.tenant_id, scope.rt.keys
     async with scope.tx():
         rows = await sql.fetch(
-            "SELECT id, kind, recipient_id, payload FROM outbox"
+            "SELECT id, kind, channel, recipient_id, payload FROM outbox"
             " WHERE tenant_id = $1 AND sent_at IS NULL AND available_at <= $2"
             f" ORDER BY id LIMIT {BATCH}{lock}",
             tenant_id,
@@ -97,6 +108,9 @@ async def _phase_one(
         about: list[tuple[Any, ...]] = []
         deliveries: list[tuple[Any, ...]] = []
         for r in rows:
+            if r["kind"].startswith(KIND_PREFIX):
+                deliveries.extend(_to_petitioner(tenant_id, r, now))
+                continue
             uid = r["recipient_id"]
             if uid not in users:
                 continue  # no such (active) user: nothing to deliver, the row is done
@@ -122,7 +136,7 @@ async def _phase_one(
             for ch in channels:
                 if ch == "email" and not users[uid]["email"]:
                     continue
-                deliveries.append((tenant_id, r["id"], ch, uid, now))
+                deliveries.append((tenant_id, r["id"], ch, uid, now, None))
         await sql.executemany(
             "INSERT INTO inbox_message"
             " (tenant_id, user_id, outbox_id, kind, title, body, link, created_at)"
@@ -134,7 +148,7 @@ async def _phase_one(
         await sql.executemany(
             "INSERT INTO notify_delivery"
             " (tenant_id, outbox_id, channel, user_id, state, attempts, next_attempt_at,"
-            " last_error) VALUES ($1, $2, $3, $4, 'pending', 0, $5, '')"
+            " last_error, visitor_id) VALUES ($1, $2, $3, $4, 'pending', 0, $5, '', $6)"
             " ON CONFLICT (tenant_id, outbox_id, channel) DO NOTHING",
             deliveries,
         )
@@ -155,6 +169,14 @@ async def _phase_one(
             )
         result.inbox += len(inbox)
         return len(rows) == BATCH
+
+
+def _to_petitioner(tenant_id: int, r: dict[str, Any], now: datetime) -> list[tuple[Any, ...]]:
+    """A petitioner row's one delivery (user 0, its visitor) through the row's channel."""
+    visitor_id = load_payload(r["payload"]).get("visitor_id")
+    if not isinstance(visitor_id, int) or r["channel"] in ("inbox", "email"):
+        return []  # malformed or no outside channel: nothing to send, the row is done
+    return [(tenant_id, r["id"], r["channel"], 0, now, visitor_id)]
 
 
 async def _link_cases(about: list[tuple[Any, ...]]) -> None:
@@ -199,7 +221,7 @@ async def _phase_two(scope: Scope, now: datetime, result: DeliverResult) -> None
                 " JOIN staff_user u ON u.id = d.user_id AND u.tenant_id = d.tenant_id"
                 " JOIN tenant t ON t.id = d.tenant_id"
                 " WHERE d.tenant_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2"
-                f" ORDER BY d.id LIMIT 1{lock}",
+                f" AND d.visitor_id IS NULL ORDER BY d.id LIMIT 1{lock}",
                 tenant_id,
                 now,
             )
@@ -264,6 +286,126 @@ async def _phase_two(scope: Scope, now: datetime, result: DeliverResult) -> None
                 tenant_id,
             )
             result.sent[r["channel"]] = result.sent.get(r["channel"], 0) + 1
+
+
+async def _tell_petitioners(scope: Scope, now: datetime, result: DeliverResult) -> None:
+    """Phase 2 of petitioner deliveries: one at a time under its row lock, the phone
+    decrypted here and only here, sent through the channel's plugin, marked in the same
+    transaction."""
+    rt, tenant_id = scope.rt, scope.tenant_id
+    tenant: Any = None
+    lock = " FOR UPDATE OF d SKIP LOCKED" if is_postgres() else ""
+    while True:
+        async with scope.tx():
+            rows = await sql.fetch(
+                "SELECT d.id, d.outbox_id, d.channel, d.attempts, o.payload, v.phone_enc"
+                " FROM notify_delivery d"
+                " JOIN outbox o ON o.id = d.outbox_id AND o.tenant_id = d.tenant_id"
+                " LEFT JOIN visitor v ON v.id = d.visitor_id AND v.tenant_id = d.tenant_id"
+                " WHERE d.tenant_id = $1 AND d.state = 'pending' AND d.next_attempt_at <= $2"
+                f" AND d.visitor_id IS NOT NULL ORDER BY d.id LIMIT 1{lock}",
+                tenant_id,
+                now,
+            )
+            if not rows:
+                return
+            r = rows[0]
+            if tenant is None:
+                from core.services.tenants import get_tenant
+
+                tenant = await get_tenant(scope)
+            state, reason = await _send_to_petitioner(rt, tenant, r)
+            if state == "retry":
+                attempts = r["attempts"] + 1
+                state = "failed" if attempts >= MAX_ATTEMPTS else "pending"
+                await sql.execute(
+                    "UPDATE notify_delivery SET attempts = $2, last_error = $3,"
+                    " next_attempt_at = $4, state = $5 WHERE tenant_id = $6 AND id = $1",
+                    r["id"],
+                    attempts,
+                    reason,
+                    now + timedelta(minutes=2**attempts),
+                    state,
+                    tenant_id,
+                )
+                log.warning(
+                    "delivery %s via %s failed (%s), attempt %s",
+                    r["id"],
+                    r["channel"],
+                    reason,
+                    attempts,
+                )
+                result.failed += 1
+                continue
+            await sql.execute(
+                "UPDATE notify_delivery SET state = $2, sent_at = $3, attempts = attempts + 1,"
+                " last_error = $5 WHERE tenant_id = $4 AND id = $1",
+                r["id"],
+                state,
+                now,
+                tenant_id,
+                reason,
+            )
+            if state == "sent":
+                result.sent[r["channel"]] = result.sent.get(r["channel"], 0) + 1
+            elif state == "failed":
+                log.warning("delivery %s via %s refused (%s)", r["id"], r["channel"], reason)
+                result.failed += 1
+
+
+async def _send_to_petitioner(rt: Runtime, tenant: Any, r: dict[str, Any]) -> tuple[str, str]:
+    """(state, short reason without personal data): ``sent``, ``skipped`` (no phone, no
+    plugin handled it), ``failed`` (refused for good) or ``retry``."""
+    if rt.plugins is None or not r["phone_enc"]:
+        return "skipped", "no_phone" if rt.plugins else "no_plugins"
+    message = petitioner_message(rt.settings.base_url, tenant, load_payload(r["payload"]))
+    # Stable across retries, like an e-mail's Message-ID: a gateway that takes a client
+    # message id can drop the repeat a worker killed after the send would cause.
+    message["message_id"] = f"xinfang.{tenant.id}.{r['outbox_id']}"
+    try:
+        phone = rt.keys.decrypt(r["phone_enc"], context="visitor.phone")
+    except Exception:
+        return "failed", "phone_unreadable"
+    try:
+        results = await rt.plugins.call(
+            rt,
+            tenant,
+            "xinfang_notify",
+            channel=r["channel"],
+            recipient={"kind": "petitioner", "phone": phone},
+            message=message,
+        )
+    except PluginFailure:  # the plugin failed (gateway down, timeout): later
+        return "retry", "plugin_failed"
+    except DomainError as exc:  # refused on purpose (gateway 4xx): for good
+        return "failed", exc.code[:80]
+    except Exception as exc:
+        return "retry", type(exc).__name__
+    handled = any(res is True for _, res in results)
+    return ("sent", "") if handled else ("skipped", "not_handled")
+
+
+def petitioner_message(base_url: str, tenant: Any, p: dict[str, Any]) -> dict[str, Any]:
+    """What a petitioner channel words its message from: the event and non-personal facts
+    of the outbox payload, the tenant's name, the date in Chinese and the lookup link."""
+    event = str(p.get("event") or "")
+    out: dict[str, Any] = {
+        "audience": "petitioner",
+        "event": event,
+        "case_id": p.get("case_id"),
+        "receipt_code": str(p.get("receipt_code") or ""),
+        "tenant_name": tenant.name,
+        "date": zh_date(p.get("on")) if p.get("on") else "",
+        "lookup_url": absolute(base_url, public_lookup(tenant.slug)),
+        "title": f"{KIND_PREFIX}{event}",
+    }
+    if "redirect_channel" in p:
+        code = str(p["redirect_channel"])
+        out["redirect_channel"] = REDIRECT_CHANNEL_ZH.get(code, code)
+    if "opinion" in p:
+        code = str(p["opinion"])
+        out["opinion"] = OPINION_ZH.get(code, code)
+    return out
 
 
 def message_id(tenant_id: int, outbox_id: int, domain: str) -> str:

@@ -236,6 +236,8 @@ async def test_deactivate_ends_sessions_activate_and_unlock(
         assert (await _login(desk, t.slug, "clerk", PASSWORD)).status_code == 429
         page = await client.get(f"/admin/users/{clerk}", headers=HTML)
         assert "已锁定" in page.text
+        listed = (await client.get("/admin/users", headers=HTML)).text
+        assert listed.count("登录已锁定") == 1  # the clerk's row only
         r = await post(client, f"/admin/users/{clerk}/unlock", token, {})
         assert r.status_code == 303 and r.headers["location"].endswith("?done=unlocked")
         assert "已解除登录锁定" in (await client.get(r.headers["location"], headers=HTML)).text

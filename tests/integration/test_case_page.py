@@ -237,7 +237,11 @@ async def test_pages_inbox_and_email_show_shanghai_times_on_a_utc_host(
     inbox = await client.get("/inbox", headers=HTML)
     assert inbox.status_code == 200
     assert "2026年9月17日 06:30" in inbox.text and "22:30" not in inbox.text
-    assert f'href="/cases/{case["id"]}"' in inbox.text
+    # The message's link opens the case through the inbox (marking the message read).
+    opened = re.search(r'href="(/inbox/\d+/open)"', inbox.text)
+    assert opened, inbox.text
+    followed = await client.get(opened.group(1))
+    assert followed.headers["location"] == f"/cases/{case['id']}"
     assert smtp.messages, "the clerk has an address: the reminder went out by e-mail"
     mail = smtp.messages[0]
     sent_at = parsedate_to_datetime(mail["Date"])

@@ -99,10 +99,15 @@ async def test_delivered_messages_leave_the_inbox_when_the_reader_is_excluded(
         [f"催办：{code}", "今日待办汇总", "与本案无关"]
     )
     assert before["unread"] == 3
-    assert f"/cases/{cid}" in await page(client, as_li)
+    shown = await page(client, as_li)
+    # The message is listed; its link opens the case through the inbox (marking it read).
+    assert f"催办：{code}" in shown and "/open" in shown
 
     await move(t, li["id"], accused_dept)
     assert (await client.get(f"/api/v1/cases/{cid}", headers=as_li)).status_code == 404
+    hidden = next(m for m in before["items"] if m["title"] == f"催办：{code}")
+    opened = await client.get(f"/inbox/{hidden['id']}/open", headers={**as_li, **HTML})
+    assert opened.status_code == 404 and code not in opened.text  # not followed, not marked
 
     after = await inbox(client, as_li)
     assert [m["title"] for m in after["items"]] == ["与本案无关"]

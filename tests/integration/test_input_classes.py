@@ -186,6 +186,7 @@ def seeds(w: World) -> dict[str, Any]:
         "SwapIn": {"to_leader_id": w.ids["user_id"], "reason": "出差"},
         "OverrideIn": {"reason": "调整", "leader_id": w.ids["user_id"]},
         "PublishIn": {"until": w.today},
+        "RevealIn": {"fields": ["phone"], "reason": "电话告知受理结果"},
         "ActionIn": {
             "reason": "依法受理",
             "to_department_id": w.ids["department_id"],
@@ -223,6 +224,7 @@ def path_value(path: str, name: str, w: World) -> str:
         "code": "general",
         "kind": "documents",
         "feed": "nothing.ics",
+        "document": "receipt.pdf",
     }.get(name, "1")
 
 

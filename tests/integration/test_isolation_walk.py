@@ -2,7 +2,7 @@
 organization's object, or a 检举控告 in which the caller is the accused.
 
 The routes come from the app's own OpenAPI schema (``/schema/openapi.json``) — filled by
-the walker of ``test_input_classes`` — and the staff pages from ``core.web.pages.PAGES``.
+the walker of ``test_input_classes`` — and every guarded staff page of the app.
 Every path, query and body field that carries an id is classified below by the kind of
 object it names (a new parameter fails the test until it is classified). Each one is
 then sent, one at a time, holding an object of:
@@ -56,8 +56,6 @@ from core.db.notify import tables as notify_tables
 from core.db.rota import tables as rota_tables
 from core.principal import ROLES
 from core.services import open311, users
-from core.web import lists, pages
-from core.web.auth import requires_staff
 from daemon.notify.jobs import run_deliver
 from tests.conftest import PASSWORD, valid_id_number
 from tests.integration.test_input_classes import (
@@ -90,8 +88,10 @@ PARAM_KINDS = {
     "user_id": "user",
     "session_id": "session",
     "slot_id": "slot",
+    "template_id": "template",
     "change_id": "change",
     "message_id": "message",
+    "attachment_id": "attachment",
     "token_id": "token",
     "feed": "feed",
     "api_key": "open311_key",
@@ -110,6 +110,7 @@ CURSOR_KINDS = {
     "/api/v1/inbox": "message",
     "/": "case",
     "/inbox": "message",
+    "/admin/audit": "audit row",
 }
 NOT_IDS = {
     "tenant": "the organization a public route serves",
@@ -133,8 +134,12 @@ NOT_IDS = {
     "end_date": "a date",
     "next": "a local path",
     "done": "the step just taken (the case page's notice)",
-    "view": "a saved filter of the case list",
     "category": "a category code",
+    "actor": "a username filter (the audit log's)",
+    "view": "week or month (the rota page's); a saved filter (the case list's)",
+    "n": "a count (a notice's: slots published, days generated)",
+    "leaders": "a count (the publish notice's: leaders notified)",
+    "document": "a document kind as a file name (receipt.pdf)",
     "channel": "a channel code",
     "visit_kind": "first or repeat",
     "overdue": "a flag",
@@ -144,6 +149,7 @@ NOT_IDS = {
     "received_to": "a date",
 }
 BODY_KINDS = {
+    "case_id": "case",
     "visitor_id": "visitor",
     "department_id": "department",
     "to_department_id": "department",
@@ -183,6 +189,8 @@ def param_kind(path: str, p: dict[str, Any]) -> str | None:
         return "receipt"
     if name in CURSORS:
         return "cursor"
+    if name == "created":  # the admin list's row just made (highlighted)
+        return "department" if path.endswith("/departments") else "user"
     if name in PARAM_KINDS:
         return PARAM_KINDS[name]
     assert name in NOT_IDS, f"unclassified parameter {name} of {path}"
@@ -324,7 +332,7 @@ async def other_tenant(
         h("clerk"),
         json={"to_tenant": third.slug, "note": f"{mark}转送"},
     )
-    await ok(
+    b_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -355,6 +363,7 @@ async def other_tenant(
         json={"first_day": day, "last_day": day, "reason": f"{mark}休假"},
     )
     feed = await ok(client, "POST", "/api/v1/rota/feed-token", h("leader"))
+    attachment = await attach(client, h("clerk"), cid, f"{mark}来信.png")
     key = await open311.create_key(b.scope(rt))
     online = await ok(
         client,
@@ -373,6 +382,9 @@ async def other_tenant(
     api_token = await ok(
         client, "POST", "/api/v1/me/tokens", h("clerk"), json={"name": f"{mark}令牌"}
     )
+    log = core_tables.AuditLog
+    async with tenant_tx(b.id, write=False):
+        newest = await log.select(log.seq).where(log.tenant_id == b.id).order_by(log.seq, ascending=False).first()
     listed = await ok(client, "GET", "/api/v1/cases?limit=200", b.headers("b-all"))
     codes = [c["receipt_code"] for c in listed["items"]]
     assert online[0]["service_request_id"] in codes and len(codes) == 3
@@ -385,19 +397,34 @@ async def other_tenant(
             "user": boss["id"],
             "session": session["id"],
             "slot": slot["id"],
+            "template": b_template["id"],
             "change": change["id"],
             "message": messages["items"][0]["id"],
+            "attachment": attachment["id"],
             "token": api_token["id"],
             "feed": feed["path"].rsplit("/", 1)[-1].removesuffix(".ics"),
             "open311_key": key,
             "receipt": case["receipt_code"],
             "id_number": person["id_number"],
             "phone": person["phone"],
+            "audit row": newest["seq"] + 1,  # its newest row's position
         },
         markers=markers_of(mark, *codes),
         empty={"receipt", "id_number", "phone"},
     )
     return b, objects, {"feed": feed["path"], "open311_key": key}
+
+
+async def attach(client: Any, headers: dict[str, str], case_id: int, name: str) -> Any:
+    """An attachment (a tiny PNG, unique per call) on the case, through the API."""
+    data = b"\x89PNG\r\n\x1a\n" + secrets.token_bytes(16)
+    r = await client.post(
+        f"/api/v1/cases/{case_id}/attachments",
+        files={"file": (name, data, "image/png")},
+        headers=headers,
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
 
 
 # --- the other side's state ------------------------------------------------------------
@@ -575,28 +602,44 @@ def schema_probes(
     return probes, plain, fields
 
 
+def staff_pages(rt: Any) -> list[tuple[str, Any]]:
+    """Every guarded GET page of the app (outside the schema): the pages of
+    ``core.web.pages``, the desk, the case actions, the admin and whatever comes next."""
+    from litestar.routes import HTTPRoute
+
+    from core.web.app import create_app
+
+    out = []
+    for route in create_app(rt, manage_resources=False).routes:
+        if not isinstance(route, HTTPRoute) or route.path.startswith("/api/"):
+            continue
+        for handler in route.route_handlers:
+            if handler.include_in_schema or "GET" not in handler.http_methods:
+                continue
+            if handler.resolve_guards():
+                out.append((route.path_format, handler))
+    return out
+
+
 def page_probes(
-    worlds: list[Objects], cookie: str, own: dict[str, Any]
+    worlds: list[Objects], cookie: str, w: World, rt: Any
 ) -> tuple[list[Probe], list[Probe], set[tuple[str, str, str]]]:
-    """The staff pages of ``core.web.pages`` (outside the schema), by their handlers."""
+    """The staff pages (outside the schema), by their handlers."""
     staff = {"Cookie": f"xf_session={cookie}", "accept": "text/html"}
     probes: list[Probe] = []
     plain: list[Probe] = []
     fields: set[tuple[str, str, str]] = set()
-    for handler in [*pages.PAGES, *lists.LISTS]:
-        if "GET" not in handler.http_methods or requires_staff not in (handler.guards or []):
-            continue
-        path = next(iter(handler.paths))
+    for path, handler in staff_pages(rt):
         name = f"PAGE {path}"
         # ``sc``: the caller's scope, injected (core.web.auth.CallerScope), no URL part.
         names = [n for n in handler.parsed_fn_signature.parameters if n not in ("request", "sc")]
-        in_path = {n for n in names if "{" + n in path}
+        in_path = {n for n in names if "{" + n + "}" in path}
 
         def url(values: dict[str, Any], path: str = path, in_path: set[str] = in_path) -> str:
             query = {k: v for k, v in values.items() if k not in in_path}
             return url_of(path, {k: str(values[k]) for k in in_path}, query)
 
-        own_values = {n: own["registered"] for n in in_path}
+        own_values = {n: path_value(path, n, w) for n in in_path}
         plain.append(Probe("own", name, "-", "-", "-", "get", url(own_values), staff))
         for n in names:
             kind = param_kind(path, {"name": n})
@@ -605,6 +648,8 @@ def page_probes(
             where = "path" if n in in_path else "query"
             if kind == "cursor":
                 kind, where = CURSOR_KINDS[path], "cursor"
+            elif n == "created":  # only marks a row of the caller's own list
+                where = "highlight"
             fields.add((name, where, n))
             for objs in worlds:
                 if kind in objs.ids:
@@ -689,7 +734,7 @@ def judge(p: Probe, resp: Any, objs: list[Objects]) -> tuple[str, str | None]:
     if 200 <= status < 300:
         if p.kind in mine.empty:
             return ("2xx empty list", None) if is_empty(resp) else ("2xx", f"{where} {text[:300]}")
-        if p.where == "cursor" or p.kind in mine.may_answer:
+        if p.where in ("cursor", "highlight") or p.kind in mine.may_answer:
             return "2xx without foreign data", None
         return "2xx", f"{where}: a foreign id was accepted: {text[:300]}"
     if status == 404:
@@ -776,7 +821,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         "in_progress": in_progress["id"],
         "handler": handler,
     }
-    await ok(
+    a_template = await ok(
         client,
         "POST",
         "/api/v1/rota/templates",
@@ -829,10 +874,12 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
     theirs = await ok(client, "GET", "/api/v1/inbox", a.headers("handler"))
     about = [m for m in theirs["items"] if m["link"] == f"/cases/{hid}"]
     assert about, theirs
+    evidence = await attach(client, a.headers(), hid, f"{amark}.png")
     accused = Objects(
         "accused",
         ids={
             "case": hid,
+            "attachment": evidence["id"],
             "visitor": hidden["visitor"]["id"],
             "message": about[0]["id"],
             "id_number": COMPLAINANT["id_number"],
@@ -852,8 +899,10 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
             "user_id": caller["id"],
             "session_id": session["id"],
             "slot_id": slot["id"],
+            "template_id": a_template["id"],
             "change_id": 1,
             "message_id": 1,
+            "attachment_id": (await attach(client, ch, registered["id"], "own.png"))["id"],
         },
         open311_key=await open311.create_key(a.scope(rt)),
         today=day,
@@ -867,7 +916,7 @@ async def test_no_route_reaches_another_tenants_objects_or_a_case_hidden_from_th
         f"{m.upper()} {p}" for p, item in schema["paths"].items() for m in item if m in METHODS
     }
     schema_fields = set(fields)
-    more, plain_pages, page_fields = page_probes(worlds, cookie, own)
+    more, plain_pages, page_fields = page_probes(worlds, cookie, world, rt)
     probes += more
     plain += plain_pages
     fields |= page_fields

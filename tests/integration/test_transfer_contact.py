@@ -122,6 +122,7 @@ async def test_transfer_never_writes_the_receivers_person_record(
     assert event["data"]["fields"] == ["phone", "address"] and event["data"]["visitor_id"] == vid
     assert NEW_PHONE not in str(event) and "中关村" not in str(event)  # no personal data in the log
     assert adopted["transfer_contact"]["state"] == "adopted"
+    assert "adopt_contact" not in adopted["allowed_actions"]  # nothing left to adopt
     now = await get(client, court, f"/api/v1/visitors/{vid}")
     assert now["phone"] == mask_phone(NEW_PHONE) and now["address"] == mask_address(NEW_ADDRESS)
     # The court finds the person by the adopted phone now.

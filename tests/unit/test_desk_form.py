@@ -118,3 +118,12 @@ def test_on_form_knows_which_inputs_the_page_shows() -> None:
     assert on_form("form.building", ("building",), 0)
     assert not on_form("form.meter_number", ("building",), 0)
     assert not on_form("received_at", (), 0)
+
+
+def test_a_refused_accused_choice_stands_at_its_multiple_select() -> None:
+    from core.web.deskform import error_input, label_of, on_form
+
+    assert error_input("accused.user_ids[2]") == "accused.user_ids"
+    assert error_input("accused.department_ids[0]") == "accused.department_ids"
+    assert label_of("accused.user_ids") == "被检举控告的人员"
+    assert on_form("accused.description", (), 0)

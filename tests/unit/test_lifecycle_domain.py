@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from core.domain.lifecycle import ACTIONS, FINISHED, STATUS_ZH, allowed_actions, plan
+from core.domain.lifecycle import (
+    ACTIONS,
+    FINISHED,
+    STATUS_ZH,
+    Actor,
+    CaseFacts,
+    allowed_actions,
+    plan,
+)
 from core.errors import Conflict, PermissionDenied
 
 
@@ -90,3 +98,17 @@ def test_relation_table_in_the_docs_matches_the_code() -> None:
             else:
                 documented[item] = relation
     assert documented == RELATIONS
+
+
+def test_adopting_a_transferred_contact_is_offered_only_while_a_copy_waits() -> None:
+    """「采用转来的联系方式」 needs a pending copy (a cross-tenant transfer's contact data
+    not yet adopted); without one the case page must not offer it."""
+    clerk = Actor(user_id=1, roles=frozenset({"clerk"}))
+    for status in ("registered", "accepted", "closed"):
+        without = allowed_actions(status, clerk.roles, actor=clerk, case=CaseFacts())
+        waiting = allowed_actions(
+            status, clerk.roles, actor=clerk, case=CaseFacts(pending_contact=True)
+        )
+        assert "adopt_contact" not in without, status
+        assert "adopt_contact" in waiting, status
+        assert set(waiting) - set(without) == {"adopt_contact"}

@@ -76,6 +76,10 @@ class NotifyDelivery(Table, tablename="notify_delivery"):
     outbox_id = Integer()
     channel = Varchar(length=31)
     user_id = Integer()
+    """The staff member; 0 for a delivery to a petitioner (``visitor_id``)."""
+    visitor_id = Integer(null=True, default=None)
+    """The petitioner (信访人) told by SMS etc.; NULL for staff. Their phone is read from
+    ``visitor`` and decrypted only when sending — never copied into this row."""
     state = Varchar(length=16, default="pending")
     """pending → sent | skipped (no channel handled it) | failed (gave up)."""
     attempts = Integer(default=0)

@@ -185,10 +185,16 @@ def case_action(kind: str) -> str:
 
 
 async def record_reveal(
-    scope: Scope, target: str, fields: Sequence[str], *, action: str = "reveal"
+    scope: Scope,
+    target: str,
+    fields: Sequence[str],
+    *,
+    action: str = "reveal",
+    extra: Mapping[str, Any] | None = None,
 ) -> None:
     """Personal data shown in clear to the acting person (its own small transaction
-    when needed)."""
+    when needed): which fields — never their values — and ``extra`` (the reason given,
+    the person's id)."""
     p = scope.actor
     await append(
         scope.rt,
@@ -197,7 +203,7 @@ async def record_reveal(
         actor_id=p.user_id,
         actor=p.username,
         target=target,
-        detail={"fields": sorted(fields)},
+        detail={**(extra or {}), "fields": sorted(fields)},
     )
 
 

@@ -21,7 +21,7 @@ from core.errors import InvalidInput
 from core.plugins import TenantInfo
 from core.runtime import Runtime
 from core.schemas import CaseIn
-from core.services import deadlines, events, repeats, sector
+from core.services import deadlines, events, petitioner, repeats, sector
 from core.services.cases.answers import CaseDetail
 from core.services.cases.reading import get_case
 from core.services.scope import Scope
@@ -236,6 +236,10 @@ async def register_case(scope: Scope, data: CaseIn) -> CaseDetail:
             at=now,
             payload={"case_id": case_id, "receipt_code": code},
         )
+        told = {"id": case_id, "visitor_id": visitor_id, "receipt_code": code}
+        await petitioner.tell(scope, tenant, told, "registered", {}, at=now)
+        if new.outcome is not None:
+            await petitioner.tell(scope, tenant, told, *new.outcome, at=now)
         case = {
             "id": case_id,
             "receipt_code": code,

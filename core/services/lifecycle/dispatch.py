@@ -13,7 +13,7 @@ from core.db.tables import PetitionCase
 from core.domain import lifecycle
 from core.errors import Conflict, InvalidInput, NotFound
 from core.schemas import ActionIn
-from core.services import events, sector
+from core.services import events, petitioner, sector
 from core.services.cases import CaseDetail, get_case
 from core.services.lifecycle import archive, handling, notices, review, transfer
 from core.services.lifecycle.context import Ctx, Step
@@ -111,6 +111,7 @@ async def perform(
             to_status=ctx.to_status,
             data=event_data,
         )
+        await petitioner.tell(scope, tenant, case, action, event_data, at=now)
         case["status"] = ctx.to_status
         await sector.case_event(scope, tenant, case, action, event_data)
     return await get_case(scope, case_id)

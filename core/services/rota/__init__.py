@@ -15,11 +15,15 @@ runtime and build a system scope per tenant. Answers are the Structs of ``answer
 
 from core.services.rota.answers import (
     DemoRotaResult,
+    FeedTokenInfo,
     FeedTokenOut,
     GenerateAllResult,
+    GeneratePreview,
     GenerateResult,
     LeaveOut,
     LeaveResult,
+    PreviewSkipped,
+    PreviewSlot,
     PublicLeader,
     PublicSchedule,
     PublicSlot,
@@ -39,12 +43,13 @@ from core.services.rota.feeds import (
     PUBLIC_PAST_DAYS,
     create_feed_token,
     feed_path,
+    feed_tokens,
     leader_ics,
     public_ics,
     public_schedule,
     revoke_feed_tokens,
 )
-from core.services.rota.generation import generate, generate_all
+from core.services.rota.generation import generate, generate_all, preview_generation
 from core.services.rota.leave import add_leave, list_leave
 from core.services.rota.reevaluate import reevaluate_provisional
 from core.services.rota.reminders import (
@@ -61,8 +66,14 @@ from core.services.rota.schemas import (
     SwapIn,
     TemplateIn,
 )
-from core.services.rota.slots import list_slots, publish
-from core.services.rota.templates import create_template, domain_template, list_templates
+from core.services.rota.slots import get_slot, list_slots, publish
+from core.services.rota.templates import (
+    create_template,
+    domain_template,
+    get_template,
+    list_templates,
+    update_template,
+)
 
 __all__ = [
     "EVE_REMINDER_AT",
@@ -70,13 +81,17 @@ __all__ = [
     "PUBLIC_PAST_DAYS",
     "SLOT_COLUMNS",
     "DemoRotaResult",
+    "FeedTokenInfo",
     "FeedTokenOut",
     "GenerateAllResult",
+    "GeneratePreview",
     "GenerateResult",
     "LeaveIn",
     "LeaveOut",
     "LeaveResult",
     "OverrideIn",
+    "PreviewSkipped",
+    "PreviewSlot",
     "PublicLeader",
     "PublicSchedule",
     "PublicSlot",
@@ -98,8 +113,11 @@ __all__ = [
     "decide_swap",
     "domain_template",
     "feed_path",
+    "feed_tokens",
     "generate",
     "generate_all",
+    "get_slot",
+    "get_template",
     "install_demo_rota",
     "leader_ics",
     "list_changes",
@@ -107,12 +125,14 @@ __all__ = [
     "list_slots",
     "list_templates",
     "override",
+    "preview_generation",
     "public_ics",
     "public_schedule",
     "publish",
     "reevaluate_provisional",
     "request_swap",
     "revoke_feed_tokens",
+    "update_template",
     "write_reminders",
     "write_reminders_all",
 ]

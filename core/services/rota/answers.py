@@ -10,7 +10,7 @@ from typing import Any
 
 from msgspec import Struct
 
-from core.domain.rota.model import Half, HolidayPolicy, Pattern
+from core.domain.rota.model import Half, HolidayPolicy, Pattern, SkipReason
 
 
 class TemplateSlotTimes(Struct):
@@ -125,6 +125,55 @@ class LeaveResult(Struct):
 class GenerateResult(Struct):
     created: int
     unfilled: int
+
+
+class PreviewSlot(Struct):
+    """A slot generation would create (``leader_id`` None: nobody free, see ``note``)."""
+
+    template_id: int
+    key: str
+    day: date
+    original_day: date | None
+    half: Half
+    position: int
+    start: str
+    end: str
+    leader_id: int | None
+    standby_used: bool
+    provisional: bool
+    place: str
+    topics: list[str]
+    note: str
+
+
+class PreviewSkipped(Struct):
+    """A pattern day that gives no slot: ``holiday_skipped``, ``merged`` or
+    ``outside_range`` (moved to ``moved_to``, created by a later run)."""
+
+    template_id: int
+    original_day: date
+    reason: SkipReason
+    moved_to: date | None
+    note: str
+
+
+class GeneratePreview(Struct):
+    """What generation would create now (nothing stored): from ``start`` up to ``until``
+    (the furthest horizon of the active templates; None when there is none)."""
+
+    start: date
+    until: date | None
+    slots: list[PreviewSlot]
+    unfilled: list[PreviewSlot]
+    skipped: list[PreviewSkipped]
+
+
+class FeedTokenInfo(Struct):
+    """An active private feed link of the acting person (its URL is not kept)."""
+
+    id: int
+    prefix: str
+    created_at: datetime
 
 
 class GenerateAllResult(Struct):

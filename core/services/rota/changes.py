@@ -9,6 +9,7 @@ from typing import Any
 
 from msgspec import structs
 
+from core import links
 from core.db.rota.tables import RotaChange, RotaSlot
 from core.db.tables import ReceptionSession
 from core.domain import rota as dr
@@ -111,7 +112,7 @@ async def _notify(
             "rota.changed",
             dedupe_key=f"rota.changed:{old.uid_key}:{new.sequence}:{user}",
             at=now,
-            payload={"title": title, "body": body, "link": None},
+            payload={"title": title, "body": body, "link": links.MY_ROTA},
             recipient_id=user,
             channel="inbox",
         )

@@ -17,6 +17,7 @@ from core.errors import NotFound, PermissionDenied
 from core.security import hash_token
 from core.services import audit
 from core.services.rota.answers import (
+    FeedTokenInfo,
     FeedTokenOut,
     PublicLeader,
     PublicSchedule,
@@ -60,6 +61,19 @@ async def create_feed_token(scope: Scope) -> FeedTokenOut:
     path = feed_path(scope.tenant_slug, token)
     url = links.absolute(scope.rt.settings.base_url, path)
     return FeedTokenOut(id=rows[0]["id"], url=url, path=path)
+
+
+async def feed_tokens(scope: Scope) -> list[FeedTokenInfo]:
+    """The acting person's active feed links (prefix and date only: the URL is shown
+    once, when it is made)."""
+    me = scope.actor
+    async with scope.tx(write=False):
+        rows = (
+            await scope.select(FeedToken, FeedToken.id, FeedToken.prefix, FeedToken.created_at)
+            .where((FeedToken.user_id == me.user_id) & FeedToken.revoked_at.is_null())
+            .order_by(FeedToken.id)
+        )
+    return [FeedTokenInfo(**r) for r in rows]
 
 
 async def revoke_feed_tokens(scope: Scope) -> RevokeResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 
+from core import links
 from core.db.rota.tables import RotaSlot
 from core.db.tables import Tenant
 from core.runtime import Runtime
@@ -51,7 +52,7 @@ async def write_reminders(scope: Scope) -> int:
                 "rota.reminder",
                 dedupe_key=f"rota.remind:{s.uid_key}:{s.sequence}:{kind}",
                 at=now,
-                payload={"title": title, "body": body, "link": None},
+                payload={"title": title, "body": body, "link": links.MY_ROTA},
                 recipient_id=s.leader_id,
                 channel="inbox",
             )

@@ -9,6 +9,7 @@ from datetime import date
 from core import links
 from core.db.rota.tables import RotaSlot
 from core.db.tables import ReceptionSession
+from core.errors import NotFound
 from core.services import audit
 from core.services.events import enqueue
 from core.services.rota.answers import PublishResult, RotaSlotOut
@@ -41,6 +42,15 @@ async def list_slots(
             .order_by(RotaSlot.template_id)
             .order_by(RotaSlot.position)
         )
+
+
+async def get_slot(scope: Scope, slot_id: int) -> RotaSlotOut:
+    """One slot of the scope's tenant (404 for another tenant's or none)."""
+    async with scope.tx(write=False):
+        found = await fetch_slots(select_slots(scope).where(RotaSlot.id == slot_id))
+    if not found:
+        raise NotFound("slot_not_found", "排班时段不存在。")
+    return found[0]
 
 
 def _uid_seq(slot: RotaSlotOut) -> str:

@@ -8,7 +8,7 @@ from typing import Any
 
 from core.db.rota.tables import RotaTemplateRow
 from core.domain import rota as dr
-from core.errors import Conflict, InvalidInput
+from core.errors import Conflict, InvalidInput, NotFound
 from core.services import audit
 from core.services.rota.answers import RotaTemplateOut, TemplateSlotTimes, TemplateState
 from core.services.rota.common import check_leaders
@@ -115,8 +115,8 @@ async def template_rows(scope: Scope, *, active_only: bool = False) -> list[dict
     return await q.order_by(RotaTemplateRow.id).output(load_json=True)
 
 
-async def create_template(scope: Scope, data: TemplateIn) -> RotaTemplateOut:
-    """Store a validated rota template for the scope's tenant."""
+def _checked_config(data: TemplateIn) -> dict[str, Any]:
+    """The stored config of ``data``, checked as the domain checks a template."""
     if len(set(data.weekdays)) != len(data.weekdays):
         raise InvalidInput("duplicate_weekday", "星期中有重复取值。", field="weekdays")
     config = _config(data)
@@ -127,6 +127,12 @@ async def create_template(scope: Scope, data: TemplateIn) -> RotaTemplateOut:
         "makeup_workdays": data.makeup_workdays,
     }
     domain_template(probe).validate()
+    return config
+
+
+async def create_template(scope: Scope, data: TemplateIn) -> RotaTemplateOut:
+    """Store a validated rota template for the scope's tenant."""
+    config = _checked_config(data)
     now = scope.rt.clock.now()
     async with scope.tx():
         await check_leaders(scope, data.leaders, "leaders")
@@ -165,3 +171,54 @@ async def list_templates(scope: Scope) -> list[RotaTemplateOut]:
     async with scope.tx(write=False):
         rows = await template_rows(scope)
     return [_template_out(r) for r in rows]
+
+
+async def _template_row(scope: Scope, template_id: int) -> dict[str, Any]:
+    row: dict[str, Any] | None = (
+        await scope.select(RotaTemplateRow)
+        .where(RotaTemplateRow.id == template_id)
+        .output(load_json=True)
+        .first()
+    )
+    if row is None:
+        raise NotFound("template_not_found", "排班模板不存在。")
+    return row
+
+
+async def get_template(scope: Scope, template_id: int) -> RotaTemplateOut:
+    """One template of the scope's tenant (404 for another tenant's or none)."""
+    async with scope.tx(write=False):
+        return _template_out(await _template_row(scope, template_id))
+
+
+async def update_template(scope: Scope, template_id: int, data: TemplateIn) -> RotaTemplateOut:
+    """Replace a template's settings (checked as on creation; the key stays). The
+    rotation state is kept; slots already generated stay as they are (drafts and published alike): the
+    change applies to the slots generated from now on."""
+    config = _checked_config(data)
+    now = scope.rt.clock.now()
+    async with scope.tx():
+        current = await _template_row(scope, template_id)
+        # The people first: an id that is not the tenant's is named whatever else is wrong.
+        await check_leaders(scope, data.leaders, "leaders")
+        await check_leaders(scope, data.standby, "standby")
+        if current["key"] != data.key:
+            # Slot keys (and the iCal UIDs) start with it: a new key would plan every
+            # day again beside the slots already stored.
+            raise InvalidInput("rota_key_fixed", "排班标识创建后不能修改。", field="key")
+        await scope.update(
+            RotaTemplateRow,
+            {
+                RotaTemplateRow.title: data.title_zh,
+                RotaTemplateRow.config: config,
+                RotaTemplateRow.holiday_policy: data.holiday_policy,
+                RotaTemplateRow.makeup_workdays: data.makeup_workdays,
+                RotaTemplateRow.horizon_weeks: data.horizon_weeks,
+                RotaTemplateRow.updated_at: now,
+            },
+        ).where(RotaTemplateRow.id == template_id)
+        await audit.append(
+            scope.rt, scope.tenant_id, "rota.template_updated", target=f"rota:{data.key}"
+        )
+        row = await _template_row(scope, template_id)
+    return _template_out(row)

@@ -11,3 +11,12 @@
     }
   });
 })();
+
+// A 422 answer to an htmx form is the form again with its refusal at the field (the
+// reveal block of the case page): swap it in like a success, so the message shows.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  if (event.detail.xhr && event.detail.xhr.status === 422) {
+    event.detail.shouldSwap = true;
+    event.detail.isError = false;
+  }
+});

@@ -16,4 +16,18 @@
       target.form.requestSubmit();
     }
   });
+
+  // 检举控告: the accused fields show when the purpose or the legal category says so.
+  function showAccused() {
+    var box = document.getElementById("desk-accused");
+    var purpose = document.querySelector('select[name="purpose"]');
+    var legal = document.querySelector('select[name="legal_category"]');
+    if (!box || !purpose || !legal) return;
+    box.hidden = !(purpose.value === "accusation" || legal.value === "accusation");
+  }
+  document.addEventListener("change", function (event) {
+    var name = event.target && event.target.name;
+    if (name === "purpose" || name === "legal_category") showAccused();
+  });
+  document.addEventListener("DOMContentLoaded", showAccused);
 })();
