@@ -384,7 +384,12 @@ async def other_tenant(
     )
     log = core_tables.AuditLog
     async with tenant_tx(b.id, write=False):
-        newest = await log.select(log.seq).where(log.tenant_id == b.id).order_by(log.seq, ascending=False).first()
+        newest = (
+            await log.select(log.seq)
+            .where(log.tenant_id == b.id)
+            .order_by(log.seq, ascending=False)
+            .first()
+        )
     listed = await ok(client, "GET", "/api/v1/cases?limit=200", b.headers("b-all"))
     codes = [c["receipt_code"] for c in listed["items"]]
     assert online[0]["service_request_id"] in codes and len(codes) == 3

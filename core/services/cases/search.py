@@ -8,7 +8,7 @@ field; a department id that names none of the tenant's: ``unknown_department`` (
 by name (contains).
 
 Every condition is a tenant-scoped subquery or a column of ``petition_case``, so each
-common filter is served by a tenant-leading index (migration ``m0008_case_search``).
+common filter is served by a tenant-leading index (migration ``m0010_case_search``).
 """
 
 from __future__ import annotations
