@@ -64,9 +64,13 @@ def release_code(tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The example plugin installed in this environment is built for today's plugin API;
     # an installation of the earlier release had the plugin of its own time. The release
     # runs without it: an empty package of that name, first on its path, hides it.
-    stub = tree / "xinfang_housing"
-    stub.mkdir()
-    (stub / "__init__.py").write_text('"""Hidden from the earlier release."""\n')
+    # So are this tree's plugins the release did not ship (an installation of the release
+    # did not have them): the same empty package, in the release's ``plugins``.
+    later = {p.name for p in (ROOT / "plugins").iterdir() if (p / "__init__.py").is_file()}
+    shipped = {p.name for p in (tree / "plugins").iterdir() if p.is_dir()}
+    for stub in [tree / "xinfang_housing", *(tree / "plugins" / n for n in later - shipped)]:
+        stub.mkdir()
+        (stub / "__init__.py").write_text('"""Hidden from the earlier release."""\n')
     return tree
 
 
