@@ -18,9 +18,7 @@ from piccolo.conf.apps import AppRegistry
 from piccolo.engine.base import Engine
 from piccolo.engine.sqlite import SQLiteEngine
 
-DB: Engine[Any] = SQLiteEngine(
-    path=os.environ.get("XINFANG_PICCOLO_DEV_DB", "var/piccolo-dev.sqlite")
-)
+DB: Engine[Any] = SQLiteEngine(path=os.environ.get("XINFANG_PICCOLO_DEV_DB", "var/piccolo-dev.sqlite"))
 
 
 def _plugin_apps() -> list[str]:

@@ -285,11 +285,15 @@ async def test_incremental_tick_picks_up_a_deadline_created_after_the_full_pass(
     await quiet(t)
     cal = await load_calendar()
     pack = rt.rule_pack("cn-2022")
-    first = await tick_tenant(t.scope(rt), QUIET, cal, at("2026-09-16", 9), pack=pack)
+    first = await tick_tenant(
+        t.scope(rt), QUIET, cal, at("2026-09-16", 9), pack=pack
+    )
     assert first.mode == "full"
     case_id, _ = await make_case(t.id)
     await add_deadline(t.id, case_id, "2026-09-16", now=at("2026-09-16", 9, 30))
-    second = await tick_tenant(t.scope(rt), QUIET, cal, at("2026-09-16", 9, 35), pack=pack)
+    second = await tick_tenant(
+        t.scope(rt), QUIET, cal, at("2026-09-16", 9, 35), pack=pack
+    )
     assert second.mode == "incremental" and second.reminders == 2
 
 

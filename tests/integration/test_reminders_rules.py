@@ -88,9 +88,7 @@ def test_reminders_name_each_clock_as_the_tenants_rule_pack_does() -> None:
     assert title == "【补发】【督办】办结期限：R-1"
     plugin = ClockRule("trial_notice", 10, "working", "开庭通知")
     with_plugin = replace(pack, clocks={**pack.clocks, plugin.name: plugin})
-    title, _ = rules.message_for(
-        "trial_notice:due_today", "R-1", due, CAL, late=False, pack=with_plugin
-    )
+    title, _ = rules.message_for("trial_notice:due_today", "R-1", due, CAL, late=False, pack=with_plugin)
     assert title == "【今日到期】开庭通知期限：R-1"
 
 

@@ -313,9 +313,7 @@ async def _read_through_the_api(
 
             got = await c.get("/api/v1/rota/slots")
             assert got.status_code == 200, got.text
-            assert {s["id"] for s in got.json()} == {
-                s["id"] for s in slots if s["tenant_id"] == tid
-            }
+            assert {s["id"] for s in got.json()} == {s["id"] for s in slots if s["tenant_id"] == tid}
 
             messages = await c.get("/api/v1/inbox/", params={"limit": 200})
             assert messages.status_code == 200, messages.text
@@ -328,3 +326,4 @@ async def _read_through_the_api(
                 assert about.get(mid, set()) - shown, f"{user['username']}: message {mid} lost"
     assert seen_cases == {x["id"] for x in cases}, "every case is read by someone"
     assert seen_messages, "the inbox shows the earlier messages"
+
