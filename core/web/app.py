@@ -39,6 +39,7 @@ from core.web.guard import check_request
 from core.web.headers import security_headers
 from core.web.inbox_api import inbox_router
 from core.web.limits import limit_middleware
+from core.web.lists import LISTS
 from core.web.open311 import open311_router
 from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
@@ -136,6 +137,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *plugin_routers(rt),
             open311_router(),
             *PAGES,
+            *LISTS,
             *DESK,
             *CASE_ACTION_PAGES,
             *CASEWORK_PAGES,
