@@ -10,6 +10,9 @@ check=${1:-}
 ASSETS=(
   "htmx.org@2.0.11 dist/htmx.min.js core/web/static/vendor/htmx.min.js"
   "htmx.org@2.0.11 LICENSE core/web/static/vendor/htmx.LICENSE"
+  "echarts@6.1.0 dist/echarts.common.min.js core/web/static/vendor/echarts.common.min.js"
+  "echarts@6.1.0 LICENSE core/web/static/vendor/echarts.LICENSE"
+  "echarts@6.1.0 NOTICE core/web/static/vendor/echarts.NOTICE"
   "axe-core@4.11.4 axe.min.js tests/browser/vendor/axe.min.js"
   "axe-core@4.11.4 LICENSE tests/browser/vendor/axe.LICENSE"
 )

@@ -16,7 +16,7 @@ from typing import Annotated, Any, Literal
 from msgspec import UNSET, Meta, Struct
 
 from core import security
-from core.db.tables import PetitionCase, StaffUser, Tenant, Visitor
+from core.db.tables import PetitionCase, Tenant, Visitor
 from core.domain import identity
 from core.domain.lifecycle import STATUS_PUBLIC_ZH
 from core.errors import InvalidInput, NotAuthenticated, NotFound
@@ -116,30 +116,7 @@ async def has_key(scope: Scope) -> bool:
 
 
 async def _service_user(scope: Scope) -> Principal:
-    async with scope.tx(write=False):
-        row = (
-            await scope.select(StaffUser, StaffUser.id)
-            .where(StaffUser.username == SERVICE_USERNAME)
-            .first()
-        )
-    if row is None:
-        user = await users.create_user(
-            scope,
-            username=SERVICE_USERNAME,
-            display_name="Open311 网上受理",
-            password=secrets.token_urlsafe(32),
-            roles=["clerk"],
-            active=False,  # a service identity: registers Open311 cases, never logs in
-        )
-        row = {"id": user.id}
-    return Principal(
-        tenant_id=scope.tenant_id,
-        tenant_slug=scope.tenant_slug,
-        user_id=row["id"],
-        username=SERVICE_USERNAME,
-        display_name="Open311 网上受理",
-        roles=frozenset({"clerk"}),
-    )
+    return await users.service_account(scope, SERVICE_USERNAME, "Open311 网上受理")
 
 
 async def check_key(scope: Scope, key: str | None) -> None:

@@ -23,13 +23,12 @@ from __future__ import annotations
 
 import hmac
 import re
-import secrets
 from datetime import date, datetime
 from typing import Any
 
 from msgspec import Struct
 
-from core.db.tables import CaseParticipant, PetitionCase, StaffUser, Visitor
+from core.db.tables import CaseParticipant, PetitionCase, Visitor
 from core.domain.lifecycle import STATUS_PUBLIC_ZH
 from core.errors import Conflict, InvalidInput, NotFound
 from core.principal import Principal
@@ -254,30 +253,7 @@ def allowed(name: str) -> bool:
 
 
 async def _service_user(scope: Scope) -> Principal:
-    async with scope.tx(write=False):
-        row = (
-            await scope.select(StaffUser, StaffUser.id)
-            .where(StaffUser.username == SERVICE_USERNAME)
-            .first()
-        )
-    if row is None:
-        user = await users.create_user(
-            scope,
-            username=SERVICE_USERNAME,
-            display_name=SERVICE_NAME,
-            password=secrets.token_urlsafe(32),
-            roles=["clerk"],
-            active=False,  # a service identity: registers online matters, never logs in
-        )
-        row = {"id": user.id}
-    return Principal(
-        tenant_id=scope.tenant_id,
-        tenant_slug=scope.tenant_slug,
-        user_id=row["id"],
-        username=SERVICE_USERNAME,
-        display_name=SERVICE_NAME,
-        roles=frozenset({"clerk"}),
-    )
+    return await users.service_account(scope, SERVICE_USERNAME, SERVICE_NAME)
 
 
 def _required(body: dict[str, Any]) -> None:

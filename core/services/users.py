@@ -6,6 +6,7 @@ else takes the scope of the tenant whose accounts it reads or changes."""
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -484,3 +485,33 @@ async def authenticate_token(rt: Runtime, token: str) -> Principal:
                 ApiToken.id == tok["id"]
             )
     return _principal(rt, tenant.slug, user)
+
+
+async def service_account(scope: Scope, username: str, display_name: str) -> Principal:
+    """The tenant's service identity ``username`` (made on first use, inactive: it
+    registers matters that arrive without a person at the desk — Open311, the online
+    form — and never logs in), as the acting principal of a clerk."""
+    async with scope.tx(write=False):
+        row = (
+            await scope.select(StaffUser, StaffUser.id)
+            .where(StaffUser.username == username)
+            .first()
+        )
+    if row is None:
+        user = await create_user(
+            scope,
+            username=username,
+            display_name=display_name,
+            password=secrets.token_urlsafe(32),
+            roles=["clerk"],
+            active=False,
+        )
+        row = {"id": user.id}
+    return Principal(
+        tenant_id=scope.tenant_id,
+        tenant_slug=scope.tenant_slug,
+        user_id=row["id"],
+        username=username,
+        display_name=display_name,
+        roles=frozenset({"clerk"}),
+    )

@@ -74,6 +74,7 @@ from core.web.auth import (
 
 Req = Request[Principal, Any, Any]
 Limit = Annotated[int, Parameter(ge=1, le=200, description="每页条数")]
+Filter = Annotated[str | None, Parameter(max_length=40, description="筛选条件（见说明）")]
 After = Annotated[
     Id | None, Parameter(ge=1, le=MAX_ID, description="上一页最后一条的 id（键集分页）")
 ]
@@ -274,9 +275,48 @@ class CaseController(Controller):
         sc: CallerScope,
         limit: Limit = 50,
         after: After = None,
-        status: Annotated[str | None, Parameter(max_length=31)] = None,
+        status: Filter = None,
+        view: Filter = None,
+        q: Annotated[
+            str | None,
+            Parameter(
+                max_length=200, description="受理编号、姓名（从头匹配）、身份证号码或电话（精确）"
+            ),
+        ] = None,
+        category: Filter = None,
+        channel: Filter = None,
+        department: Filter = None,
+        visit_kind: Filter = None,
+        overdue: Filter = None,
+        due_soon: Filter = None,
+        mine: Filter = None,
+        incoming: Filter = None,
+        received_from: Filter = None,
+        received_to: Filter = None,
     ) -> CasePage:
-        return await cases.list_cases(sc, after=after, limit=limit, status=status)
+        """The tenant's matters, newest first, keyset pages (``after``). Filters: ``status``
+        (a status, or ``open``), ``category``, ``channel``, ``department`` (handling
+        department id), ``visit_kind``, ``overdue``/``due_soon``/``mine``/``incoming``
+        (1 or 0), ``received_from``/``received_to`` (dates, Asia/Shanghai), ``q``; ``view``
+        a saved filter (department, incoming, reports, due_soon, overdue). A value that is
+        not one of these answers 400 ``invalid_filter`` naming the field."""
+        raw = {
+            "status": status,
+            "view": view,
+            "q": q,
+            "category": category,
+            "channel": channel,
+            "department": department,
+            "visit_kind": visit_kind,
+            "overdue": overdue,
+            "due_soon": due_soon,
+            "mine": mine,
+            "incoming": incoming,
+            "received_from": received_from,
+            "received_to": received_to,
+        }
+        _, page = await cases.find_cases(sc, raw, after=after, limit=limit)
+        return page
 
     @post("/", guards=[requires_registrar], status_code=HTTP_201_CREATED)
     async def register_case(self, sc: CallerScope, data: JSONBody[CaseIn]) -> CaseDetail:

@@ -39,6 +39,7 @@ from core.web.guard import check_request
 from core.web.headers import security_headers
 from core.web.inbox_api import inbox_router
 from core.web.limits import limit_middleware
+from core.web.lists import LISTS
 from core.web.open311 import open311_router
 from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
@@ -46,6 +47,8 @@ from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.public import PUBLIC
 from core.web.reports import reports_router
 from core.web.schedule import schedule_router
+from core.web.stats_api import stats_router
+from core.web.stats_page import STATS_PAGES
 
 HERE = Path(__file__).parent
 
@@ -126,6 +129,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             healthz,
             readyz,
             api_router(),
+            stats_router(),
             inbox_router(),
             casework_router(),
             documents_router(),
@@ -135,11 +139,13 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *plugin_routers(rt),
             open311_router(),
             *PAGES,
+            *LISTS,
             *DESK,
             *CASE_ACTION_PAGES,
             *CASEWORK_PAGES,
             *DOCUMENT_PAGES,
             *ADMIN,
+            *STATS_PAGES,
             *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],

@@ -163,14 +163,6 @@ async def logout(request: Request[Any, Any, Any]) -> Redirect:
     return Redirect("/login", status_code=303)
 
 
-@get("/", include_in_schema=False, guards=[requires_staff])
-async def home(sc: CallerScope, after: After = None) -> Template:
-    chrome = await _chrome(sc)
-    page = await cases.list_cases(sc, after=after, limit=50)
-    category_zh = {c.code: c.title_zh for c in await sector.categories(sc, chrome["tenant"])}
-    return Template("home.html", context={**chrome, "page": page, "category_zh": category_zh})
-
-
 @get("/cases/{case_id:int}", include_in_schema=False, guards=[requires_staff])
 async def case_page(sc: CallerScope, case_id: Id, done: FromQuery[str | None] = None) -> Template:
     """One case: the same detail, clocks and events as the JSON API, and the forms of the
@@ -241,4 +233,4 @@ async def inbox_page(sc: CallerScope, before: After = None) -> Template:
     return Template("inbox.html", context={**chrome, "page": page})
 
 
-PAGES = [login_page, login_submit, logout, home, case_page, inbox_page, *ROTA_PAGES]
+PAGES = [login_page, login_submit, logout, case_page, inbox_page, *ROTA_PAGES]

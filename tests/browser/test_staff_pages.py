@@ -34,6 +34,7 @@ async def test_clerk_logs_in_by_keyboard_and_opens_a_matter(
 
     await login(page, t.slug, "clerk", PASSWORD)
     assert page.url == f"{server}/"
+    await page.goto("/cases")
     row = page.get_by_role("row").filter(has_text=mine["receipt_code"])
     await row.wait_for()
     text = await row.inner_text()

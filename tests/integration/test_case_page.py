@@ -97,7 +97,7 @@ async def test_case_page_shows_the_case_its_people_masked_its_timeline_and_clock
     await act(client, t, cid, "accept", "clerk")
     await login(client, t, "clerk")
 
-    home = await client.get("/", headers=HTML)
+    home = await client.get("/cases", headers=HTML)
     assert f'href="/cases/{cid}"' in home.text
 
     page = await client.get(f"/cases/{cid}", headers=HTML)
@@ -225,7 +225,7 @@ async def test_pages_inbox_and_email_show_shanghai_times_on_a_utc_host(
     await set_email(t, t.users["clerk"]["id"], "clerk@example.org")
     case = await register(client, t, received_at=REGISTERED.isoformat())
     await login(client, t, "clerk")
-    home = await client.get("/", headers=HTML)
+    home = await client.get("/cases", headers=HTML)
     assert "05:59" in home.text and "21:59" not in home.text
     page = await client.get(f"/cases/{case['id']}", headers=HTML)
     assert "2026年9月1日 05:59" in page.text and "21:59" not in page.text

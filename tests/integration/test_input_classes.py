@@ -397,8 +397,8 @@ def page_probes(w: World, csrf: str, session_cookie: str) -> list[Probe]:
             Probe("bad_cookie", "post", "/login", headers=bad_cookie, data=login),
             Probe("bad_cookie", "get", "/", headers={**bad_cookie, "accept": "text/html"}),
         ]
-    out += [Probe(f"big_int query {v}", "get", f"/?after={v}", headers=staff) for v in BAD_IDS]
-    out += [Probe("nul query", "get", "/?after=" + quote(NUL), headers=staff)]
+    out += [Probe(f"big_int query {v}", "get", f"/cases?after={v}", headers=staff) for v in BAD_IDS]
+    out += [Probe("nul query", "get", "/cases?after=" + quote(NUL), headers=staff)]
     for page in ("/cases/{}", "/inbox?before={}"):
         out += [Probe(f"big_int {page}", "get", page.format(v), headers=staff) for v in BAD_IDS]
         out += [Probe(f"nul {page}", "get", page.format(quote(NUL)), headers=staff)]

@@ -16,7 +16,7 @@ import pytest
 from click.testing import CliRunner
 
 from core.cli import main
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, valid_id_number
 from tests.integration.test_platform_api import case_body
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,14 +44,20 @@ async def test_clerk_logs_in_and_sees_only_own_tenant_cases(client: Any, make_te
     a, b = await make_tenant(), await make_tenant()
     await client.post("/api/v1/cases", json=case_body(cause="甲机构的事项"), headers=a.headers())
     await client.post(
-        "/api/v1/cases", json=case_body(cause="乙机构的事项", locality="乙地"), headers=b.headers()
+        "/api/v1/cases",
+        json=case_body(
+            cause="乙机构的事项",
+            locality="乙地",
+            visitor={"name": "赵乙", "id_number": valid_id_number(seq=778)},
+        ),
+        headers=b.headers(),
     )
     resp = await _login(client, a.slug, "clerk", PASSWORD)
     assert resp.status_code in (200, 303), resp.text
-    home = await client.get("/", headers={"accept": "text/html"})
+    home = await client.get("/cases", headers={"accept": "text/html"})
     assert home.status_code == 200
-    assert a.info.name in home.text and "朝阳区" in home.text
-    assert "乙地" not in home.text and b.info.name not in home.text
+    assert a.info.name in home.text and "张三" in home.text
+    assert "赵乙" not in home.text and b.info.name not in home.text
     assert "138****5678" in home.text and "13812345678" not in home.text
     # The session cookie reads the API but cannot write through it.
     assert (await client.get("/api/v1/cases")).status_code == 200

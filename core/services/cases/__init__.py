@@ -13,7 +13,7 @@ from core.services.cases.answers import (
     Representative,
     VisitorBrief,
 )
-from core.services.cases.reading import get_case, list_cases
+from core.services.cases.reading import count_cases, find_cases, get_case, list_cases
 from core.services.cases.registration import new_receipt_code, register_case
 
 __all__ = [
@@ -27,6 +27,8 @@ __all__ = [
     "MatterBrief",
     "Representative",
     "VisitorBrief",
+    "count_cases",
+    "find_cases",
     "get_case",
     "list_cases",
     "new_receipt_code",

@@ -5,7 +5,7 @@ were, key for key."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from msgspec import Struct, field
@@ -54,6 +54,11 @@ class CaseListItem(CaseBase):
     visitor_phone_masked: str = field(name="visitor_id.phone_masked")
     channel_zh: str
     visitor: VisitorBrief
+    status_zh: str = ""
+    nearest_due: date | None = None
+    """The earliest due date of the matter's running staff clocks (none: no clock runs)."""
+    overdue: bool = False
+    """A running staff clock is past its due date (Asia/Shanghai today)."""
 
 
 class CasePage(Struct):

@@ -3,13 +3,18 @@ person may see them."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import date
 from typing import Any
 
-from core.db.tables import CaseParticipant, PetitionCase, Visitor
+from core.db.tables import CaseDeadline, CaseParticipant, PetitionCase, Visitor
 from core.domain.lifecycle import allowed_actions, status_zh
 from core.errors import NotFound
+from core.plugins import TenantInfo
 from core.schemas import CHANNEL_ZH
 from core.services import deadlines, events, sector
+from core.services.cases import search
 from core.services.cases.answers import (
     CaseDetail,
     CaseEventOut,
@@ -21,8 +26,10 @@ from core.services.cases.answers import (
     Representative,
     VisitorBrief,
 )
+from core.services.cases.search import CaseFilter
 from core.services.relations import actor_of, case_facts
 from core.services.scope import Scope
+from core.services.tenants import get_tenant
 from core.services.visibility import hidden_from, matters_of, visible
 from core.services.visitors import LIST_COLUMNS as VISITOR_COLUMNS
 from core.services.visitors import transfer_contact_of, visitor_out
@@ -76,9 +83,30 @@ async def list_cases(
     after: int | None = None,
     limit: int = 50,
     status: str | None = None,
+    filters: CaseFilter | None = None,
+    tenant: TenantInfo | None = None,
+    today: search.Today | None = None,
 ) -> CasePage:
     """Newest first, keyset-paginated on (tenant_id, id) — never OFFSET; only the cases
-    the acting person may see."""
+    the acting person may see, narrowed by ``filters`` (``search.parse_filter``)."""
+    tenant = tenant or await get_tenant(scope)
+    today = today or await search.today_of(scope, tenant)
+    f = filters or CaseFilter()
+    if status:
+        f = replace(f, statuses=(status,))
+    query = list_query(scope, f, today, after=after, limit=limit)
+    async with scope.tx(write=False):
+        rows = await query
+        due = await _nearest_due(scope, [r["id"] for r in rows[:limit]], today)
+    items = [_list_item(row, due.get(row["id"]), today.day) for row in rows[:limit]]
+    next_after = items[-1].id if len(rows) > limit else None
+    return CasePage(items=items, next_after=next_after)
+
+
+def list_query(
+    scope: Scope, f: CaseFilter, today: search.Today, *, after: int | None, limit: int
+) -> Any:
+    """The SELECT of one list page (``limit`` + 1 rows, to know whether more follow)."""
     query = scope.select(
         PetitionCase,
         *LIST_COLUMNS,
@@ -87,22 +115,71 @@ async def list_cases(
         PetitionCase.visitor_id.phone_masked,
     )
     query = query.where(PetitionCase.id.not_in(hidden_from(scope.actor)))
-    if status:
-        query = query.where(PetitionCase.status == status)
+    for condition in search.conditions(scope, f, today):
+        query = query.where(condition)
     if after is not None:
         query = query.where(PetitionCase.id < after)
+    # ORDER BY tenant_id too (one value here): only the tenant-leading indexes deliver that
+    # order, so PostgreSQL never walks the primary key backwards through other tenants.
+    return (
+        query.order_by(PetitionCase.tenant_id, PetitionCase.id, ascending=False)
+        .limit(limit + 1)
+        .output(load_json=True)
+    )
+
+
+async def find_cases(
+    scope: Scope,
+    raw: Mapping[str, str | None],
+    *,
+    after: int | None = None,
+    limit: int = 50,
+) -> tuple[CaseFilter, CasePage]:
+    """The list as the page and the API ask for it: query parameters as text, checked
+    (``invalid_filter``, 400), then one keyset page."""
+    async with scope.tx(write=False):  # one transaction: the steps below join it
+        tenant = await get_tenant(scope)
+        f = await search.parse_filter(scope, tenant, raw)
+        page = await list_cases(scope, after=after, limit=limit, filters=f, tenant=tenant)
+    return f, page
+
+
+async def count_cases(
+    scope: Scope,
+    filters: CaseFilter | None = None,
+    *extra: Any,
+    tenant: TenantInfo | None = None,
+    today: search.Today | None = None,
+) -> int:
+    """How many matters the list with ``filters`` (and ``extra`` conditions) holds for
+    the acting person."""
+    tenant = tenant or await get_tenant(scope)
+    today = today or await search.today_of(scope, tenant)
+    if filters is not None and not extra and search.clocks_only(filters):
+        async with scope.tx(write=False):
+            return await search.count_by_clocks(scope, filters, today, hidden_from(scope.actor))
+    query = scope.count(PetitionCase).where(PetitionCase.id.not_in(hidden_from(scope.actor)))
+    for condition in [*search.conditions(scope, filters or CaseFilter(), today), *extra]:
+        query = query.where(condition)
     async with scope.tx(write=False):
-        rows = (
-            await query.order_by(PetitionCase.id, ascending=False)
-            .limit(limit + 1)
-            .output(load_json=True)
-        )
-    items = [_list_item(row) for row in rows[:limit]]
-    next_after = items[-1].id if len(rows) > limit else None
-    return CasePage(items=items, next_after=next_after)
+        return int(await query)
 
 
-def _list_item(row: dict[str, Any]) -> CaseListItem:
+async def _nearest_due(scope: Scope, case_ids: list[int], today: search.Today) -> dict[int, date]:
+    """Earliest due date of each case's running staff clocks (inside the caller's tx)."""
+    if not case_ids:
+        return {}
+    cond = (CaseDeadline.case_id.is_in(case_ids)) & (CaseDeadline.state == "open")
+    if today.staff_clocks_exclude:
+        cond = cond & CaseDeadline.clock.not_in(list(today.staff_clocks_exclude))
+    out: dict[int, date] = {}
+    for r in await scope.select(CaseDeadline, CaseDeadline.case_id, CaseDeadline.due).where(cond):
+        if r["case_id"] not in out or r["due"] < out[r["case_id"]]:
+            out[r["case_id"]] = r["due"]
+    return out
+
+
+def _list_item(row: dict[str, Any], due: date | None, today: date) -> CaseListItem:
     name = row.pop("visitor_id.name")
     id_number = row.pop("visitor_id.id_number_masked")
     phone = row.pop("visitor_id.phone_masked")
@@ -115,6 +192,9 @@ def _list_item(row: dict[str, Any]) -> CaseListItem:
         visitor=VisitorBrief(
             id=row["visitor_id"], name=name, id_number=id_number or None, phone=phone or None
         ),
+        status_zh=status_zh(row["status"]),
+        nearest_due=due,
+        overdue=due is not None and due < today,
     )
 
 
