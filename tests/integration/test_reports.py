@@ -221,3 +221,79 @@ async def test_screening_sheet_of_a_month(client: Any, make_tenant: Any, rt: Any
     for role in ("clerk", "handler", "leader"):
         r = await client.get(url, params={"month": "2026-09"}, headers=t.headers(role))
         assert r.status_code == 403
+
+
+def sheet_rows(content: bytes) -> dict[str, dict[str, Any]]:
+    ws = workbook_of(content).worksheets[0]
+    headers = [c.value for c in ws[2]]
+    return {
+        values[0]: dict(zip(headers, values, strict=True))
+        for values in ws.iter_rows(min_row=3, values_only=True)
+        if values[0] and str(values[0])[:2].isdigit()
+    }
+
+
+async def test_case_list_as_excel(client: Any, make_tenant: Any, rt: Any, monkeypatch: Any) -> None:
+    t = await make_tenant()
+    other = await make_tenant()
+    kept = await register(client, t)
+    accepted = await register(client, t, visitor={"name": "周十", "phone": "13700007777"})
+    await act(client, t, accepted["id"], "accept", "clerk")
+    hidden = await register(
+        client,
+        t,
+        cause="检举某工作人员",
+        legal_category="accusation",
+        accused={"user_ids": [t.users["handler"]["id"]]},
+    )
+    await register(client, other)
+
+    r = await client.get("/api/v1/cases.xlsx", headers=t.headers("clerk"))
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    rows = sheet_rows(r.content)
+    assert set(rows) == {kept["receipt_code"], accepted["receipt_code"], hidden["receipt_code"]}
+    row = rows[kept["receipt_code"]]
+    assert (
+        row["信访人"] == "李*"
+        and row["身份证号码"]
+        and row["身份证号码"] != valid_id_number(seq=321)
+    )
+    assert "*" in row["身份证号码"] and "*" in row["联系电话"]
+    assert "13900001111" not in every_value(workbook_of(r.content))
+
+    # The list's filters, checked as the list checks them.
+    r = await client.get("/api/v1/cases.xlsx?status=accepted", headers=t.headers("clerk"))
+    assert set(sheet_rows(r.content)) == {accepted["receipt_code"]}
+    listed = await client.get("/api/v1/cases?status=accepted", headers=t.headers("clerk"))
+    assert [c["receipt_code"] for c in listed.json()["items"]] == [accepted["receipt_code"]]
+    r = await client.get("/api/v1/cases.xlsx?status=nonsense", headers=t.headers("clerk"))
+    assert r.status_code == 400 and r.json()["error"]["field"] == "status"
+    # The accused never sees the complaint, in an export either.
+    r = await client.get("/api/v1/cases.xlsx", headers=t.headers("handler"))
+    assert hidden["receipt_code"] not in sheet_rows(r.content)
+    assert "检举某工作人员" not in every_value(workbook_of(r.content))
+
+    # In clear: only 督查督办 / admin, and the export is in the audit log.
+    r = await client.get("/api/v1/cases.xlsx?clear=1", headers=t.headers("clerk"))
+    assert r.status_code == 403 and r.json()["error"]["code"] == "clear_not_allowed"
+    r = await client.get("/api/v1/cases.xlsx?clear=1", headers=t.headers("supervisor"))
+    assert r.status_code == 200, r.text
+    rows = sheet_rows(r.content)
+    assert rows[kept["receipt_code"]]["信访人"] == "李四"
+    assert rows[kept["receipt_code"]]["身份证号码"] == valid_id_number(seq=321)
+    assert rows[accepted["receipt_code"]]["联系电话"] == "13700007777"
+    admin = await users.principal_for(t.scope(rt), t.users["admin"]["id"])
+    page = await audit_log.list_entries(t.acting(rt, admin), action="export.clear", limit=50)
+    audited = [e for e in page.items if e.target == "export:cases.xlsx"]
+    assert [(e.actor, e.detail["rows"]) for e in audited] == [("supervisor", 3)]
+    assert "visitor.id_number" in audited[0].detail["fields"]
+
+    # Past the cap: refused, nothing half-written.
+    from core.services.reports import export
+
+    monkeypatch.setattr(export, "MAX_ROWS", 2)
+    r = await client.get("/api/v1/cases.xlsx?clear=1", headers=t.headers("supervisor"))
+    assert r.status_code == 400 and r.json()["error"]["code"] == "too_many_rows"
+    page = await audit_log.list_entries(t.acting(rt, admin), action="export.clear", limit=50)
+    assert len([e for e in page.items if e.target == "export:cases.xlsx"]) == 1
