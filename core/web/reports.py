@@ -71,6 +71,23 @@ async def screening_xlsx(sc: CallerScope, month: MonthParam) -> Response[bytes]:
     return _file(content, reports.XLSX, filename, inline=False)
 
 
+Year = Annotated[int, Parameter(ge=2000, le=2100, description="年度，如 2026")]
+
+
+@get(
+    "/reports/annual.xlsx",
+    media_type=reports.XLSX,
+    guards=[requires_supervisor],
+    response_description="年度信访工作报告（Excel）",
+)
+async def annual_xlsx(sc: CallerScope, year: Year) -> Response[bytes]:
+    """年度信访工作报告: volume, categories and main problems, handling by department,
+    the plugins' sections (counts only), a suggestions section to fill in. 督查督办 and
+    administrators only."""
+    filename, content = await reports.annual_report(sc, year)
+    return _file(content, reports.XLSX, filename, inline=False)
+
+
 Clear = Annotated[
     bool,
     Parameter(description="1：导出完整个人信息（仅督查督办、系统管理员；写入审计日志）"),
@@ -98,6 +115,6 @@ async def cases_xlsx(
 def reports_router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[archive_volume_pdf, screening_xlsx, cases_xlsx],
+        route_handlers=[archive_volume_pdf, screening_xlsx, annual_xlsx, cases_xlsx],
         tags=["reports"],
     )

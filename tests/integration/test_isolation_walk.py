@@ -145,6 +145,7 @@ NOT_IDS = {
     "document": "a document kind as a file name (receipt.pdf)",
     "volume": "an archive volume's year as a file name (2026.pdf)",
     "month": "a month (YYYY-MM)",
+    "clear": "a flag (an export in clear)",
     "channel": "a channel code",
     "visit_kind": "first or repeat",
     "overdue": "a flag",

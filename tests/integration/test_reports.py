@@ -297,3 +297,47 @@ async def test_case_list_as_excel(client: Any, make_tenant: Any, rt: Any, monkey
     assert r.status_code == 400 and r.json()["error"]["code"] == "too_many_rows"
     page = await audit_log.list_entries(t.acting(rt, admin), action="export.clear", limit=50)
     assert len([e for e in page.items if e.target == "export:cases.xlsx"]) == 1
+
+
+async def test_annual_report(client: Any, make_tenant: Any, rt: Any) -> None:
+    t = await make_tenant(plugins=("enterprise_logistics",))
+    other = await make_tenant()
+    await register(client, t, visitor={"name": "甲某"}, cause="年度一")
+    group = [{"name": "王五"}, {"name": "赵六"}]
+    await register(
+        client, t, headcount=8, representatives=group, visitor={"name": "乙某"}, cause="年度二"
+    )
+    await register(client, other, cause="别的机构")
+
+    url = "/api/v1/reports/annual.xlsx"
+    r = await client.get(url, params={"year": 2026}, headers=t.headers("supervisor"))
+    assert r.status_code == 200, r.text
+    wb = workbook_of(r.content)
+    assert wb.sheetnames == ["信访总量", "按月", "主要问题", "办理情况", "专项统计", "意见建议"]
+    volume = {row[0]: row[1] for row in wb["信访总量"].iter_rows(min_row=3, values_only=True)}
+    assert volume["登记批次（件）"] == 2 and volume["人次"] == 9 and volume["集体访（批）"] == 1
+    assert f"测试机构 {t.slug} 2026年度信访工作报告" in wb["信访总量"]["A1"].value
+    months = {row[0]: row[1] for row in wb["按月"].iter_rows(min_row=3, values_only=True)}
+    assert months.get("2026-09") == 2 or 2 in months.values()
+    sections = [
+        row[0]
+        for row in wb["专项统计"].iter_rows(min_row=3, values_only=True)
+        if row[1] is not None
+    ]
+    assert "室温不达标投诉" in sections
+    text = every_value(wb)
+    for name in ("甲某", "乙某", "王五", "别的机构"):
+        assert name not in text
+    assert "意见建议" in text
+
+    r = await client.get(url, params={"year": 2025}, headers=t.headers("admin"))
+    volume = {
+        row[0]: row[1]
+        for row in workbook_of(r.content)["信访总量"].iter_rows(min_row=3, values_only=True)
+    }
+    assert volume["登记批次（件）"] == 0
+    assert (
+        await client.get(url, params={"year": 2026}, headers=t.headers("clerk"))
+    ).status_code == 403
+    r = await client.get(url, params={"year": "二〇二六"}, headers=t.headers("admin"))
+    assert r.status_code in (400, 422) and r.json()["error"]["field"] == "year"
