@@ -107,7 +107,7 @@ async def annual_report(scope: Scope, year: int) -> tuple[str, bytes]:
                     b.repeat_batches,
                 ]
                 for b in problems
-            ],  # fmt: skip
+            ],
             "按批次从多到少排列。" + note,
         ),
         Sheet(
@@ -133,7 +133,7 @@ async def annual_report(scope: Scope, year: int) -> tuple[str, bytes]:
                     b.overdue_open,
                 ]
                 for b in out.by_department
-            ],  # fmt: skip
+            ],
             note,
         ),
         Sheet(
