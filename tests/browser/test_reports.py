@@ -25,6 +25,10 @@ async def _post(base: str, path: str, body: dict[str, Any], headers: dict[str, s
     return r.json()
 
 
+def _read(path: Any) -> bytes:
+    return Path(path).read_bytes()
+
+
 def _codes(content: bytes) -> set[str]:
     wb = load_workbook(io.BytesIO(content))
     return {
@@ -56,13 +60,13 @@ async def test_supervisor_downloads_the_month_sheet_and_the_year_report(
         await page.get_by_role("button", name="下载排查表").click()
     download = await sheet.value
     assert download.suggested_filename.startswith("矛盾纠纷排查表-")
-    content = Path(await download.path()).read_bytes()
+    content = _read(await download.path())
     assert _codes(content) == {mine["receipt_code"]}
 
     async with page.expect_download() as report:
         await page.get_by_role("button", name="下载年度报告").click()
     download = await report.value
-    wb = load_workbook(io.BytesIO(Path(await download.path()).read_bytes()))
+    wb = load_workbook(io.BytesIO(_read(await download.path())))
     assert "信访总量" in wb.sheetnames and t.slug in wb["信访总量"]["A1"].value
 
     # The case list's export carries the list's filters.
@@ -72,7 +76,7 @@ async def test_supervisor_downloads_the_month_sheet_and_the_year_report(
     assert href.startswith("/api/v1/cases.xlsx?") and "status=registered" in href
     async with page.expect_download() as export:
         await link.click()
-    assert _codes(Path(await (await export.value).path()).read_bytes()) == {mine["receipt_code"]}
+    assert _codes(_read(await (await export.value).path())) == {mine["receipt_code"]}
 
 
 async def test_a_clerk_has_no_reports_page(page: Any, server: str, make_tenant: Any) -> None:
