@@ -88,6 +88,19 @@ async def annual_xlsx(sc: CallerScope, year: Year) -> Response[bytes]:
     return _file(content, reports.XLSX, filename, inline=False)
 
 
+@get(
+    "/reports/annual.pdf",
+    media_type=PDF,
+    guards=[requires_supervisor],
+    response_description="年度信访工作报告（PDF）",
+)
+async def annual_report_pdf(sc: CallerScope, year: Year) -> Response[bytes]:
+    """年度信访工作报告 as PDF: the same sections as ``annual.xlsx``, set like the
+    documents (Noto CJK embedded). 督查督办 and administrators only."""
+    filename, content = await reports.annual_pdf(sc, year)
+    return _file(content, PDF, filename, inline=True)
+
+
 Clear = Annotated[
     bool,
     Parameter(description="1：导出完整个人信息（仅督查督办、系统管理员；写入审计日志）"),
@@ -115,6 +128,12 @@ async def cases_xlsx(
 def reports_router() -> Router:
     return Router(
         path="/api/v1",
-        route_handlers=[archive_volume_pdf, screening_xlsx, annual_xlsx, cases_xlsx],
+        route_handlers=[
+            archive_volume_pdf,
+            screening_xlsx,
+            annual_xlsx,
+            annual_report_pdf,
+            cases_xlsx,
+        ],
         tags=["reports"],
     )

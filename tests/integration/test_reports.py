@@ -330,6 +330,24 @@ async def test_annual_report(client: Any, make_tenant: Any, rt: Any) -> None:
         assert name not in text
     assert "意见建议" in text
 
+    # The same report as PDF: each section numbered, its figures, nobody named.
+    r = await client.get(
+        "/api/v1/reports/annual.pdf", params={"year": 2026}, headers=t.headers("supervisor")
+    )
+    assert r.status_code == 200 and r.headers["content-type"] == "application/pdf", r.text
+    _keep("annual-report", r.content)
+    pdf_text = text_of(r.content)
+    assert f"测试机构{t.slug}2026年度信访工作报告" in pdf_text
+    for heading in ("一、信访总量", "三、主要问题", "四、办理情况", "五、专项统计", "六、意见建议"):
+        assert heading in pdf_text
+    assert "登记批次（件）2" in pdf_text and "室温不达标投诉" in pdf_text
+    for name in ("甲某", "乙某", "王五", "别的机构"):
+        assert name not in pdf_text
+    r = await client.get(
+        "/api/v1/reports/annual.pdf", params={"year": 2026}, headers=t.headers("handler")
+    )
+    assert r.status_code == 403
+
     r = await client.get(url, params={"year": 2025}, headers=t.headers("admin"))
     volume = {
         row[0]: row[1]

@@ -23,6 +23,7 @@ from core.settings import TIMEZONE
 
 LAYOUT = Path(__file__).with_name("layout.typ")
 VOLUME = Path(__file__).with_name("volume.typ")
+REPORT = Path(__file__).with_name("report.typ")
 FONT_ENV = "XINFANG_CJK_FONT_DIR"
 FONT_DIRS = (
     "/usr/share/fonts/opentype/noto",  # Debian/Ubuntu fonts-noto-cjk

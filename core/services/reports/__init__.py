@@ -1,7 +1,7 @@
 """Reports and exports as files: the monthly 矛盾纠纷排查表 (``screening``) and the
 case list as Excel (``export``); ``xlsx`` is how every workbook looks."""
 
-from core.services.reports.annual import annual_report
+from core.services.reports.annual import annual_pdf, annual_report
 from core.services.reports.export import MAX_ROWS, export_cases
 from core.services.reports.screening import parse_month, risk_level, screening_sheet
 from core.services.reports.xlsx import XLSX

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from core.plugin_api.types import TenantInfo
 from core.services import sector, stats
+from core.services.documents.typeset import REPORT, render_layout
 from core.services.reports.xlsx import Column, Sheet, workbook
 from core.services.scope import Scope
 from core.services.tenants import get_tenant
-from core.timefmt import zh_datetime
+from core.settings import TIMEZONE
+from core.timefmt import zh_date, zh_datetime
 
+NUMERALS = "一二三四五六七八九十"
 SUGGESTIONS = "（请在此填写对改进工作、完善政策、解决普遍性问题的意见建议。）"
 
 
@@ -49,8 +53,8 @@ def _share(part: int, whole: int) -> str:
     return _pct(part / whole) if whole else "—"
 
 
-async def annual_report(scope: Scope, year: int) -> tuple[str, bytes]:
-    """(file name, .xlsx) of the year's report for the reader's organization."""
+async def _sheets(scope: Scope, year: int) -> tuple[TenantInfo, str, list[Sheet]]:
+    """The report's sections as sheets: the workbook's, and the PDF's tables."""
     tenant = await get_tenant(scope)
     out = await stats.compute(
         scope, stats.make_query(scope, start=f"{year}-01-01", end=f"{year}-12-31")
@@ -154,4 +158,44 @@ async def annual_report(scope: Scope, year: int) -> tuple[str, bytes]:
                 "仅统计件数，不列当事人和被反映人。" + note,
             ),
         )
+    return tenant, title, sheets
+
+
+async def annual_report(scope: Scope, year: int) -> tuple[str, bytes]:
+    """(file name, .xlsx) of the year's report for the reader's organization."""
+    _, _, sheets = await _sheets(scope, year)
     return f"年度信访工作报告-{year}.xlsx", await workbook(sheets)
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+async def annual_pdf(scope: Scope, year: int) -> tuple[str, bytes]:
+    """(file name, PDF) of the year's report: the same sections as the workbook, set in
+    type like the documents (Typst, Noto CJK), numbered 一、二、…"""
+    tenant, title, sheets = await _sheets(scope, year)
+    today = scope.rt.clock.now().astimezone(TIMEZONE).date()
+    sections = []
+    for n, sheet in enumerate(sheets):
+        suggestions = sheet.name == "意见建议"
+        sections.append(
+            {
+                "heading": f"{NUMERALS[n]}、{sheet.name}",
+                "paragraphs": [SUGGESTIONS] if suggestions else [],
+                "headers": [] if suggestions else [c.header for c in sheet.columns],
+                "rows": [] if suggestions else [[_text(v) for v in row] for row in sheet.rows],
+                "note": sheet.note,
+            }
+        )
+    data = {
+        "title": title,
+        "intro": [
+            f"根据《信访工作条例》，现将本机构{year}年度信访工作情况报告如下。"
+            "各项数字为当年登记的信访事项（按北京时间登记日期统计）。"
+        ],
+        "sections": sections,
+        "signer": tenant.name,
+        "date": zh_date(today),
+    }
+    return f"年度信访工作报告-{year}.pdf", await render_layout(REPORT, data, on=today)
