@@ -50,7 +50,7 @@ async def archive_volume_pdf(
     receipt code, title, pages), then each matter's documents and events in order. 404:
     another organization's person, one none of whose matters the caller may see, or no
     volume of that year; matters hidden from the caller are not in it."""
-    m = re.fullmatch(r"(\d{4})\.pdf", volume)
+    m = re.fullmatch(r"([0-9]{4})\.pdf", volume)
     if m is None:
         raise NotFound("volume_not_found", "卷的地址应为年度加 .pdf，如 2026.pdf。", field="year")
     out = await archive.render_volume(sc, visitor_id, int(m.group(1)))

@@ -75,7 +75,7 @@ class Month:
 
 def parse_month(text: str | None) -> Month:
     """``YYYY-MM`` (400 ``invalid_month`` naming ``month`` otherwise)."""
-    m = re.fullmatch(r"(\d{4})-(\d{2})", (text or "").strip())
+    m = re.fullmatch(r"([0-9]{4})-([0-9]{2})", (text or "").strip())
     if m is None or not 1 <= int(m.group(2)) <= 12 or int(m.group(1)) < 1:
         raise MalformedRequest("invalid_month", "月份格式应为 YYYY-MM，如 2026-09。", field="month")
     return Month(int(m.group(1)), int(m.group(2)))
