@@ -5,6 +5,7 @@ matters left out, the export in the audit log)."""
 from __future__ import annotations
 
 import io
+import json
 import re
 import subprocess
 import tempfile
@@ -359,3 +360,23 @@ async def test_annual_report(client: Any, make_tenant: Any, rt: Any) -> None:
     ).status_code == 403
     r = await client.get(url, params={"year": "二〇二六"}, headers=t.headers("admin"))
     assert r.status_code in (400, 422) and r.json()["error"]["field"] == "year"
+
+
+async def test_the_files_are_documented_as_files(client: Any) -> None:
+    """Each report operation says in the schema what it sends: a binary file of its media
+    type, and the error body for its refusals."""
+    schema = (await client.get("/schema/openapi.json")).json()
+    xlsx = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    for path, media in (
+        ("/api/v1/visitors/{visitor_id}/archive/{volume}", "application/pdf"),
+        ("/api/v1/reports/screening.xlsx", xlsx),
+        ("/api/v1/reports/annual.xlsx", xlsx),
+        ("/api/v1/reports/annual.pdf", "application/pdf"),
+        ("/api/v1/cases.xlsx", xlsx),
+    ):
+        op = schema["paths"][path]["get"]
+        ok = op["responses"]["200"]["content"]
+        assert list(ok) == [media], (path, ok)
+        assert ok[media]["schema"].get("type") == "string", (path, ok)
+        assert "ErrorBody" in json.dumps(op["responses"]["400"]), path
+        assert "ErrorBody" in json.dumps(op["responses"]["403"]), path
