@@ -45,6 +45,8 @@ from core.web.openapi import TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.public import PUBLIC
+from core.web.reports import reports_router
+from core.web.reports_page import REPORT_PAGES
 from core.web.schedule import schedule_router
 from core.web.stats_api import stats_router
 from core.web.stats_page import STATS_PAGES
@@ -132,6 +134,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             inbox_router(),
             casework_router(),
             documents_router(),
+            reports_router(),
             schedule_router(),
             plugin_api_router(),
             *plugin_routers(rt),
@@ -144,6 +147,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             *DOCUMENT_PAGES,
             *ADMIN,
             *STATS_PAGES,
+            *REPORT_PAGES,
             *PUBLIC,
             create_static_files_router(path="/static", directories=[HERE / "static"]),
         ],

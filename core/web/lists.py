@@ -96,6 +96,11 @@ async def cases_list(sc: CallerScope, request: Request[Any, Any, Any]) -> Templa
         if page and page.next_after
         else None,
         "today": (await today_of(sc, tenant)).day,
+        # The same filters as an Excel file (GET /api/v1/cases.xlsx, masked) — not for a
+        # search by ID number or phone: the number would be in the page a second time.
+        "export_url": f"/api/v1/cases.xlsx?{_query(f.values)}"
+        if page and page.items and f.q_kind not in ("id_number", "phone")
+        else None,
     }
     context["category_zh"] = {c.code: c.title_zh for c in context["categories"]}
     partial = (

@@ -33,14 +33,17 @@ police plugin's steps, iCal (the public schedule and the account's own feed) and
 — whose public status by receipt code answers anyone (it is public), but which the
 accused's authenticated views never link.
 
+Exports are read as their words (Excel cells, PDF text): the case list (masked and in
+clear), the month's 排查表, the annual report and the complainant's archive volume.
 Channels that do not exist yet are added with issue 14: SMS (no provider ships; a plugin
 channel goes through the same delivery rule, proven in
-test_law_clocks::test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient),
-exports, and statistics drill-downs.
+test_law_clocks::test_delivery_drops_any_message_about_a_case_hidden_from_its_recipient)
+and statistics drill-downs.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections import Counter
@@ -49,6 +52,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from openpyxl import load_workbook
 
 from core.db.engine import tenant_tx
 from core.db.tables import StaffUser
@@ -58,6 +62,7 @@ from core.services import open311
 from core.settings import TIMEZONE
 from daemon.notify.jobs import run_deliver, run_tick
 from tests.conftest import valid_id_number
+from tests.integration.test_documents import text_of as pdf_text
 from tests.integration.test_isolation_walk import login
 from tests.integration.test_lifecycle import START, act, clock  # noqa: F401 (fixture)
 from tests.integration.test_outbox import Mailbox, smtp  # noqa: F401 (fixture)
@@ -283,6 +288,25 @@ async def test_an_accused_account_learns_nothing_about_the_complaint_through_any
             out.append(f"[{status}] {text}")  # not the URL: it names the case
         return "\n".join(out)
 
+    async def files(a: Account, *urls: str) -> str:
+        """Exports as their words: Excel cell values, PDF text (pdftotext)."""
+        out = []
+        for url in urls:
+            r = await client.get(url, headers=a.headers)
+            kind = r.headers.get("content-type", "")
+            if r.status_code == 200 and kind.startswith("application/vnd.openxmlformats"):
+                wb = load_workbook(io.BytesIO(r.content))
+                body = "\n".join(
+                    str(v) for ws in wb.worksheets for row in ws.iter_rows(values_only=True)
+                    for v in row if v is not None
+                )  # fmt: skip
+            elif r.status_code == 200 and kind == "application/pdf":
+                body = pdf_text(r.content)
+            else:
+                body = r.text
+            out.append(f"[{r.status_code}] {body}")
+        return "\n".join(out)
+
     async def inbox(a: Account, kind: str | None = None) -> list[dict[str, Any]]:
         r = await client.get("/api/v1/inbox?limit=200", headers=a.headers)
         assert r.status_code == 200, r.text
@@ -405,6 +429,15 @@ async def test_an_accused_account_learns_nothing_about_the_complaint_through_any
         "events, flags and earlier matters of visible cases": visible_cases,
         "visitor file": lambda a: texts(a, f"/api/v1/visitors/{visitor_id}"),
         "visitor archive": lambda a: texts(a, f"/api/v1/visitors/{visitor_id}/archive"),
+        "exports: case list, 排查表, annual report, archive volume": lambda a: files(
+            a,
+            "/api/v1/cases.xlsx",
+            "/api/v1/cases.xlsx?clear=1",
+            *(f"/api/v1/reports/screening.xlsx?month=2026-{m:02d}" for m in (9, 10, 11)),
+            "/api/v1/reports/annual.xlsx?year=2026",
+            "/api/v1/reports/annual.pdf?year=2026",
+            f"/api/v1/visitors/{visitor_id}/archive/2026.pdf",
+        ),
         "visitor search by ID number": lambda a: search(a, "id_number"),
         "visitor search by phone": lambda a: search(a, "phone"),
         "visitor list": lambda a: _no_cases(texts(a, "/api/v1/visitors?limit=200")),

@@ -225,6 +225,7 @@ def path_value(path: str, name: str, w: World) -> str:
         "kind": "documents",
         "feed": "nothing.ics",
         "document": "receipt.pdf",
+        "volume": "2026.pdf",
     }.get(name, "1")
 
 
@@ -234,6 +235,8 @@ def query_value(param: dict[str, Any], root: dict[str, Any], w: World) -> Any:
         return [f"{w.today}:{w.today}"]
     if param["name"] == "clock":
         return "handle"
+    if param["name"] == "month":
+        return w.today[:7]
     return example(schema, root, w)
 
 

@@ -48,6 +48,7 @@ __all__ = [
     "font_dir",
     "issue_notice",
     "list_documents",
+    "pages_of",
     "render_document",
     "set_template",
     "templates",
@@ -207,20 +208,41 @@ def _page(tenant: TenantInfo, doc: _Doc, case: CaseDetail, paragraphs: list[str]
     )
 
 
+def _page_of(
+    tenant: TenantInfo, doc: _Doc, case: CaseDetail, f: Facts, values: dict[str, Any]
+) -> tuple[Page, date]:
+    """The words of ``doc`` for the case, and the date it bears (the step's, the day
+    the notice was given, or today)."""
+    source = _overrides(tenant).get(doc.code, doc.default)
+    paragraphs = render(source, values, field=f"document_templates.{doc.code}")
+    on = f.today
+    if doc.builtin is not None:
+        on = date_of(f, doc.builtin)
+    issued = _issued_on(case, doc.code)
+    if issued is not None:
+        on = issued
+    return _page(tenant, doc, case, paragraphs, on), on
+
+
+async def pages_of(scope: Scope, case: CaseDetail, tenant: TenantInfo) -> list[tuple[str, Page]]:
+    """Every document the case (already read by the caller) has now, as pages ready to
+    set — the archive volume's content — in the order of ``documents_of``."""
+    f = await _facts(scope, case, tenant)
+    out = []
+    for doc in (await _kinds(scope, tenant)).values():
+        values = await _values(scope, f, doc)
+        if values is not None:
+            out.append((doc.code, _page_of(tenant, doc, case, f, values)[0]))
+    return out
+
+
 async def render_document(scope: Scope, case_id: int, kind: str) -> RenderedDocument:
     """The PDF of ``kind`` for the case — 404 hidden case or unknown kind, 409 when the
     case has not reached the step it records — and the export in the audit log (who
     printed which document of which case; the personal data it carries by field)."""
     case, tenant, f, doc, values = await _prepare(scope, case_id, kind)
-    source = _overrides(tenant).get(kind, doc.default)
-    paragraphs = render(source, values, field=f"document_templates.{kind}")
-    on = f.today
-    if doc.builtin is not None:
-        on = date_of(f, doc.builtin)
-    issued = _issued_on(case, kind)
-    if issued is not None:
-        on = issued
-    pdf = await render_pdf(_page(tenant, doc, case, paragraphs, on), on=on)
+    page, on = _page_of(tenant, doc, case, f, values)
+    pdf = await render_pdf(page, on=on)
     async with scope.tx():
         await audit.record_export(
             scope,

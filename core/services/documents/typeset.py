@@ -22,6 +22,8 @@ from core.errors import DomainError
 from core.settings import TIMEZONE
 
 LAYOUT = Path(__file__).with_name("layout.typ")
+VOLUME = Path(__file__).with_name("volume.typ")
+REPORT = Path(__file__).with_name("report.typ")
 FONT_ENV = "XINFANG_CJK_FONT_DIR"
 FONT_DIRS = (
     "/usr/share/fonts/opentype/noto",  # Debian/Ubuntu fonts-noto-cjk
@@ -79,12 +81,12 @@ def _fonts(directory: str) -> Any:
     )
 
 
-def _compile(data: str, fonts: Any, stamp: datetime) -> bytes:
+def _compile(data: str, fonts: Any, stamp: datetime, layout: Path = LAYOUT) -> bytes:
     import typst
 
     out = typst.compile(
-        LAYOUT.read_bytes(),
-        root=str(LAYOUT.parent),
+        layout.read_bytes(),
+        root=str(layout.parent),
         font_paths=fonts,
         sys_inputs={"data": data},
         timestamp=stamp,
@@ -96,7 +98,12 @@ def _compile(data: str, fonts: Any, stamp: datetime) -> bytes:
 async def render_pdf(page: Page, *, on: date) -> bytes:
     """The PDF of ``page``; ``on`` is its creation date (so the same document gives the
     same bytes). The compiler runs in a worker thread: it takes a fraction of a second."""
+    return await render_layout(LAYOUT, asdict(page), on=on)
+
+
+async def render_layout(layout: Path, data: dict[str, Any], *, on: date) -> bytes:
+    """The PDF of ``layout`` (a ``.typ`` file beside this one) given ``data`` as JSON."""
     fonts = _fonts(str(font_dir()))
-    data = json.dumps(asdict(page), ensure_ascii=False)
+    text = json.dumps(data, ensure_ascii=False)
     stamp = datetime.combine(on, time(12), tzinfo=TIMEZONE).astimezone(UTC)
-    return await anyio.to_thread.run_sync(_compile, data, fonts, stamp)
+    return await anyio.to_thread.run_sync(_compile, text, fonts, stamp, layout)
