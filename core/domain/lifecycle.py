@@ -154,6 +154,26 @@ ACTIONS: dict[str, Action] = {
     )
 }
 
+
+# Event kinds that are not lifecycle actions (those take the action's title).
+EVENT_ZH = {
+    "registered": "登记",
+    "closed_at_first_contact": "当场答复办结",
+    "redirected": "不予受理并告知途径",
+    "deadline_recomputed": "期限重新计算",
+    "transfer_received": "收到转送",
+    "transfer_accepted": "对方已接收转送",
+    "transfer_objected": "对方对转送提出异议",
+    "incident_linked": "合并为同一事件",
+    "open311_submitted": "网上提交",
+}
+
+
+def event_zh(kind: str) -> str:
+    """The timeline's title of an event: its action's, else its own."""
+    action = ACTIONS.get(kind)
+    return action.title_zh if action else EVENT_ZH.get(kind, kind)
+
 # ---- Object-level checks: the actor's relation to *this* case ------------------------
 
 DESK = "desk"

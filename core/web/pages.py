@@ -18,7 +18,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect, Template
 
 from core import links
-from core.domain.lifecycle import ACTIONS, status_zh
+from core.domain.lifecycle import ACTIONS, event_zh, status_zh
 from core.errors import NotAuthenticated, TooManyRequests
 from core.principal import ROLE_NAMES_ZH
 from core.schemas import (
@@ -55,18 +55,6 @@ CLOCK_STATE_ZH = {
     "superseded": "已重新计算",
     "cancelled": "已取消",
 }
-# Event kinds that are not lifecycle actions (those take the action's title).
-EVENT_ZH = {
-    "registered": "登记",
-    "closed_at_first_contact": "当场答复办结",
-    "redirected": "不予受理并告知途径",
-    "deadline_recomputed": "期限重新计算",
-    "transfer_received": "收到转送",
-    "transfer_accepted": "对方已接收转送",
-    "transfer_objected": "对方对转送提出异议",
-    "incident_linked": "合并为同一事件",
-    "open311_submitted": "网上提交",
-}
 # Event details worth a line on the timeline (others stay in the API's event data).
 EVENT_FIELDS_ZH = {
     "reason": "理由",
@@ -86,11 +74,6 @@ def configure_templates(engine: JinjaTemplateEngine) -> None:
     engine.engine.filters["status_zh"] = status_zh
     engine.engine.globals["case_url"] = links.case_url
     engine.engine.globals["links"] = links
-
-
-def event_zh(kind: str) -> str:
-    action = ACTIONS.get(kind)
-    return action.title_zh if action else EVENT_ZH.get(kind, kind)
 
 
 async def _chrome(sc: Scope) -> dict[str, Any]:

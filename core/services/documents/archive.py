@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from core.domain.lifecycle import ACTIONS, status_zh
+from core.domain.lifecycle import event_zh, status_zh
 from core.errors import NotFound
 from core.schemas import LEGAL_CATEGORY_ZH
 from core.services import audit, cases, lifecycle, sector
@@ -27,25 +27,8 @@ from core.timefmt import zh_date, zh_datetime
 
 TITLE_CHARS = 40
 """A matter's title in the index: its kind and the start of its cause."""
-EVENT_ZH = {
-    "registered": "登记",
-    "closed_at_first_contact": "当场答复办结",
-    "redirected": "不予受理并告知途径",
-    "deadline_recomputed": "期限重新计算",
-    "transfer_received": "收到转送",
-    "transfer_accepted": "对方已接收转送",
-    "transfer_objected": "对方对转送提出异议",
-    "incident_linked": "合并为同一事件",
-    "open311_submitted": "网上提交",
-}
-"""Event kinds that are not lifecycle actions (those take the action's title)."""
 NOTE_FIELDS = ("reason", "note", "plan", "minutes", "opinion_text", "answer", "notice")
 """Event details printed in the volume's 说明 column, in this order."""
-
-
-def _event_title(kind: str) -> str:
-    action = ACTIONS.get(kind)
-    return action.title_zh if action else EVENT_ZH.get(kind, kind)
 
 
 def _event_row(e: CaseEventOut) -> dict[str, str]:
@@ -53,7 +36,7 @@ def _event_row(e: CaseEventOut) -> dict[str, str]:
     moved = e.to_status and e.to_status != e.from_status
     return {
         "at": zh_datetime(e.at),
-        "what": _event_title(e.kind),
+        "what": event_zh(e.kind),
         "status": status_zh(e.to_status) if moved else "",
         "note": "；".join(n for n in notes if n),
     }

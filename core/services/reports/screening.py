@@ -206,7 +206,7 @@ async def screening_sheet(scope: Scope, month: Month) -> tuple[str, bytes]:
                 category_zh.get(r["category"], r["category"]),
                 cause[:CAUSE_CHARS] + ("……" if len(cause) > CAUSE_CHARS else ""),
                 risk,
-                "；".join(measures.get(cid, [])) or "已登记",
+                "；".join(measures.get(cid, [])) or "登记在案，尚无办理措施",
                 names.get(r["assignee_id"], "") if r["assignee_id"] else "",
                 zh_date(due[cid]) if cid in due else "",
                 status_zh(r["status"]),
