@@ -26,7 +26,7 @@ from pathlib import Path
 from msgspec import Struct
 
 from core.db.tables import CaseAttachment, PetitionCase, Tenant
-from core.errors import DomainError, InvalidInput, NotFound
+from core.errors import Conflict, DomainError, InvalidInput, NotFound
 from core.services import audit
 from core.services.scope import Scope
 from core.services.tenant_settings import attachment_max_bytes
@@ -144,6 +144,17 @@ async def _case_visible(scope: Scope, case_id: int) -> None:
         raise NotFound("case_not_found", "信访事项不存在。")
 
 
+async def _still_filed_to(scope: Scope, case_id: int) -> None:
+    """409 once the case is archived: the volume is closed (立卷归档), nothing is added."""
+    row = (
+        await scope.select(PetitionCase, PetitionCase.status)
+        .where(PetitionCase.id == case_id)
+        .first()
+    )
+    if row is not None and row["status"] == "archived":
+        raise Conflict("case_archived", "该信访事项已立卷归档，不能再添加附件。")
+
+
 async def max_bytes(scope: Scope) -> int:
     """The largest attachment this tenant accepts (its setting, else 10 MB)."""
     async with scope.tx(write=False):
@@ -187,6 +198,7 @@ async def add_attachment(
     actor = scope.actor
     async with scope.tx(write=False):
         await _case_visible(scope, case_id)  # 404 before anything is said about the file
+        await _still_filed_to(scope, case_id)
     ctype = check_file(data, limit if limit is not None else await max_bytes(scope))
     assert data is not None
     sha = hashlib.sha256(data).hexdigest()
@@ -197,6 +209,7 @@ async def add_attachment(
     now = scope.rt.clock.now()
     async with scope.tx():
         await _case_visible(scope, case_id)
+        await _still_filed_to(scope, case_id)
         existing = (
             await scope.select(CaseAttachment, *COLUMNS)
             .where((CaseAttachment.case_id == case_id) & (CaseAttachment.sha256 == sha))

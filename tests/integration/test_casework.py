@@ -558,3 +558,22 @@ async def test_an_upload_beyond_what_any_tenant_allows_is_a_clean_413(
     )
     assert r.status_code == 413
     assert await audit_rows(t, "reveal") == []
+
+
+async def test_an_archived_case_takes_no_more_attachments(client: Any, make_tenant: Any) -> None:
+    """立卷归档 closes the volume: an upload afterwards is refused and nothing is stored."""
+    t = await make_tenant()
+    case = await register(client, t, cause="咨询缴费时间", answered_on_spot="已告知每月5日前缴费")
+    cid = case["id"]
+    assert (await upload(client, t, cid, png(), "before.png")).status_code == 201
+    r = await client.post(
+        f"/api/v1/cases/{cid}/actions/archive", json={}, headers=t.headers("clerk")
+    )
+    assert r.status_code == 200 and r.json()["status"] == "archived", r.text
+    r = await upload(client, t, cid, png(16), "after.png")
+    assert r.status_code == 409 and r.json()["error"]["code"] == "case_archived", r.text
+    listed = (await client.get(f"/api/v1/cases/{cid}/attachments", headers=t.headers())).json()
+    assert [a["filename"] for a in listed] == ["before.png"]
+    await login(client, t, "clerk")
+    shown = await page(client, cid)
+    assert "已立卷归档，不再添加附件" in shown and 'action="/cases/{cid}/attachments"' not in shown
