@@ -41,7 +41,7 @@ from core.web.inbox_api import inbox_router
 from core.web.limits import limit_middleware
 from core.web.lists import LISTS
 from core.web.open311 import open311_router
-from core.web.openapi import TimeOfDaySchema, document_errors
+from core.web.openapi import BinarySchema, TimeOfDaySchema, document_errors
 from core.web.pages import PAGES, configure_templates
 from core.web.plugin_api import plugin_api_router, plugin_routers
 from core.web.public import PUBLIC
@@ -178,7 +178,7 @@ def create_app(rt: Runtime, *, manage_resources: bool = True) -> Litestar:
             # JSON only: the HTML viewers load their code from a CDN (docs/security.md).
             render_plugins=[JsonRenderPlugin()],
         ),
-        plugins=[TimeOfDaySchema()],
+        plugins=[TimeOfDaySchema(), BinarySchema()],
         before_send=[security_headers(rt.settings.base_url)],
         exception_handlers=EXCEPTION_HANDLERS,
         # The process configures logging (core.logs, with redaction); Litestar's default

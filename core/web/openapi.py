@@ -1,5 +1,5 @@
 """What /schema/openapi.json says beyond what Litestar derives from the handlers: the
-error body of every refusal, and times of day as they are sent.
+error body of every refusal, times of day as they are sent, and files as files.
 
 Litestar documents a refusal as its own ``{status_code, detail}`` (for 400 only) and a
 ``datetime.time`` as an ISO duration; the API sends ``{"error": …}`` (``ErrorBody``)
@@ -15,7 +15,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import Schema
-from litestar.openapi.spec.enums import OpenAPIType
+from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 from litestar.plugins import OpenAPISchemaPlugin
 from litestar.routes import HTTPRoute
 
@@ -81,3 +81,16 @@ class TimeOfDaySchema(OpenAPISchemaPlugin):
             pattern=r"^([01]\d|2[0-3]):[0-5]\d:[0-5]\d(\.\d{1,6})?$",
             description="时刻 HH:MM:SS（北京时间）",
         )
+
+
+class BinarySchema(OpenAPISchemaPlugin):
+    """A ``bytes`` answer (PDF, Excel, an attachment) as what it is, a file: ``type:
+    string, format: binary`` — Litestar says only ``type: string``, and a generated
+    client would read the file as text."""
+
+    @staticmethod
+    def is_plugin_supported_type(value: Any) -> bool:
+        return value is bytes
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        return Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
